@@ -1,0 +1,12 @@
+// Hardhat is used only for its JSON-RPC node (integration tests run
+// `hardhat node` from node_modules); contracts are compiled by settlesim itself.
+module.exports = {
+  networks: {
+    hardhat: {
+      chainId: 31337,
+      hardfork: "prague",
+      mining: { auto: true },
+    },
+  },
+  paths: { artifacts: "./artifacts-hardhat", cache: "./cache" },
+};
