@@ -1,0 +1,345 @@
+"""Business calendars: when a bank (or a ramp) is open, in its own time zone.
+
+Simulation time everywhere in :mod:`sim` is **POSIX seconds in UTC** (a ``float``,
+seconds since 1970-01-01T00:00Z), so a SimPy ``Environment`` can start at the
+workload's first instant and every place converts to its own wall clock through
+:mod:`zoneinfo` only when it needs to. This makes daylight-saving changes and the
+date line a matter of the IANA database, not of the model: a Friday 16:00 in
+New York is Saturday 10:00 in Apia, and that place is closed for the weekend.
+
+A :class:`BusinessCalendar` knows a place's opening hours, its same-day cut-off,
+its weekend and its public holidays (from the ``holidays`` package, by country;
+weekends come from the same package and can depend on the date, e.g. the UAE
+rested Friday–Saturday until 2021 and Saturday–Sunday from 1 January 2022).
+
+Examples
+--------
+>>> from datetime import datetime, timezone
+>>> ny = BusinessCalendar("America/New_York", "US", opens="09:00", closes="18:00", cutoff="17:00")
+>>> thu = to_timestamp(datetime(2025, 11, 27, 15, 0, tzinfo=timezone.utc))  # Thanksgiving
+>>> start, why = ny.next_accepting(thu)
+>>> utc(start).isoformat(), why
+('2025-11-28T14:00:00+00:00', 'holiday: Thanksgiving Day')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import holidays
+
+__all__ = [
+    "BusinessCalendar",
+    "CalendarError",
+    "DayWindow",
+    "parse_clock",
+    "to_timestamp",
+    "utc",
+]
+
+_MAX_SCAN_DAYS = 400
+
+
+class CalendarError(ValueError):
+    """A calendar that cannot be built or has no business day to offer."""
+
+
+def utc(t: float) -> datetime:
+    """POSIX seconds to an aware UTC datetime.
+
+    >>> utc(0).isoformat()
+    '1970-01-01T00:00:00+00:00'
+    """
+    return datetime.fromtimestamp(t, tz=timezone.utc)
+
+
+def to_timestamp(dt: datetime) -> float:
+    """Aware datetime to POSIX seconds; naive datetimes are refused (they are ambiguous).
+
+    >>> to_timestamp(datetime(1970, 1, 2, tzinfo=timezone.utc))
+    86400.0
+    """
+    if dt.tzinfo is None:
+        raise CalendarError(f"{dt.isoformat()} has no time zone; give an aware datetime (UTC)")
+    return dt.timestamp()
+
+
+def parse_clock(text: str, what: str = "time") -> tuple[int, int]:
+    """Parse ``"HH:MM"`` (``"24:00"`` allowed for end of day) into ``(hour, minute)``.
+
+    >>> parse_clock("17:30"), parse_clock("24:00")
+    ((17, 30), (24, 0))
+    """
+    try:
+        hh, mm = text.split(":")
+        h, m = int(hh), int(mm)
+    except (ValueError, AttributeError) as exc:
+        raise CalendarError(f"{what}: {text!r} is not HH:MM (e.g. \"17:30\")") from exc
+    if not (0 <= h <= 24 and 0 <= m < 60) or (h == 24 and m != 0):
+        raise CalendarError(f"{what}: {text!r} is not a time of day between 00:00 and 24:00")
+    return h, m
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        close = sorted(z for z in available_timezones() if name.split("/")[-1].lower()
+                       in z.lower())[:5]
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise CalendarError(
+            f"unknown time zone {name!r}: use an IANA name such as 'Europe/London'{hint}"
+        ) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class DayWindow:
+    """One local date of a calendar, its instants in POSIX seconds (UTC).
+
+    ``reason`` is ``None`` on a business day, otherwise why the place is closed
+    (``"weekend"`` or ``"holiday: <name>"``); the instants are then those the
+    day would have had.
+    """
+
+    day: date
+    opens: float
+    cutoff: float
+    closes: float
+    reason: str | None
+
+    @property
+    def is_business_day(self) -> bool:
+        return self.reason is None
+
+
+class BusinessCalendar:
+    """Opening hours, same-day cut-off, weekend and holidays of one place.
+
+    Parameters
+    ----------
+    timezone:
+        IANA time zone name, e.g. ``"Asia/Manila"``.
+    country:
+        ISO 3166 alpha-2 code for the ``holidays`` package (``None``: no public
+        holidays, Saturday–Sunday weekend).
+    opens, closes:
+        Local opening hours, ``"HH:MM"``; ``closes`` may be ``"24:00"``. A place
+        open ``"00:00"``–``"24:00"`` on business days runs round the clock on
+        those days.
+    cutoff:
+        Local time after which new work waits for the next business day
+        (default: ``closes``).
+    subdiv:
+        Optional subdivision for ``holidays`` (e.g. ``"NY"``).
+    extra_closed:
+        Extra closed dates (e.g. bank-specific closures), as ``date`` objects.
+
+    Raises
+    ------
+    CalendarError
+        Unknown time zone or country, or hours that do not make sense.
+    """
+
+    def __init__(
+        self,
+        timezone: str,
+        country: str | None = None,
+        *,
+        opens: str = "09:00",
+        closes: str = "17:00",
+        cutoff: str | None = None,
+        subdiv: str | None = None,
+        extra_closed: Iterable[date] = (),
+    ) -> None:
+        self.timezone = timezone
+        self.tz = _zone(timezone)
+        self.country = country
+        o, c = parse_clock(opens, "opens"), parse_clock(closes, "closes")
+        k = parse_clock(cutoff, "cutoff") if cutoff is not None else c
+        if o == (24, 0):
+            raise CalendarError("opens: 24:00 is not an opening time; use 00:00")
+        if not (o < c):
+            raise CalendarError(f"opens {opens} must be before closes {closes}")
+        if not (o < k <= c):
+            raise CalendarError(f"cutoff {cutoff} must be after opens {opens} and not after "
+                                f"closes {closes}")
+        self.opens, self.closes, self.cutoff = opens, closes, cutoff or closes
+        self._o, self._c, self._k = o, c, k
+        self._extra_closed = frozenset(extra_closed)
+        if country is None:
+            self._hol: holidays.HolidayBase | None = None
+        else:
+            try:
+                self._hol = holidays.country_holidays(country, subdiv=subdiv)
+            except NotImplementedError as exc:
+                raise CalendarError(
+                    f"no holiday calendar for country {country!r}"
+                    f"{' subdivision ' + repr(subdiv) if subdiv else ''}: use an ISO 3166 "
+                    "alpha-2 code supported by the 'holidays' package"
+                ) from exc
+        self._days: dict[date, DayWindow] = {}
+
+    def __repr__(self) -> str:
+        return (f"BusinessCalendar({self.timezone!r}, {self.country!r}, opens={self.opens!r}, "
+                f"closes={self.closes!r}, cutoff={self.cutoff!r})")
+
+    # -- days -----------------------------------------------------------------
+    def local_date(self, t: float) -> date:
+        """The local calendar date at instant ``t``."""
+        return datetime.fromtimestamp(t, tz=self.tz).date()
+
+    def local(self, t: float) -> datetime:
+        """Instant ``t`` as an aware local datetime."""
+        return datetime.fromtimestamp(t, tz=self.tz)
+
+    def _at(self, d: date, hm: tuple[int, int]) -> float:
+        if hm == (24, 0):
+            return datetime.combine(d + timedelta(days=1), time(0, 0), tzinfo=self.tz).timestamp()
+        return datetime.combine(d, time(*hm), tzinfo=self.tz).timestamp()
+
+    def closure_reason(self, d: date) -> str | None:
+        """Why local date ``d`` is not a business day, or ``None`` if it is one.
+
+        >>> cal = BusinessCalendar("Asia/Dubai", "AE")
+        >>> cal.closure_reason(date(2021, 12, 24)), cal.closure_reason(date(2022, 1, 7))
+        ('weekend', None)
+        """
+        if d in self._extra_closed:
+            return "closed: bank closure"
+        if self._hol is None:
+            return "weekend" if d.weekday() >= 5 else None
+        name = self._hol.get(d)
+        if name is not None:
+            if d in self._hol.weekend_workdays:
+                return None
+            return f"holiday: {name}"
+        if self._hol.is_weekend(d) and d not in self._hol.weekend_workdays:
+            return "weekend"
+        return None
+
+    def day(self, d: date) -> DayWindow:
+        """The :class:`DayWindow` of local date ``d`` (cached)."""
+        w = self._days.get(d)
+        if w is None:
+            w = DayWindow(d, self._at(d, self._o), self._at(d, self._k), self._at(d, self._c),
+                          self.closure_reason(d))
+            self._days[d] = w
+        return w
+
+    def is_business_day(self, d: date) -> bool:
+        """Whether local date ``d`` is a business day."""
+        return self.day(d).reason is None
+
+    # -- instants -------------------------------------------------------------
+    def is_open(self, t: float) -> bool:
+        """Whether the place is within opening hours of a business day at ``t``."""
+        w = self.day(self.local_date(t))
+        return w.reason is None and w.opens <= t < w.closes
+
+    def accepts(self, t: float) -> bool:
+        """Whether work arriving at ``t`` is taken the same day (open and before cut-off)."""
+        w = self.day(self.local_date(t))
+        return w.reason is None and w.opens <= t < w.cutoff
+
+    def _windows_from(self, t: float) -> Iterable[DayWindow]:
+        # Opening hours lie within one local date (closes at most 24:00), so no
+        # window of an earlier date can still be open at t.
+        d = self.local_date(t)
+        for _ in range(_MAX_SCAN_DAYS):
+            yield self.day(d)
+            d += timedelta(days=1)
+        raise CalendarError(f"{self!r} has no business day within {_MAX_SCAN_DAYS} days")
+
+    def next_open(self, t: float) -> float:
+        """Earliest instant ``>= t`` at which the place is open.
+
+        >>> cal = BusinessCalendar("Europe/London", "GB", opens="08:00", closes="18:00")
+        >>> sat = to_timestamp(datetime(2025, 11, 29, 12, tzinfo=timezone.utc))
+        >>> utc(cal.next_open(sat)).isoformat()
+        '2025-12-01T08:00:00+00:00'
+        """
+        for w in self._windows_from(t):
+            if w.reason is None and t < w.closes:
+                return max(t, w.opens)
+        raise AssertionError("unreachable")
+
+    def next_accepting(self, t: float) -> tuple[float, str]:
+        """Earliest instant ``>= t`` at which new work is accepted, and why it had to wait.
+
+        The reason is ``""`` when work is accepted at once; otherwise a ``"; "``-joined
+        account such as ``"after cut-off; weekend; holiday: Labour Day"``.
+
+        >>> cal = BusinessCalendar("Asia/Manila", "PH", opens="09:00", closes="17:00",
+        ...                        cutoff="15:00")
+        >>> fri = to_timestamp(datetime(2025, 11, 28, 8, tzinfo=timezone.utc))  # 16:00 local
+        >>> start, why = cal.next_accepting(fri)
+        >>> utc(start).isoformat(), why
+        ('2025-12-01T01:00:00+00:00', 'after cut-off; weekend; holiday: Bonifacio Day')
+        """
+        reasons: list[str] = []
+        first = True
+        for w in self._windows_from(t):
+            if w.reason is not None:
+                if w.reason not in reasons:
+                    reasons.append(w.reason)
+            elif t < w.opens:
+                if first:
+                    reasons.append("before opening")
+                return w.opens, "; ".join(reasons)
+            elif t < w.cutoff:
+                return t, "; ".join(reasons)
+            else:
+                reasons.append("after cut-off" if t < w.closes else "after closing")
+            first = False
+        raise AssertionError("unreachable")
+
+    def next_business_day_start(self, t: float) -> float:
+        """Opening instant of the first business day after the local date of ``t``."""
+        today = self.local_date(t)
+        for w in self._windows_from(t):
+            if w.day > today and w.reason is None:
+                return w.opens
+        raise AssertionError("unreachable")
+
+    def add_business_seconds(self, t: float, seconds: float) -> float:
+        """Instant at which ``seconds`` of opening hours have elapsed after ``t``.
+
+        Time outside opening hours (nights, weekends, holidays) does not count, so
+        four business hours starting Friday 16:00 in a 09:00–17:00 place end on
+        Monday 12:00 (or Tuesday, if Monday is a holiday).
+
+        >>> cal = BusinessCalendar("America/New_York", "US", opens="09:00", closes="17:00")
+        >>> fri = to_timestamp(datetime(2025, 11, 21, 21, tzinfo=timezone.utc))  # 16:00 EST
+        >>> utc(cal.add_business_seconds(fri, 4 * 3600)).isoformat()
+        '2025-11-24T17:00:00+00:00'
+        """
+        if seconds < 0:
+            raise CalendarError(f"cannot add a negative duration ({seconds} s)")
+        remaining = float(seconds)
+        for w in self._windows_from(t):
+            if w.reason is not None or w.closes <= t:
+                continue
+            start = max(t, w.opens)
+            available = w.closes - start
+            if remaining <= available:
+                return start + remaining
+            remaining -= available
+            t = w.closes
+        raise AssertionError("unreachable")
+
+    def business_seconds_between(self, a: float, b: float) -> float:
+        """Opening-hours seconds between instants ``a <= b``."""
+        if b < a:
+            raise CalendarError("business_seconds_between needs a <= b")
+        total = 0.0
+        for w in self._windows_from(a):
+            if w.opens >= b:
+                return total
+            if w.reason is None:
+                lo, hi = max(a, w.opens), min(b, w.closes)
+                if hi > lo:
+                    total += hi - lo
+        raise AssertionError("unreachable")
