@@ -1,3 +1,66 @@
-"""Everything in settlesim that touches the EVM: compiling, deploying, the chain client."""
+"""Everything in settlesim that touches the EVM.
 
-__all__: list[str] = []
+Compile the contracts (:mod:`settlement.compile`), run a chain
+(:class:`Chain`: the embedded eth-tester chain or any JSON-RPC node), deploy
+the stack (:func:`deploy_stack`), transact through typed clients, and measure
+gas (:func:`measure_gas`).
+
+Example::
+
+    >>> from settlement import Chain, deploy_stack
+    >>> stack = deploy_stack(Chain(), currencies=("USD", "MXN"))
+    >>> stack.tokens["USD"].decimals()
+    6
+"""
+
+from settlement.abi import AbiRegistry, DecodedEvent
+from settlement.chain import (
+    Chain,
+    ChainError,
+    ClockError,
+    ContractRevert,
+    MinedBlock,
+    PendingTransaction,
+    Receipt,
+)
+from settlement.clients import (
+    EscrowClient,
+    FxSwapClient,
+    LockState,
+    LockTerms,
+    StablecoinClient,
+    SwapState,
+    SwapTerms,
+    hashlock_of,
+    new_preimage,
+)
+from settlement.deploy import ROLES, Stack, deploy_stack, minter_name
+from settlement.gas import GAS_REPORT_PATH, load_gas_report, measure_gas
+
+__all__ = [
+    "GAS_REPORT_PATH",
+    "ROLES",
+    "AbiRegistry",
+    "Chain",
+    "ChainError",
+    "ClockError",
+    "ContractRevert",
+    "DecodedEvent",
+    "EscrowClient",
+    "FxSwapClient",
+    "LockState",
+    "LockTerms",
+    "MinedBlock",
+    "PendingTransaction",
+    "Receipt",
+    "Stack",
+    "StablecoinClient",
+    "SwapState",
+    "SwapTerms",
+    "deploy_stack",
+    "hashlock_of",
+    "load_gas_report",
+    "measure_gas",
+    "minter_name",
+    "new_preimage",
+]
