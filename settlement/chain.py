@@ -165,12 +165,21 @@ class PendingTransaction:
     function: str
     sender: str
     call: dict[str, Any]
+    raw: bytes = b""
+    revert_data: bytes | None = None
     _receipt: Receipt | None = None
     _revert: ContractRevert | None = None
+    _mined: bool = False
 
     def receipt(self) -> Receipt:
-        """The receipt once mined; raises :class:`ContractRevert` if it reverted."""
+        """The receipt once mined; raises :class:`ContractRevert` if it reverted.
+
+        Raises:
+            ChainError: the transaction has not been mined yet.
+        """
         if self._receipt is None and self._revert is None:
+            if not self._mined and self.chain.tester is not None:
+                raise ChainError(f"{self.function} is pending; mine a block first")
             self.chain._settle(self)
         if self._revert is not None:
             raise self._revert
@@ -179,7 +188,7 @@ class PendingTransaction:
 
     @property
     def mined(self) -> bool:
-        return self._receipt is not None or self._revert is not None
+        return self._mined or self._receipt is not None or self._revert is not None
 
     @property
     def reverted(self) -> ContractRevert | None:
@@ -222,6 +231,12 @@ class _Backend:
 
 
 class _TesterBackend(_Backend):
+    """The embedded chain. Transactions are applied straight to py-evm's pending
+    block (as a block builder does), so a block can hold any number of
+    transactions from one sender and the exact revert data of each is kept.
+    eth-tester's own auto-mining stays on; "auto-mine off" is handled by
+    :class:`Chain`, which holds transactions until :meth:`Chain.mine`."""
+
     def __init__(self, w3: Web3, tester: Any) -> None:
         self.w3 = w3
         self.tester = tester
@@ -230,14 +245,19 @@ class _TesterBackend(_Backend):
         backend = self.tester.backend
         backend.chain.header = backend.chain.header.copy(timestamp=t)
 
+    def apply(self, raw: bytes) -> tuple[str, bytes | None]:
+        """Apply a signed transaction to the pending block; ``(hash, revert data or None)``."""
+        chain = self.tester.backend.chain
+        tx = chain.get_vm().get_transaction_builder().decode(raw)
+        _block, _receipt, computation = chain.apply_transaction(tx)
+        revert = bytes(computation.output) if computation.is_error else None
+        return "0x" + bytes(tx.hash).hex(), revert
+
     def mine(self) -> None:
         self.tester.mine_blocks(1)
 
     def set_automine(self, on: bool) -> None:
-        if on:
-            self.tester.enable_auto_mine_transactions()
-        else:
-            self.tester.disable_auto_mine_transactions()
+        pass  # handled by Chain
 
     def snapshot(self) -> Any:
         return self.tester.take_snapshot()
@@ -372,16 +392,20 @@ class Chain:
 
     def _fund(self, address: str, wei: int) -> None:
         funder = self.w3.eth.accounts[0]
-        was_auto = self._automine
-        if not was_auto:
+        if self.tester is not None:
+            if self._pending:
+                raise ChainError("cannot create an account with transactions pending; mine() first")
+            self._prepare_clock()
+            self.w3.eth.send_transaction({"from": funder, "to": address, "value": wei})
+            self._after_block()
+            return
+        if not self._automine:
             self._backend.set_automine(True)
         try:
-            self._prepare_clock()
             tx = self.w3.eth.send_transaction({"from": funder, "to": address, "value": wei})
             self.w3.eth.wait_for_transaction_receipt(tx, timeout=30)
-            self._after_block()
         finally:
-            if not was_auto:
+            if not self._automine:
                 self._backend.set_automine(False)
 
     def balance_of(self, address: str) -> int:
@@ -436,17 +460,25 @@ class Chain:
         self._last_ts = self.latest_timestamp()
 
     def mine(self, timestamp: int | float | None = None) -> MinedBlock:
-        """Mine one block with every pending transaction, at ``timestamp`` if given."""
+        """Mine one block with every pending transaction, at ``timestamp`` if given.
+
+        On the embedded chain the pending transactions execute now, in the order
+        they were sent, with the block's timestamp.
+        """
         if timestamp is not None:
             self.set_next_block_timestamp(timestamp)
         pending, self._pending = self._pending, []
         self._prepare_clock()
+        if isinstance(self._backend, _TesterBackend):
+            for p in pending:
+                _hash, p.revert_data = self._backend.apply(p.raw)
         self._backend.mine()
         block = self.w3.eth.get_block("latest")
         self._ts_explicit = False
         self._last_ts = int(block["timestamp"])
         self._block_ts[int(block["number"])] = int(block["timestamp"])
         for p in pending:
+            p._mined = True
             self._settle(p)
         return MinedBlock(
             number=int(block["number"]),
@@ -503,8 +535,7 @@ class Chain:
         label = f"{contract}.{function}"
         if self._automine:
             return self._send_and_wait(address, data, value, sender, gas, label)
-        tx_hash, call = self._send(address, data, value, sender, gas)
-        pending = PendingTransaction(self, tx_hash, label, self.account(sender), call)
+        pending = self._send(address, data, value, sender, gas, label)
         self._pending.append(pending)
         return pending
 
@@ -524,13 +555,15 @@ class Chain:
         return self.abis.decode_result(contract, function, bytes(raw))
 
     def _send(
-        self, to: str | None, data: bytes | str, value: int, sender: str, gas: int | None
-    ) -> tuple[str, dict[str, Any]]:
+        self, to: str | None, data: bytes | str, value: int, sender: str, gas: int | None,
+        label: str,
+    ) -> PendingTransaction:
+        """Sign and submit; on the embedded chain the raw transaction is held for a block."""
         self.account(sender)
         acct = self._accounts[sender]
         nonce = self._nonces.get(sender)
         if nonce is None:
-            nonce = int(self.w3.eth.get_transaction_count(acct.address, "pending"))
+            nonce = int(self.w3.eth.get_transaction_count(acct.address, "latest"))
         tx: dict[str, Any] = {
             "type": 2,
             "chainId": self.chain_id,
@@ -544,13 +577,17 @@ class Chain:
         if to is not None:
             tx["to"] = to
         signed = acct.sign_transaction(tx)
-        tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        raw = bytes(signed.raw_transaction)
+        if self.tester is None:
+            tx_hash = "0x" + bytes(self.w3.eth.send_raw_transaction(raw)).hex()
+        else:
+            tx_hash = "0x" + bytes(signed.hash).hex()
         self._nonces[sender] = nonce + 1
         call = {k: tx[k] for k in ("data", "value", "gas") if k in tx}
         call["from"] = acct.address
         if to is not None:
             call["to"] = to
-        return "0x" + bytes(tx_hash).hex(), call
+        return PendingTransaction(self, tx_hash, label, acct.address, call, raw)
 
     def _max_fee(self) -> int:
         # generous cap: twice the latest base fee plus the tip (EIP-1559 headroom)
@@ -574,15 +611,25 @@ class Chain:
         label: str,
     ) -> Receipt:
         self.account(sender)
-        self._prepare_clock()
-        tx_hash, call = self._send(to, data, value, sender, gas)
-        pending = PendingTransaction(self, tx_hash, label, self.account(sender), call)
         if self.tester is None:
-            self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)  # type: ignore[arg-type]
+            p = self._send(to, data, value, sender, gas, label)
+            self.w3.eth.wait_for_transaction_receipt(p.tx_hash, timeout=60)  # type: ignore[arg-type]
+            p._mined = True
+            return p.receipt()
+        self._prepare_clock()
+        p = self._send(to, data, value, sender, gas, label)
+        assert isinstance(self._backend, _TesterBackend)
         try:
-            return pending.receipt()
+            _hash, p.revert_data = self._backend.apply(p.raw)
+        except Exception:
+            self._nonces.pop(sender, None)  # invalid, not mined: re-read the nonce next time
+            raise
+        self._backend.mine()
+        p._mined = True
+        self._ts_explicit = False
+        try:
+            return p.receipt()
         finally:
-            self._ts_explicit = False
             self._last_ts = self._block_ts.get(self._last_block_seen, self._last_ts)
 
     def _settle(self, p: PendingTransaction) -> None:
@@ -594,7 +641,18 @@ class Chain:
             self._block_ts[number] = ts
         self._last_block_seen = max(self._last_block_seen, number)
         if int(raw["status"]) != 1:
-            p._revert = self._replay_revert(p, number, int(raw["gasUsed"]))
+            if p.revert_data == b"":
+                gas_used = int(raw["gasUsed"])
+                reason = ("out of gas" if gas_used >= int(p.call["gas"])
+                          else "reverted without data")
+                p._revert = ContractRevert("unknown", {"reason": reason}, function=p.function,
+                                           tx_hash=p.tx_hash, gas_used=gas_used)
+            elif p.revert_data is not None:
+                name, args = self.abis.decode_error(p.revert_data)
+                p._revert = ContractRevert(name, args, function=p.function, tx_hash=p.tx_hash,
+                                           gas_used=int(raw["gasUsed"]), raw=p.revert_data)
+            else:
+                p._revert = self._replay_revert(p, number, int(raw["gasUsed"]))
             return
         events = tuple(self.abis.decode_logs(raw["logs"]))
         address = raw.get("contractAddress")

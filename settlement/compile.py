@@ -223,14 +223,16 @@ def load_artifact(name: str, artifacts_dir: Path | None = None) -> dict[str, Any
     return data
 
 
-def check_artifacts(artifacts_dir: Path | None = None) -> None:
-    """Recompile and compare with the committed artifacts.
+def check_artifacts(
+    artifacts_dir: Path | None = None, fresh: dict[str, dict[str, Any]] | None = None
+) -> None:
+    """Recompile (unless ``fresh`` artifacts are given) and compare with the committed ones.
 
     Raises:
         StaleArtifactError: naming every contract whose committed artifact
             differs (sources, ABI or bytecode) from a fresh compilation.
     """
-    fresh = compile_contracts()
+    fresh = fresh if fresh is not None else compile_contracts()
     stale = []
     for name, art in fresh.items():
         try:
