@@ -1,0 +1,398 @@
+"""The results shape every rail produces: payments and steps tables, KPIs, writers.
+
+The tables follow ``DESIGN.md`` ("Results shape") exactly; a rail fills them
+through a :class:`ResultsBuilder`, which is rail-agnostic: one
+:meth:`ResultsBuilder.add_step` per step of a payment and one
+:meth:`ResultsBuilder.add_payment` with its :class:`PaymentRecord` (build it with
+:func:`close_accounts` so that money is conserved to the minor unit).
+
+Conservation. For every payment, in minor units of ``currency_sent``::
+
+    amount_sent == delivered_in_sent + fee_total_sent
+    fee_total_sent == sum of every fee_* column
+
+``delivered_in_sent`` is ``amount_delivered`` converted back at the mid rate
+(half to even). ``fee_fx_spread`` is defined as the exact remainder, so it holds
+the FX margin plus the sub-unit residues of conversions; with no conversion it
+is exactly zero. For returned or failed payments the principal goes back to the
+sender: ``amount_sent`` is what the sender was finally debited (the fees kept),
+``amount_delivered`` is zero.
+
+Example
+-------
+>>> b = ResultsBuilder("correspondent")
+>>> rec = close_accounts("P1", "correspondent", "US-MX", "A", "B", "SHA", 20_000, "USD",
+...                      0, "USD", 1.7e9, None, "failed", "unroutable", 0, {})
+>>> b.add_payment(rec); r = b.build()
+>>> list(r.payments.columns[:4]), int(r.payments.fee_total_sent.iloc[0])
+(['payment_id', 'rail', 'corridor', 'sender_bank'], 0)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.calendar import BusinessCalendar
+
+__all__ = [
+    "FEE_COMPONENTS",
+    "PAYMENT_COLUMNS",
+    "STATUSES",
+    "STEP_COLUMNS",
+    "STEP_KINDS",
+    "PaymentRecord",
+    "Results",
+    "ResultsBuilder",
+    "atomic_write",
+    "close_accounts",
+    "conservation_violations",
+    "kpis",
+]
+
+#: Every fee component any rail may report; every rail emits all of these columns
+#: (``fee_<name>``), zero where a component does not apply, so tables concatenate.
+FEE_COMPONENTS: tuple[str, ...] = (
+    "sender_bank", "lifting", "fx_spread", "beneficiary_bank",
+    "gas", "onramp", "offramp", "escrow",
+)
+FEE_COLUMNS = tuple(f"fee_{c}" for c in FEE_COMPONENTS)
+STATUSES: tuple[str, ...] = ("credited", "returned", "failed")
+STEP_KINDS: tuple[str, ...] = (
+    "queue", "cutoff_wait", "screening", "processing", "nostro_wait", "fx", "transit",
+    "credit", "return", "onramp", "mempool", "block", "finality", "offramp", "escrow",
+)
+PAYMENT_COLUMNS: tuple[str, ...] = (
+    "payment_id", "rail", "corridor", "sender_bank", "beneficiary_bank", "charge_option",
+    "amount_sent", "currency_sent", "amount_delivered", "currency_delivered",
+    "created_at", "credited_at", "latency_s", "fee_total_sent", *FEE_COLUMNS,
+    "status", "failure_reason", "hops",
+)
+STEP_COLUMNS: tuple[str, ...] = (
+    "payment_id", "rail", "seq", "kind", "place", "started_at", "ended_at", "cost",
+    "cost_currency", "detail",
+)
+
+
+@dataclass(slots=True)
+class PaymentRecord:
+    """One row of the payments table (instants as POSIX seconds, money in minor units)."""
+
+    payment_id: str
+    rail: str
+    corridor: str
+    sender_bank: str
+    beneficiary_bank: str
+    charge_option: str
+    amount_sent: int
+    currency_sent: str
+    amount_delivered: int
+    currency_delivered: str
+    created_at: float
+    credited_at: float | None
+    status: str
+    failure_reason: str | None
+    hops: int
+    fees: dict[str, int] = field(default_factory=dict)
+    delivered_in_sent: int = 0
+
+    @property
+    def fee_total_sent(self) -> int:
+        return sum(self.fees.values())
+
+    def check(self) -> None:
+        """Raise ``AssertionError`` if the record breaks an invariant."""
+        assert self.status in STATUSES, self.status
+        assert set(self.fees) <= set(FEE_COMPONENTS), set(self.fees) - set(FEE_COMPONENTS)
+        assert self.amount_sent == self.delivered_in_sent + self.fee_total_sent, \
+            f"{self.payment_id}: money not conserved"
+        if self.status == "credited":
+            assert self.credited_at is not None and self.credited_at >= self.created_at
+            assert self.failure_reason is None
+        else:
+            assert self.credited_at is None and self.failure_reason
+            assert self.amount_delivered == 0
+
+
+def close_accounts(payment_id: str, rail: str, corridor: str, sender_bank: str,
+                   beneficiary_bank: str, charge_option: str, amount_sent: int,
+                   currency_sent: str, amount_delivered: int, currency_delivered: str,
+                   created_at: float, credited_at: float | None, status: str,
+                   failure_reason: str | None, hops: int, fees: Mapping[str, int],
+                   delivered_in_sent: int = 0, has_fx: bool = False) -> PaymentRecord:
+    """Build a :class:`PaymentRecord` whose FX spread is the exact remainder of its accounts.
+
+    ``fees`` are the non-spread components already in minor units of ``currency_sent``;
+    ``delivered_in_sent`` is ``amount_delivered`` converted back at the mid rate.
+    ``fee_fx_spread`` := ``amount_sent - delivered_in_sent - sum(fees)``. Without a
+    conversion (``has_fx`` false) that remainder must be zero.
+
+    Raises
+    ------
+    ValueError
+        If the remainder is negative, or non-zero without a conversion: the rail's
+        accounts are wrong.
+    """
+    f = {k: int(v) for k, v in fees.items() if k != "fx_spread"}
+    spread = amount_sent - delivered_in_sent - sum(f.values())
+    if spread < 0 and has_fx:
+        # the converting banks' margins cannot be negative beyond reporting residue
+        if spread < -len(f) - 2:
+            raise ValueError(f"{payment_id}: negative FX spread {spread}; accounts are wrong")
+    if spread != 0 and not has_fx:
+        raise ValueError(f"{payment_id}: {spread} minor units unaccounted for without a "
+                         "currency conversion; accounts are wrong")
+    f["fx_spread"] = spread
+    rec = PaymentRecord(payment_id, rail, corridor, sender_bank, beneficiary_bank,
+                        charge_option, amount_sent, currency_sent, amount_delivered,
+                        currency_delivered, created_at, credited_at, status, failure_reason,
+                        hops, f, delivered_in_sent)
+    return rec
+
+
+def _us(t: Sequence[float | None] | np.ndarray) -> pd.Series:
+    """POSIX seconds (floats, None for missing) to a UTC microsecond timestamp column."""
+    arr = np.array([np.nan if v is None else v for v in t], dtype=float)
+    mask = np.isnan(arr)
+    ints = np.where(mask, 0, np.round(arr * 1e6)).astype("int64")
+    s = pd.Series(pd.to_datetime(ints, unit="us", utc=True))
+    if mask.any():
+        s[mask] = pd.NaT
+    return s.astype("datetime64[us, UTC]")
+
+
+class ResultsBuilder:
+    """Collects rows column-wise (cheap per row) and builds :class:`Results` at the end."""
+
+    def __init__(self, rail: str) -> None:
+        self.rail = rail
+        self._p: list[PaymentRecord] = []
+        self._s: dict[str, list[Any]] = {c: [] for c in STEP_COLUMNS}
+
+    def add_payment(self, rec: PaymentRecord) -> None:
+        self._p.append(rec)
+
+    def add_step(self, payment_id: str, seq: int, kind: str, place: str, started_at: float,
+                 ended_at: float, cost: int = 0, cost_currency: str | None = None,
+                 detail: str = "") -> None:
+        s = self._s
+        s["payment_id"].append(payment_id)
+        s["rail"].append(self.rail)
+        s["seq"].append(seq)
+        s["kind"].append(kind)
+        s["place"].append(place)
+        s["started_at"].append(started_at)
+        s["ended_at"].append(ended_at)
+        s["cost"].append(cost)
+        s["cost_currency"].append(cost_currency)
+        s["detail"].append(detail)
+
+    def build(self) -> Results:
+        p = self._p
+        cols: dict[str, Any] = {
+            "payment_id": [r.payment_id for r in p],
+            "rail": [r.rail for r in p],
+            "corridor": [r.corridor for r in p],
+            "sender_bank": [r.sender_bank for r in p],
+            "beneficiary_bank": [r.beneficiary_bank for r in p],
+            "charge_option": [r.charge_option for r in p],
+            "amount_sent": np.array([r.amount_sent for r in p], dtype="int64"),
+            "currency_sent": [r.currency_sent for r in p],
+            "amount_delivered": np.array([r.amount_delivered for r in p], dtype="int64"),
+            "currency_delivered": [r.currency_delivered for r in p],
+        }
+        created = _us([r.created_at for r in p])
+        credited = _us([r.credited_at for r in p])
+        cols["created_at"] = created
+        cols["credited_at"] = credited
+        lat = (credited - created).dt.total_seconds()
+        cols["latency_s"] = lat.astype("float64")
+        cols["fee_total_sent"] = np.array([r.fee_total_sent for r in p], dtype="int64")
+        for c in FEE_COMPONENTS:
+            cols[f"fee_{c}"] = np.array([r.fees.get(c, 0) for r in p], dtype="int64")
+        cols["status"] = [r.status for r in p]
+        cols["failure_reason"] = [r.failure_reason for r in p]
+        cols["hops"] = np.array([r.hops for r in p], dtype="int64")
+        payments = _frame(cols, PAYMENT_COLUMNS)
+        s = self._s
+        steps_cols: dict[str, Any] = dict(s)
+        steps_cols["seq"] = np.array(s["seq"], dtype="int64")
+        steps_cols["started_at"] = _us(s["started_at"])
+        steps_cols["ended_at"] = _us(s["ended_at"])
+        steps_cols["cost"] = np.array(s["cost"], dtype="int64")
+        steps = _frame(steps_cols, STEP_COLUMNS)
+        return Results(payments, steps)
+
+
+def _frame(cols: Mapping[str, Any], order: Sequence[str]) -> pd.DataFrame:
+    df = pd.DataFrame({c: (cols[c].reset_index(drop=True) if isinstance(cols[c], pd.Series)
+                           else cols[c]) for c in order})
+    for c in order:
+        if df[c].dtype == object or str(df[c].dtype) in ("str", "string"):
+            df[c] = df[c].astype("str") if df[c].notna().all() else df[c].astype("string")
+    return df
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """Write a file atomically: ``write(tmp)`` in the same directory, then ``os.replace``.
+
+    Readers never see a half-written file, and a failed write leaves the old file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _quantile(x: np.ndarray, q: float) -> float | None:
+    return None if len(x) == 0 else float(np.quantile(x, q))
+
+
+def _deadline_1bd(cal: BusinessCalendar, t: float) -> float:
+    """End of the first business day after the local date of ``t``."""
+    start = cal.next_business_day_start(t)
+    return cal.day(cal.local_date(start)).closes
+
+
+def kpis(payments: pd.DataFrame,
+         calendars: Mapping[str, BusinessCalendar] | None = None) -> dict[str, Any]:
+    """KPIs of a payments table (any subset): the ``K`` of ``summary.json``.
+
+    ``share_within_1bd`` counts payments credited by the end of the next business
+    day after creation, in the receiving country's calendar (``calendars`` maps a
+    country code to a full-day :class:`BusinessCalendar`; default: UTC, Mon-Fri).
+    ``cost_pct_*`` is ``100 * fee_total_sent / amount_sent`` over credited payments.
+    Shares and ``failure_rate`` are over all payments.
+    """
+    n = int(len(payments))
+    cred = payments[payments["status"] == "credited"]
+    lat = cred["latency_s"].to_numpy(dtype=float)
+    out: dict[str, Any] = {"count": n, "credited": int(len(cred))}
+    out["latency_p50_s"] = _quantile(lat, 0.5)
+    out["latency_p90_s"] = _quantile(lat, 0.9)
+    out["latency_p99_s"] = _quantile(lat, 0.99)
+    out["share_within_1h"] = float((lat <= 3600).sum() / n) if n else None
+    if n:
+        fallback = BusinessCalendar("UTC", None, opens="00:00", closes="24:00")
+        within = 0
+        created = cred["created_at"].astype("int64").to_numpy() / 1e6
+        credited = cred["credited_at"].astype("int64").to_numpy() / 1e6
+        for corr, c0, c1 in zip(cred["corridor"], created, credited, strict=True):
+            cal = (calendars or {}).get(str(corr).split("-")[-1], fallback)
+            within += c1 <= _deadline_1bd(cal, float(c0))
+        out["share_within_1bd"] = float(within / n)
+    else:
+        out["share_within_1bd"] = None
+    sent = cred["amount_sent"].to_numpy(dtype=float)
+    fee = cred["fee_total_sent"].to_numpy(dtype=float)
+    pct = np.divide(100 * fee, sent, out=np.zeros_like(fee), where=sent > 0)
+    out["cost_pct_mean"] = float(pct.mean()) if len(pct) else None
+    out["cost_pct_median"] = float(np.median(pct)) if len(pct) else None
+    out["failure_rate"] = float((n - len(cred)) / n) if n else None
+    return out
+
+
+def conservation_violations(payments: pd.DataFrame) -> pd.DataFrame:
+    """Rows whose fee columns do not add up to ``fee_total_sent``, or whose delivered
+    amount plus fees exceeds what was sent (empty frame: all conserved)."""
+    fee_sum = payments[list(FEE_COLUMNS)].sum(axis=1)
+    bad = fee_sum != payments["fee_total_sent"]
+    bad |= payments["fee_total_sent"] > payments["amount_sent"]
+    bad |= (payments["status"] != "credited") & (payments["amount_delivered"] != 0)
+    return payments[bad]
+
+
+class Results:
+    """The two tables of a run: ``payments`` and ``steps`` (pandas DataFrames)."""
+
+    def __init__(self, payments: pd.DataFrame, steps: pd.DataFrame,
+                 meta: Mapping[str, Any] | None = None) -> None:
+        if tuple(payments.columns) != PAYMENT_COLUMNS:
+            raise ValueError(f"payments columns {list(payments.columns)} are not the shape "
+                             f"{list(PAYMENT_COLUMNS)}")
+        if tuple(steps.columns) != STEP_COLUMNS:
+            raise ValueError(f"steps columns {list(steps.columns)} are not {list(STEP_COLUMNS)}")
+        self.payments = payments
+        self.steps = steps
+        self.meta: dict[str, Any] = dict(meta or {})
+
+    def __repr__(self) -> str:
+        return f"Results({len(self.payments)} payments, {len(self.steps)} steps)"
+
+    @classmethod
+    def concat(cls, parts: Iterable[Results]) -> Results:
+        """Merge results of several rails or runs (row order kept)."""
+        parts = list(parts)
+        meta: dict[str, Any] = {}
+        for r in parts:
+            meta.update(r.meta)
+        return cls(pd.concat([r.payments for r in parts], ignore_index=True),
+                   pd.concat([r.steps for r in parts], ignore_index=True), meta)
+
+    def summary(self, scenario: str = "", seed: int | None = None,
+                calendars: Mapping[str, BusinessCalendar] | None = None) -> dict[str, Any]:
+        """The ``summary.json`` document: KPIs per rail, per corridor and rail, and paired."""
+        cal = calendars if calendars is not None else self.meta.get("calendars")
+        p = self.payments
+        rails = {str(r): kpis(g, cal) for r, g in p.groupby("rail", sort=True)}
+        corridors: dict[str, dict[str, Any]] = {}
+        for (c, r), g in p.groupby(["corridor", "rail"], sort=True):
+            corridors.setdefault(str(c), {})[str(r)] = kpis(g, cal)
+        return {"scenario": scenario, "seed": seed, "rails": rails, "corridors": corridors,
+                "paired": self._paired()}
+
+    def _paired(self) -> dict[str, Any]:
+        rails = sorted(self.payments["rail"].unique())
+        if "correspondent" not in rails or "onchain" not in rails:
+            return {}
+        p = self.payments.set_index(["rail", "payment_id"])
+        a, b = p.loc["correspondent"], p.loc["onchain"]
+        ids = a.index.intersection(b.index)
+        a, b = a.loc[ids], b.loc[ids]
+        both = (a["status"] == "credited") & (b["status"] == "credited")
+        d = (a["latency_s"] - b["latency_s"])[both]
+        return {"count": int(len(ids)), "both_credited": int(both.sum()),
+                "onchain_faster_share": float((d > 0).mean()) if len(d) else None,
+                "latency_saving_p50_s": float(d.median()) if len(d) else None,
+                "fee_saving_sent_median": float((a["fee_total_sent"] - b["fee_total_sent"])[
+                    both].median()) if len(d) else None}
+
+    def write(self, out_dir: str | Path, *, scenario: str = "", seed: int | None = None,
+              formats: Sequence[str] = ("parquet", "csv"),
+              calendars: Mapping[str, BusinessCalendar] | None = None) -> dict[str, Path]:
+        """Write ``payments.*``, ``steps.*`` and ``summary.json`` to ``out_dir``, atomically.
+
+        Returns the paths written, keyed ``payments.parquet``, ``steps.csv``, ... .
+        """
+        out = Path(out_dir)
+        written: dict[str, Path] = {}
+        for name, df in (("payments", self.payments), ("steps", self.steps)):
+            for fmt in formats:
+                if fmt == "parquet":
+                    written[f"{name}.parquet"] = atomic_write(
+                        out / f"{name}.parquet", lambda t, df=df: df.to_parquet(t, index=False))
+                elif fmt == "csv":
+                    written[f"{name}.csv"] = atomic_write(
+                        out / f"{name}.csv",
+                        lambda t, df=df: df.to_csv(t, index=False, lineterminator="\n"))
+                else:
+                    raise ValueError(f"unknown format {fmt!r}; use 'parquet' or 'csv'")
+        doc = json.dumps(self.summary(scenario, seed, calendars), indent=2, sort_keys=False)
+        written["summary.json"] = atomic_write(out / "summary.json",
+                                               lambda t: t.write_text(doc + "\n"))
+        return written

@@ -1,0 +1,457 @@
+"""Payments and the seeded workload that every rail replays.
+
+A :class:`Payment` says nothing about the rail that carries it: who pays whom,
+how much, in which currency, when, and who bears the charges. A
+:class:`Workload` is a reproducible list of payments drawn from a
+:class:`WorkloadSpec` (corridors, segments, arrival profile; a TOML file) with
+one seeded :class:`numpy.random.Generator`.
+
+Arrivals are a Poisson process per corridor and sender bank whose intensity
+follows an hour-of-day and day-of-week profile **in the sender bank's local
+time** (public holidays of the sender's country damped). Given a total count
+``n_payments`` the process is drawn conditionally on that count (multinomial
+split across corridors and banks, i.i.d. instants from the intensity), which is
+exactly a Poisson process conditioned on its total; otherwise the total is
+itself Poisson. Amounts are lognormal per segment.
+
+Example
+-------
+>>> from sim.network import BankNetwork
+>>> wl = Workload.generate(seed=7, n_payments=5, network=BankNetwork.default())
+>>> len(wl), wl[0].payment_id, wl == Workload.generate(seed=7, n_payments=5)
+(5, 'P0000000', True)
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import holidays
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.calendar import _zone, to_timestamp, utc
+from sim.money import check_currency, convert_for_reporting, from_minor, minor_exponent, to_minor
+from sim.network import SEGMENTS, BankNetwork, ExactDecimal, RoutingError
+
+__all__ = [
+    "CHARGE_OPTIONS",
+    "DEFAULT_WORKLOAD_PATH",
+    "Payment",
+    "Workload",
+    "WorkloadFileError",
+    "WorkloadSpec",
+]
+
+DEFAULT_WORKLOAD_PATH = Path(__file__).parent / "data" / "default_workload.toml"
+CHARGE_OPTIONS: tuple[str, ...] = ("OUR", "SHA", "BEN")
+
+
+class WorkloadFileError(ValueError):
+    """A workload file with problems; ``problems`` lists each as 'entry: what; fix'."""
+
+    def __init__(self, path: str | Path, problems: list[str]) -> None:
+        self.path, self.problems = str(path), problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{self.path}: {len(problems)} problem(s) in the workload:\n{lines}")
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """One payment, independent of the rail that carries it.
+
+    ``amount`` is the principal the sender instructs, in minor units of
+    ``currency_sent``; ``created_at`` is POSIX seconds (UTC) when the customer
+    instructs it. ``index`` is its position in the workload (used to derive its
+    own random sub-stream on each rail).
+    """
+
+    payment_id: str
+    index: int
+    created_at: float
+    corridor: str
+    sender_bank: str
+    beneficiary_bank: str
+    amount: int
+    currency_sent: str
+    currency_delivered: str
+    segment: Literal["retail", "sme", "wholesale"]
+    charge_option: Literal["OUR", "SHA", "BEN"]
+
+    @property
+    def created_at_utc(self) -> datetime:
+        return utc(self.created_at)
+
+    def describe(self) -> str:
+        return (f"{self.payment_id} {self.corridor} {self.segment} {self.charge_option} "
+                f"{from_minor(self.amount, self.currency_sent)} {self.currency_sent} -> "
+                f"{self.currency_delivered} {self.sender_bank}->{self.beneficiary_bank} "
+                f"at {self.created_at_utc.isoformat()}")
+
+
+# ---------------------------------------------------------------------------
+# spec
+# ---------------------------------------------------------------------------
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SegmentSpec(_M):
+    median_usd: ExactDecimal = Field(gt=0)
+    sigma: float = Field(ge=0, le=4)
+    min_usd: ExactDecimal = Field(gt=0)
+    max_usd: ExactDecimal = Field(gt=0)
+    round_to: ExactDecimal = Decimal(1)
+    charges: dict[Literal["OUR", "SHA", "BEN"], float]
+    sources: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _check(self) -> SegmentSpec:
+        if self.min_usd > self.max_usd:
+            raise ValueError(f"min_usd {self.min_usd} is above max_usd {self.max_usd}")
+        _weights(self.charges, "charges")
+        return self
+
+
+class ProfileSpec(_M):
+    hour_weights: tuple[float, ...] = Field(min_length=24, max_length=24)
+    dow_weights: tuple[float, ...] = Field(min_length=7, max_length=7)
+    holiday_weight: float = Field(default=1.0, ge=0)
+    sources: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _check(self) -> ProfileSpec:
+        if min(self.hour_weights) < 0 or min(self.dow_weights) < 0:
+            raise ValueError("weights must be >= 0")
+        if sum(self.hour_weights) <= 0 or sum(self.dow_weights) <= 0:
+            raise ValueError("some hour and some weekday need a positive weight")
+        return self
+
+
+class CorridorSpec(_M):
+    name: str = Field(pattern=r"^[A-Z]{2}-[A-Z]{2}$")
+    currency_sent: str
+    currency_delivered: str
+    share: float = Field(ge=0)
+    segments: dict[Literal["retail", "sme", "wholesale"], float]
+    senders: dict[str, float]
+    beneficiaries: dict[str, float]
+    sources: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _check(self) -> CorridorSpec:
+        check_currency(self.currency_sent)
+        check_currency(self.currency_delivered)
+        for f in ("segments", "senders", "beneficiaries"):
+            _weights(getattr(self, f), f)
+        return self
+
+
+class RunSpec(_M):
+    start: datetime
+    days: float = Field(gt=0)
+    payments_per_day: float = Field(gt=0)
+    sources: dict[str, str] = {}
+
+
+def _weights(w: Mapping[str, float], what: str) -> None:
+    if any(v < 0 for v in w.values()):
+        raise ValueError(f"{what}: weights must be >= 0")
+    if sum(w.values()) <= 0:
+        raise ValueError(f"{what}: give at least one positive weight")
+
+
+class WorkloadSpec(_M):
+    """Corridors, segments and the arrival profile (validated)."""
+
+    workload: RunSpec
+    profile: ProfileSpec
+    segments: dict[Literal["retail", "sme", "wholesale"], SegmentSpec]
+    corridors: tuple[CorridorSpec, ...] = Field(min_length=1)
+    path: str = "<dict>"
+
+    @model_validator(mode="after")
+    def _check(self) -> WorkloadSpec:
+        missing = [s for s in SEGMENTS if s not in self.segments]
+        if missing:
+            raise ValueError(f"segments: missing {', '.join(missing)}; define all of "
+                             f"{', '.join(SEGMENTS)}")
+        if self.workload.start.tzinfo is None:
+            raise ValueError("workload.start needs a time zone, e.g. 2025-11-03T00:00:00Z")
+        names = [c.name for c in self.corridors]
+        if len(set(names)) != len(names):
+            raise ValueError("corridors: each corridor name must appear once")
+        return self
+
+    @classmethod
+    def default(cls) -> WorkloadSpec:
+        return cls.load(DEFAULT_WORKLOAD_PATH)
+
+    @classmethod
+    def load(cls, path: str | Path) -> WorkloadSpec:
+        """Load a workload TOML file; raise :class:`WorkloadFileError` naming each problem."""
+        path = Path(path)
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise WorkloadFileError(path, [f"cannot read the file: {exc.strerror}"]) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise WorkloadFileError(path, [f"not valid TOML: {exc}"]) from None
+        return cls.from_dict(raw, str(path))
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any], path: str = "<dict>") -> WorkloadSpec:
+        try:
+            return cls.model_validate({**raw, "path": path})
+        except ValidationError as exc:
+            probs = []
+            for e in exc.errors():
+                loc = list(e["loc"])
+                parts: list[str] = []
+                for j, part in enumerate(loc):
+                    if isinstance(part, int):
+                        label = f"[{part}]"
+                        if j == 1 and loc[0] == "corridors":
+                            try:
+                                label += f" (name {raw['corridors'][part].get('name')!r})"
+                            except (KeyError, IndexError, AttributeError, TypeError):
+                                pass
+                        parts.append(label)
+                    else:
+                        parts.append(("." if parts else "") + str(part))
+                where = "".join(parts)
+                msg = str(e["msg"]).removeprefix("Value error, ")
+                probs.append(f"{where or 'file'}: {msg}")
+            raise WorkloadFileError(path, probs) from None
+        except ValueError as exc:
+            raise WorkloadFileError(path, [str(exc)]) from None
+
+    def check_against(self, network: BankNetwork) -> None:
+        """Check every corridor against ``network``: banks exist, countries match, routable.
+
+        Raises :class:`WorkloadFileError` listing every problem (nothing runs otherwise).
+        """
+        probs: list[str] = []
+        for i, c in enumerate(self.corridors):
+            label = f"corridors[{i}] (name {c.name!r})"
+            sc, rc = c.name.split("-")
+            for role, banks, country, ccy in (("senders", c.senders, sc, c.currency_sent),
+                                              ("beneficiaries", c.beneficiaries, rc,
+                                               c.currency_delivered)):
+                for bid in banks:
+                    b = network.banks.get(bid)
+                    if b is None:
+                        probs.append(f"{label} field '{role}': no bank {bid!r} in network "
+                                     f"{network.path}; fix: use a bank id of the network")
+                    elif b.country != country:
+                        probs.append(f"{label} field '{role}': bank {bid} is in {b.country}, "
+                                     f"not {country}; fix: use a bank of {country}")
+            if probs:
+                continue
+            for s in c.senders:
+                for r in c.beneficiaries:
+                    try:
+                        network.route(s, r, c.currency_sent, c.currency_delivered)
+                    except RoutingError as exc:
+                        probs.append(f"{label}: {exc}; fix: add a correspondent account or "
+                                     "drop the bank from the corridor")
+            if c.currency_sent not in network.fx or c.currency_delivered not in network.fx:
+                probs.append(f"{label}: no FX mid rate for its currencies in the network")
+        if probs:
+            raise WorkloadFileError(self.path, probs)
+
+
+# ---------------------------------------------------------------------------
+# workload
+# ---------------------------------------------------------------------------
+@lru_cache(maxsize=256)
+def _hour_bins(tz: str, country: str, start: float, hours: int, hw: tuple[float, ...],
+               dw: tuple[float, ...], holiday_weight: float) -> np.ndarray:
+    """Intensity weight of each UTC hour of the horizon in the local time of ``tz``."""
+    zone = _zone(tz)
+    try:
+        hol: Any = holidays.country_holidays(country)
+    except NotImplementedError:
+        hol = {}
+    w = np.empty(hours)
+    for h in range(hours):
+        loc = datetime.fromtimestamp(start + 3600 * h + 1800, tz=zone)
+        f = hw[loc.hour] * dw[loc.weekday()]
+        if loc.date() in hol:
+            f *= holiday_weight
+        w[h] = f
+    return w
+
+
+class Workload(Sequence[Payment]):
+    """A reproducible, time-ordered tuple of :class:`Payment` (a ``Sequence``).
+
+    Build with :meth:`generate`, or from explicit payments (tests, scenarios).
+    """
+
+    def __init__(self, payments: Sequence[Payment], *, seed: int | None = None,
+                 start: float | None = None, end: float | None = None,
+                 spec: WorkloadSpec | None = None) -> None:
+        self.payments: tuple[Payment, ...] = tuple(payments)
+        for i, p in enumerate(self.payments):
+            if p.index != i:
+                raise ValueError(f"payment {p.payment_id} has index {p.index}, expected {i}; "
+                                 "indices must be 0..n-1 in order")
+        self.seed = seed
+        self.start = start if start is not None else (
+            self.payments[0].created_at if self.payments else 0.0)
+        self.end = end if end is not None else (
+            self.payments[-1].created_at if self.payments else self.start)
+        self.spec = spec
+
+    def __len__(self) -> int:
+        return len(self.payments)
+
+    def __getitem__(self, i: Any) -> Any:
+        return self.payments[i]
+
+    def __iter__(self) -> Iterator[Payment]:
+        return iter(self.payments)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Workload) and self.payments == other.payments
+
+    def __hash__(self) -> int:
+        return hash(self.payments)
+
+    def __repr__(self) -> str:
+        return f"Workload({len(self)} payments, seed={self.seed})"
+
+    def to_frame(self) -> Any:
+        """The payments as a pandas DataFrame (one row per payment)."""
+        import pandas as pd
+
+        return pd.DataFrame([{f: getattr(p, f) for f in Payment.__slots__}  # type: ignore[attr-defined]
+                             for p in self.payments])
+
+    @classmethod
+    def generate(cls, spec: WorkloadSpec | None = None, *, seed: int,
+                 n_payments: int | None = None, network: BankNetwork | None = None,
+                 start: datetime | None = None, days: float | None = None,
+                 segments: Sequence[str] | None = None) -> Workload:
+        """Draw a workload; same ``spec``, ``seed`` and arguments give the same payments.
+
+        Parameters
+        ----------
+        spec : WorkloadSpec, default the shipped one
+        seed : int, seeds one :class:`numpy.random.Generator` (``SeedSequence(seed)``)
+        n_payments : exact count (Poisson process conditioned on its total); default:
+            Poisson with mean ``payments_per_day * days``
+        network : the network the corridors are checked against and whose FX mid rates
+            convert amounts (default: the shipped network)
+        start, days : override the horizon of the spec
+        segments : keep only these segments (e.g. ``["retail"]``)
+        """
+        spec = spec or WorkloadSpec.default()
+        network = network or BankNetwork.default()
+        spec.check_against(network)
+        rng = np.random.default_rng(np.random.SeedSequence(seed))
+        t0 = to_timestamp(start or spec.workload.start)
+        ndays = days if days is not None else spec.workload.days
+        hours = max(1, int(math.ceil(ndays * 24)))
+        if n_payments is None:
+            n_payments = int(rng.poisson(spec.workload.payments_per_day * ndays))
+        if n_payments < 0:
+            raise ValueError("n_payments must be >= 0")
+        cors = spec.corridors
+        shares = np.array([c.share for c in cors], dtype=float)
+        counts = rng.multinomial(n_payments, shares / shares.sum())
+        prof = spec.profile
+        rows: list[tuple[float, int, int, str, str, int, str, str]] = []
+        for ci, (c, nc) in enumerate(zip(cors, counts, strict=True)):
+            if nc == 0:
+                continue
+            sids = list(c.senders)
+            sw = np.array([c.senders[s] for s in sids])
+            per_sender = rng.multinomial(nc, sw / sw.sum())
+            bids = list(c.beneficiaries)
+            bw = np.array([c.beneficiaries[b] for b in bids])
+            segs = [s for s in SEGMENTS if (segments is None or s in segments)]
+            segw = np.array([c.segments.get(s, 0.0) for s in segs])
+            if segw.sum() <= 0:
+                continue
+            for sid, ns in zip(sids, per_sender, strict=True):
+                if ns == 0:
+                    continue
+                bank = network.banks[sid]
+                w = _hour_bins(bank.timezone, bank.country, t0, hours, prof.hour_weights,
+                               prof.dow_weights, prof.holiday_weight)
+                h = rng.choice(hours, size=ns, p=w / w.sum())
+                t = t0 + 3600.0 * h + rng.random(ns) * 3600.0
+                t = np.minimum(t, t0 + ndays * 86400.0 - 1e-3)
+                bsel = rng.choice(len(bids), size=ns, p=bw / bw.sum())
+                ssel = rng.choice(len(segs), size=ns, p=segw / segw.sum())
+                z = rng.standard_normal(ns)
+                u = rng.random(ns)
+                for k in range(ns):
+                    seg = segs[ssel[k]]
+                    sspec = spec.segments[seg]  # type: ignore[index]
+                    amount = _amount(sspec, float(z[k]), c.currency_sent, network)
+                    rows.append((round(float(t[k]), 6), ci, len(rows), sid, bids[bsel[k]],
+                                 amount, seg, _charge(sspec, float(u[k]))))
+        rows.sort(key=lambda r: (r[0], r[1], r[2]))
+        payments = [
+            Payment(payment_id=f"P{i:07d}", index=i, created_at=r[0], corridor=cors[r[1]].name,
+                    sender_bank=r[3], beneficiary_bank=r[4], amount=r[5],
+                    currency_sent=cors[r[1]].currency_sent,
+                    currency_delivered=cors[r[1]].currency_delivered,
+                    segment=r[6], charge_option=r[7])  # type: ignore[arg-type]
+            for i, r in enumerate(rows)
+        ]
+        return cls(payments, seed=seed, start=t0, end=t0 + ndays * 86400.0, spec=spec)
+
+
+def _amount(s: SegmentSpec, z: float, currency: str, network: BankNetwork) -> int:
+    usd = float(s.median_usd) * math.exp(s.sigma * z)
+    usd = min(max(usd, float(s.min_usd)), float(s.max_usd))
+    cents = int(round(usd * 100))
+    minor = convert_for_reporting(cents, "USD", currency, network.fx.rate("USD", currency))
+    step = to_minor(s.round_to, currency) if s.round_to >= Decimal(1).scaleb(
+        -minor_exponent(currency)) else 1
+    step = max(step, 1)
+    return max(step, (minor + step // 2) // step * step)
+
+
+def _charge(s: SegmentSpec, u: float) -> str:
+    opts = [o for o in CHARGE_OPTIONS if s.charges.get(o, 0) > 0]  # type: ignore[call-overload]
+    w = np.array([s.charges[o] for o in opts])  # type: ignore[index]
+    cum = np.cumsum(w / w.sum())
+    return opts[int(min(np.searchsorted(cum, u, side="right"), len(opts) - 1))]
+
+
+def make_payment(index: int, created_at: datetime | float, sender_bank: str,
+                 beneficiary_bank: str, amount: str | int | Decimal, currency_sent: str,
+                 currency_delivered: str, *, network: BankNetwork, segment: str = "retail",
+                 charge_option: str = "SHA", payment_id: str | None = None) -> Payment:
+    """Build one :class:`Payment` by hand (``amount`` in major units); for tests and studies.
+
+    >>> from sim.network import BankNetwork
+    >>> p = make_payment(0, 1.7e9, "RBUSUS44", "PLMXMXMM", "200", "USD", "MXN",
+    ...                  network=BankNetwork.default())
+    >>> p.amount, p.corridor
+    (20000, 'US-MX')
+    """
+    t = created_at if isinstance(created_at, float | int) else to_timestamp(created_at)
+    sc, rc = network.bank(sender_bank).country, network.bank(beneficiary_bank).country
+    if segment not in SEGMENTS:
+        raise ValueError(f"segment {segment!r}: use one of {', '.join(SEGMENTS)}")
+    if charge_option not in CHARGE_OPTIONS:
+        raise ValueError(f"charge_option {charge_option!r}: use OUR, SHA or BEN")
+    return Payment(payment_id or f"P{index:07d}", index, float(t), f"{sc}-{rc}", sender_bank,
+                   beneficiary_bank, to_minor(amount, currency_sent), check_currency(currency_sent),
+                   check_currency(currency_delivered), segment,  # type: ignore[arg-type]
+                   charge_option)  # type: ignore[arg-type]
+
