@@ -249,6 +249,7 @@ class CorrespondentRail:
         sender = net.banks[banks[0]]
         f0 = self._fee_in(sender, "sender_fee", p, p.amount, S)
         if p.charge_option == "BEN":
+            f0 = min(f0, p.amount)  # the bank cannot take more than the amount
             m = _Money(p.amount - f0, S, p.amount, f0)
         else:
             m = _Money(p.amount, S, p.amount + f0, f0)
@@ -323,6 +324,8 @@ class CorrespondentRail:
                     else:
                         leg_in = route.legs[i - 1]
                         fee = net.lifting_fee_minor[leg_in.account.key]
+                        if p.charge_option != "OUR":
+                            fee = min(fee, m.value)  # cannot deduct more than is left
                         fee_s = self._to_sent(fee, m.currency, S)
                         m.lifting_sent += fee_s
                         if p.charge_option == "OUR":
