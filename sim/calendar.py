@@ -24,6 +24,7 @@ Examples
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -87,8 +88,7 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        close = sorted(z for z in available_timezones() if name.split("/")[-1].lower()
-                       in z.lower())[:5]
+        close = difflib.get_close_matches(name, sorted(available_timezones()), n=3, cutoff=0.7)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise CalendarError(
             f"unknown time zone {name!r}: use an IANA name such as 'Europe/London'{hint}"

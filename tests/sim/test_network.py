@@ -1,0 +1,108 @@
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from sim.network import DEFAULT_NETWORK_PATH, BankNetwork, NetworkFileError, RoutingError
+from tests.sim.conftest import small_network_dict
+
+
+def test_default_network_size(net: BankNetwork) -> None:
+    s = net.summary()
+    assert s["banks"] >= 30 and s["countries"] >= 10 and s["time_zones"] >= 7
+    for c in ("US", "GB", "DE", "JP", "MX", "IN", "PH", "NG", "KE", "ID", "BR", "CN"):
+        assert net.banks_in(c), c
+    assert net.graph.number_of_nodes() == s["banks"]
+
+
+def test_every_default_parameter_cites_a_source() -> None:
+    raw = tomllib.loads(DEFAULT_NETWORK_PATH.read_text())
+    identity = {"id", "name", "country", "currency", "timezone", "profile", "sources"}
+    for table in ("profiles", "account_profiles"):
+        for name, prof in raw[table].items():
+            missing = set(prof) - {"sources"} - set(prof.get("sources", {}))
+            assert not missing, f"{table}.{name} lacks sources for {missing}"
+    for b in raw["banks"]:
+        missing = set(b) - identity - set(b.get("sources", {}))
+        assert not missing, f"bank {b['id']} overrides {missing} without a source"
+    assert raw["fx"]["source"]
+    for name in raw["sources"].values():
+        assert len(name) > 20
+
+
+def test_fewest_hops_route_and_conversion(small: BankNetwork) -> None:
+    r = small.route("SENDUS33", "TIERMXMM", "USD", "MXN")
+    assert r.banks == ("SENDUS33", "HUBXUS33", "BENEMXMM", "TIERMXMM")
+    assert r.intermediaries == 2
+    assert [(c.source, c.target) for c in r.conversions] == [("USD", "MXN")]
+    assert [leg.currency for leg in r.legs][0] == "USD" and r.legs[-1].currency == "MXN"
+    assert [leg.debit for leg in r.legs] == [True, False, False]
+
+
+def test_multi_currency_path_jpy_to_mxn(small: BankNetwork) -> None:
+    r = small.route("BANKJPJT", "BENEMXMM", "JPY", "MXN")
+    assert r.banks == ("BANKJPJT", "HUBXUS33", "BENEMXMM")
+    convs = [(c.bank, c.source, c.target) for c in r.conversions]
+    assert convs[0][1] == "JPY" and convs[-1][2] == "MXN"
+    currencies = [leg.currency for leg in r.legs]
+    assert currencies[0] == "JPY"
+
+
+def test_via_named_intermediary_and_cheapest(net: BankNetwork) -> None:
+    direct = net.route("RBUSUS44", "PLMXMXMM", "USD", "MXN")
+    via = net.route("RBUSUS44", "PLMXMXMM", "USD", "MXN", via="HCUSUS33")
+    assert "HCUSUS33" in via.banks[1:-1] and len(via.banks) > len(direct.banks)
+    cheap = net.route("RBUSUS44", "PLMXMXMM", "USD", "MXN", policy="cheapest")
+    assert cheap.banks[0] == "RBUSUS44" and cheap.banks[-1] == "PLMXMXMM"
+
+
+def test_unroutable_raises_with_reason(small: BankNetwork) -> None:
+    with pytest.raises(RoutingError, match="no correspondent path from LONEDEFF in EUR to "
+                                           "BENEMXMM in MXN"):
+        small.route("LONEDEFF", "BENEMXMM", "EUR", "MXN")
+    with pytest.raises(RoutingError, match="unknown routing policy"):
+        small.route("SENDUS33", "BENEMXMM", "USD", "MXN", policy="fastest")
+
+
+def _problems(d: dict, tmp_path: Path) -> list[str]:
+    import json
+
+    # write as TOML-equivalent via from_dict; path is what messages must name
+    with pytest.raises(NetworkFileError) as ei:
+        BankNetwork.from_dict(d, str(tmp_path / "mine.toml"))
+    assert str(tmp_path / "mine.toml") in str(ei.value)
+    json.dumps(ei.value.problems)
+    return ei.value.problems
+
+
+def test_invalid_network_reports_every_problem_with_entry_and_fix(tmp_path: Path) -> None:
+    d = small_network_dict(SENDUS33={"timezone": "America/New_Yrok"})
+    d["accounts"][1]["servicer"] = "NOSUCHB1"
+    d["accounts"][0]["lifting_fee"] = "-5"
+    d["banks"][4]["currency"] = "XXQ"
+    probs = _problems(d, tmp_path)
+    text = "\n".join(probs)
+    assert "banks[0] (id 'SENDUS33')" in text and "unknown time zone 'America/New_Yrok'" in text
+    assert "America/New_York" in text                      # suggestion
+    assert "accounts[1]" in text and "no bank with id 'NOSUCHB1'" in text and "fix:" in text
+    assert "accounts[0]" in text and "lifting_fee is negative" in text
+    assert "banks[4] (id 'BANKJPJT')" in text and "unknown currency 'XXQ'" in text
+    assert len(probs) >= 4
+
+
+def test_currency_with_no_path_is_reported(tmp_path: Path) -> None:
+    d = small_network_dict()
+    d["accounts"] = [a for a in d["accounts"] if a["owner"] != "TIERMXMM"]
+    d["accounts"].append({"owner": "TIERMXMM", "servicer": "HUBXUS33", "currency": "USD",
+                          "lifting_fee": "1", "processing_seconds": {"median": 5}})
+    text = "\n".join(_problems(d, tmp_path))
+    assert "home currency MXN has no path" in text and "fix:" in text
+
+
+def test_load_reads_file_and_reports_toml_errors(tmp_path: Path) -> None:
+    p = tmp_path / "bad.toml"
+    p.write_text("[[banks]\n")
+    with pytest.raises(NetworkFileError, match="(?s)bad.toml.*not valid TOML"):
+        BankNetwork.load(p)
+    with pytest.raises(NetworkFileError, match="cannot read"):
+        BankNetwork.load(tmp_path / "missing.toml")
