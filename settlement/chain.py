@@ -33,19 +33,16 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_tester.exceptions import TransactionFailed
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError
 
-try:  # the embedded chain raises its own exception for a reverted call at a past block
-    from eth_tester.exceptions import TransactionFailed
-except ImportError:  # pragma: no cover - eth-tester is a dependency
-    TransactionFailed = ContractLogicError  # type: ignore[misc,assignment]
+from settlement.abi import AbiRegistry, DecodedEvent
 
+# the embedded chain raises its own exception for a reverted call at a past block
 _REVERT_EXCEPTIONS = (ContractCustomError, ContractLogicError, ContractPanicError,
                       TransactionFailed)
-
-from settlement.abi import AbiRegistry, DecodedEvent
 
 __all__ = [
     "Chain",
@@ -58,7 +55,7 @@ __all__ = [
 ]
 
 #: Ether each named account receives when first used.
-DEFAULT_FUNDING_WEI = 10_000 * 10**18
+DEFAULT_FUNDING_WEI = 100 * 10**18
 DEFAULT_GAS_LIMIT = 1_000_000
 PRIORITY_FEE_WEI = 10**9  # 1 gwei tip on the embedded chain
 
@@ -344,7 +341,7 @@ class Chain:
         else:
             self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
             try:
-                self.w3.eth.chain_id
+                _ = self.w3.eth.chain_id
             except Exception as exc:  # noqa: BLE001 - any transport failure
                 raise ChainError(f"no JSON-RPC node answers at {rpc_url}: {exc}") from None
             self._backend = _RpcBackend(self.w3)
@@ -352,12 +349,14 @@ class Chain:
             self._sim_clock = False
         self.chain_id: int = self.w3.eth.chain_id
         self._accounts: dict[str, LocalAccount] = {}
+        self._funded: set[str] = set()
         self._names: dict[str, str] = {}
         self._nonces: dict[str, int] = {}
         self._automine = True
         self._pending: list[PendingTransaction] = []
         self._block_ts: dict[int, int] = {}
         self._ts_explicit = False
+        self._next_ts = 0
         self._last_block_seen = 0
         self._last_ts = self.latest_timestamp()
         if self._sim_clock:
@@ -366,15 +365,32 @@ class Chain:
     # -- accounts ----------------------------------------------------------------
 
     def account(self, name: str, *, fund_wei: int = DEFAULT_FUNDING_WEI) -> str:
-        """The address of the named account, created and funded with ether on first use."""
+        """The address of the named account, funded with ether on first use.
+
+        Raises:
+            ChainError: a new account would need funding while transactions are
+                pending (create senders before turning auto-mining off).
+        """
+        address = self.address_of(name)
+        if name not in self._funded:
+            if self.balance_of(address) < fund_wei // 2:
+                if self._pending or (self.tester is None and not self._automine):
+                    raise ChainError(
+                        f"account {name!r} needs ether but blocks are being built by hand; "
+                        "create sending accounts (chain.account(name)) before set_automine(False)"
+                    )
+                self._fund(address, fund_wei)
+            self._funded.add(name)
+        return address
+
+    def address_of(self, name: str) -> str:
+        """The named account's address, without funding it (for recipients)."""
         acct = self._accounts.get(name)
         if acct is None:
             acct = Account.from_key(_key_for(name))
             self._accounts[name] = acct
             self._names[acct.address] = name
-            if self.w3.eth.get_balance(acct.address) < fund_wei // 2:
-                self._fund(acct.address, fund_wei)
-        return acct.address
+        return str(acct.address)
 
     def accounts(self, names: Iterable[str]) -> dict[str, str]:
         return {n: self.account(n) for n in names}
@@ -387,26 +403,31 @@ class Chain:
         return {n: a.address for n, a in self._accounts.items()}
 
     def private_key(self, name: str) -> bytes:
-        self.account(name)
+        self.address_of(name)
         return bytes(self._accounts[name].key)
 
     def _fund(self, address: str, wei: int) -> None:
+        """Send ether from the node's first unlocked account, in a block of its own.
+
+        A next-block timestamp set before keeps applying to the block after the
+        funding one (which takes the instant one second after the latest block).
+        """
         funder = self.w3.eth.accounts[0]
+        explicit = self._next_ts if self._ts_explicit else None
+        if explicit is not None:
+            self._ts_explicit = False
+            if explicit > self._last_ts + 1:
+                self._backend.set_next_timestamp(self._last_ts + 1)
         if self.tester is not None:
-            if self._pending:
-                raise ChainError("cannot create an account with transactions pending; mine() first")
             self._prepare_clock()
-            self.w3.eth.send_transaction({"from": funder, "to": address, "value": wei})
-            self._after_block()
-            return
-        if not self._automine:
-            self._backend.set_automine(True)
-        try:
-            tx = self.w3.eth.send_transaction({"from": funder, "to": address, "value": wei})
+        tx = self.w3.eth.send_transaction({"from": funder, "to": address, "value": wei})
+        if self.tester is None:
             self.w3.eth.wait_for_transaction_receipt(tx, timeout=30)
-        finally:
-            if not self._automine:
-                self._backend.set_automine(False)
+        self._after_block()
+        if explicit is not None and explicit > self._last_ts:
+            self._backend.set_next_timestamp(explicit)
+            self._ts_explicit = True
+            self._next_ts = explicit
 
     def balance_of(self, address: str) -> int:
         """Ether balance in wei."""
@@ -449,6 +470,7 @@ class Chain:
             )
         self._backend.set_next_timestamp(t)
         self._ts_explicit = True
+        self._next_ts = t
 
     def _prepare_clock(self) -> None:
         """On a simulated clock, stamp the next block parent + 1 unless it was set."""
@@ -499,6 +521,7 @@ class Chain:
         self._backend.revert(snap)
         self._pending.clear()
         self._nonces.clear()
+        self._funded.clear()
         self._block_ts.clear()
         self._ts_explicit = False
         self._last_block_seen = 0

@@ -90,7 +90,7 @@ class LockTerms:
 
 @dataclass(frozen=True)
 class SwapTerms:
-    """Terms of a PvP swap: A delivers ``amount_a`` of ``token_a``; B ``amount_b`` of ``token_b``."""
+    """Terms of a PvP swap: A pays ``amount_a`` of ``token_a``, B ``amount_b`` of ``token_b``."""
 
     party_a: str
     token_a: str
@@ -119,7 +119,7 @@ class _Client:
     def _addr(self, who: str) -> str:
         if who.startswith("0x") and len(who) == 42:
             return who
-        return self.chain.account(who)
+        return self.chain.address_of(who)
 
     def _tx(self, fn: str, *args: Any, sender: str, gas: int | None = None) -> TxResult:
         return self.chain.transact(self.address, self.contract, fn, args, sender=sender, gas=gas)

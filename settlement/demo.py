@@ -116,5 +116,6 @@ def run_demo(
     span = steps[-1].receipt.block_timestamp - steps[0].receipt.block_timestamp
     out(f"payee received {received / UNIT:,.2f} MXN (escrow fee {fee / UNIT:,.2f} MXNx); "
         f"{len(steps)} transactions, {total_gas:,} gas, {span} s of block time on this chain")
-    out(f"supply after: USDx {usd.total_supply() / UNIT:,.2f}  MXNx {mxn.total_supply() / UNIT:,.2f}")
+    out(f"supply after: USDx {usd.total_supply() / UNIT:,.2f}  "
+        f"MXNx {mxn.total_supply() / UNIT:,.2f}")
     return steps

@@ -30,7 +30,8 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         print(f"{name:<18} {size:>6} bytes runtime  -> {ARTIFACTS_DIR.name}/{name}.json")
         for w in art["warnings"]:
             print(f"  warning: {w.strip()}", file=sys.stderr)
-    print(f"wrote {len(paths)} artifacts (solc {next(iter(artifacts.values()))['compiler']['version']})")
+    version = next(iter(artifacts.values()))["compiler"]["version"]
+    print(f"wrote {len(paths)} artifacts (solc {version})")
     return 0
 
 
