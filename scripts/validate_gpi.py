@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +80,7 @@ def gpi_figures(payments: pd.DataFrame, steps: pd.DataFrame) -> dict[str, float]
 def remittance_probe(network: BankNetwork, spec: WorkloadSpec, seed: int,
                      amount_usd: int = 200) -> float:
     """Weighted mean cost (%) of a USD ``amount_usd`` retail SHA transfer through banks."""
-    t = to_timestamp(datetime(2025, 11, 12, 15, 0, tzinfo=timezone.utc))  # a Wednesday
+    t = to_timestamp(datetime(2025, 11, 12, 15, 0, tzinfo=UTC))  # a Wednesday
     payments: list[Payment] = []
     weights: list[float] = []
     principal: list[int] = []

@@ -407,8 +407,8 @@ class CorrespondentRail:
             end = ben.calendar.add_business_seconds(t, hours * 3600.0)
             yield env.timeout(end - t)
             how = f"batch/manual credit ({hours:.1f} business h)"
-        step("credit", ben.id, t, env.now, fee, m.currency,
-             f"{how}; beneficiary bank fee {'billed to sender (OUR)' if p.charge_option == 'OUR' else 'deducted'}")
+        who = "billed to sender (OUR)" if p.charge_option == "OUR" else "deducted"
+        step("credit", ben.id, t, env.now, fee, m.currency, f"{how}; beneficiary bank fee {who}")
         delivered = m.value
         out.add_payment(close_accounts(
             pid, RAIL, p.corridor, p.sender_bank, p.beneficiary_bank, p.charge_option,

@@ -510,8 +510,8 @@ class BankNetwork:
         >>> try:
         ...     BankNetwork.load(f.name)
         ... except NetworkFileError as e:
-        ...     print(e.problems[0])
-        banks[0] (id 'BADBANK1') field 'name': Field required; fix: add this field (to the entry or to its profile)
+        ...     print(e.problems[0][:50])
+        banks[0] (id 'BADBANK1') field 'name': Field requir
         >>> os.unlink(f.name)
         """
         path = Path(path)

@@ -21,7 +21,7 @@ sender: ``amount_sent`` is what the sender was finally debited (the fees kept),
 Example
 -------
 >>> b = ResultsBuilder("correspondent")
->>> rec = close_accounts("P1", "correspondent", "US-MX", "A", "B", "SHA", 20_000, "USD",
+>>> rec = close_accounts("P1", "correspondent", "US-MX", "A", "B", "SHA", 0, "USD",
 ...                      0, "USD", 1.7e9, None, "failed", "unroutable", 0, {})
 >>> b.add_payment(rec); r = b.build()
 >>> list(r.payments.columns[:4]), int(r.payments.fee_total_sent.iloc[0])

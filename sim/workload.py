@@ -243,7 +243,7 @@ class WorkloadSpec(_M):
         for i, c in enumerate(self.corridors):
             label = f"corridors[{i}] (name {c.name!r})"
             sc, rc = c.name.split("-")
-            for role, banks, country, ccy in (("senders", c.senders, sc, c.currency_sent),
+            for role, banks, country, _ccy in (("senders", c.senders, sc, c.currency_sent),
                                               ("beneficiaries", c.beneficiaries, rc,
                                                c.currency_delivered)):
                 for bid in banks:

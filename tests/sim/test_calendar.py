@@ -1,4 +1,4 @@
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -103,4 +103,4 @@ def test_bad_calendars_are_explained() -> None:
         BusinessCalendar(NY, "US", opens="09:00", closes="17:00", cutoff="18:00")
     with pytest.raises(CalendarError, match="no time zone"):
         to_timestamp(datetime(2025, 1, 1))
-    assert to_timestamp(datetime(2025, 1, 1, tzinfo=timezone.utc)) == 1735689600.0
+    assert to_timestamp(datetime(2025, 1, 1, tzinfo=UTC)) == 1735689600.0

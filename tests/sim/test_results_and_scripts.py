@@ -1,0 +1,58 @@
+import doctest
+import importlib
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.results import PAYMENT_COLUMNS, STEP_COLUMNS, Results, atomic_write
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("mod", ["sim.money", "sim.calendar", "sim.network", "sim.workload",
+                                 "sim.results", "sim.correspondent"])
+def test_docstring_examples_run(mod: str) -> None:
+    res = doctest.testmod(importlib.import_module(mod), optionflags=doctest.ELLIPSIS)
+    assert res.failed == 0 and res.attempted > 0
+
+
+def test_atomic_write_leaves_old_file_on_failure(tmp_path: Path) -> None:
+    f = tmp_path / "x.txt"
+    atomic_write(f, lambda t: t.write_text("old"))
+
+    def boom(t: Path) -> None:
+        t.write_text("half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(f, boom)
+    assert f.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["x.txt"]
+
+
+def test_results_refuse_wrong_shape() -> None:
+    with pytest.raises(ValueError, match="not the shape"):
+        Results(pd.DataFrame({"x": []}), pd.DataFrame(columns=list(STEP_COLUMNS)))
+
+
+def test_validate_gpi_script_writes_outputs(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("validate_gpi", ROOT / "scripts" /
+                                                  "validate_gpi.py")
+    mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    fig = mod.main(["--payments", "60", "--seed", "4", "--out", str(tmp_path)])
+    for name in ("payments.parquet", "payments.csv", "steps.parquet", "steps.csv",
+                 "summary.json"):
+        assert (tmp_path / name).stat().st_size > 0
+    p = pd.read_parquet(tmp_path / "payments.parquet")
+    assert list(p.columns) == list(PAYMENT_COLUMNS) and len(p) == 60
+    assert list(pd.read_csv(tmp_path / "steps.csv").columns) == list(STEP_COLUMNS)
+    summ = json.loads((tmp_path / "summary.json").read_text())
+    k = summ["rails"]["correspondent"]
+    assert set(k) == {"count", "credited", "latency_p50_s", "latency_p90_s", "latency_p99_s",
+                      "share_within_1h", "share_within_1bd", "cost_pct_mean", "cost_pct_median",
+                      "failure_rate"}
+    assert k["count"] == 60 and summ["seed"] == 4 and "US-MX" in summ["corridors"]
+    assert 0 <= fig["share_5m"] <= fig["share_30m"] <= fig["share_6h"] <= fig["share_24h"] <= 1
+    assert 5 < fig["rpw_cost_pct"] < 25
