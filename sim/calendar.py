@@ -16,7 +16,7 @@ Examples
 --------
 >>> from datetime import datetime, timezone
 >>> ny = BusinessCalendar("America/New_York", "US", opens="09:00", closes="18:00", cutoff="17:00")
->>> thu = to_timestamp(datetime(2025, 11, 27, 15, 0, tzinfo=timezone.utc))  # Thanksgiving
+>>> thu = to_timestamp(datetime(2025, 11, 27, 15, 0, tzinfo=UTC))  # Thanksgiving
 >>> start, why = ny.next_accepting(thu)
 >>> utc(start).isoformat(), why
 ('2025-11-28T14:00:00+00:00', 'holiday: Thanksgiving Day')
@@ -60,7 +60,7 @@ def utc(t: float) -> datetime:
 def to_timestamp(dt: datetime) -> float:
     """Aware datetime to POSIX seconds; naive datetimes are refused (they are ambiguous).
 
-    >>> to_timestamp(datetime(1970, 1, 2, tzinfo=timezone.utc))
+    >>> to_timestamp(datetime(1970, 1, 2, tzinfo=UTC))
     86400.0
     """
     if dt.tzinfo is None:
@@ -257,7 +257,7 @@ class BusinessCalendar:
         """Earliest instant ``>= t`` at which the place is open.
 
         >>> cal = BusinessCalendar("Europe/London", "GB", opens="08:00", closes="18:00")
-        >>> sat = to_timestamp(datetime(2025, 11, 29, 12, tzinfo=timezone.utc))
+        >>> sat = to_timestamp(datetime(2025, 11, 29, 12, tzinfo=UTC))
         >>> utc(cal.next_open(sat)).isoformat()
         '2025-12-01T08:00:00+00:00'
         """
@@ -274,7 +274,7 @@ class BusinessCalendar:
 
         >>> cal = BusinessCalendar("Asia/Manila", "PH", opens="09:00", closes="17:00",
         ...                        cutoff="15:00")
-        >>> fri = to_timestamp(datetime(2025, 11, 28, 8, tzinfo=timezone.utc))  # 16:00 local
+        >>> fri = to_timestamp(datetime(2025, 11, 28, 8, tzinfo=UTC))  # 16:00 local
         >>> start, why = cal.next_accepting(fri)
         >>> utc(start).isoformat(), why
         ('2025-12-01T01:00:00+00:00', 'after cut-off; weekend; holiday: Bonifacio Day')
@@ -312,7 +312,7 @@ class BusinessCalendar:
         Monday 12:00 (or Tuesday, if Monday is a holiday).
 
         >>> cal = BusinessCalendar("America/New_York", "US", opens="09:00", closes="17:00")
-        >>> fri = to_timestamp(datetime(2025, 11, 21, 21, tzinfo=timezone.utc))  # 16:00 EST
+        >>> fri = to_timestamp(datetime(2025, 11, 21, 21, tzinfo=UTC))  # 16:00 EST
         >>> utc(cal.add_business_seconds(fri, 4 * 3600)).isoformat()
         '2025-11-24T17:00:00+00:00'
         """

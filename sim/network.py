@@ -511,7 +511,7 @@ class BankNetwork:
         ...     BankNetwork.load(f.name)
         ... except NetworkFileError as e:
         ...     print(e.problems[0][:50])
-        banks[0] (id 'BADBANK1') field 'name': Field requir
+        banks[0] (id 'BADBANK1') field 'name': Field requi
         >>> os.unlink(f.name)
         """
         path = Path(path)
