@@ -67,12 +67,22 @@ _CONTRACT_OF = {"USD": "Stablecoin", "MXN": "Stablecoin", "escrow": "SettlementE
                 "fx": "FxSwap"}
 
 
-def changed(before: Mapping[Any, Any], updates: Mapping[Any, Any]) -> dict[Any, Any]:
-    """``before`` with ``updates`` applied; every updated key must already exist."""
-    unknown = [k for k in updates if k not in before]
+def changed(
+    before: Mapping[Any, Any],
+    updates: Mapping[Any, Any] | None = None,
+    *,
+    plus: Mapping[Any, int] | None = None,
+) -> dict[Any, Any]:
+    """``before`` with ``updates`` set and the amounts in ``plus`` added (negative to take
+    away); every key must already be in the state."""
+    updates = dict(updates or {})
+    plus = dict(plus or {})
+    unknown = [k for k in (*updates, *plus) if k not in before]
     assert not unknown, f"keys not in the state: {unknown}"
     out = dict(before)
     out.update(updates)
+    for key, amount in plus.items():
+        out[key] = out[key] + amount
     return out
 
 
@@ -307,6 +317,8 @@ class World:
         state = self.read(reads)
         for ccy in CURRENCIES:
             self.check_supply(state, ccy)
+            # nothing sends tokens to the escrow except locks: it holds exactly what is locked
+            assert state[(ccy, "balanceOf", "escrow")] == state[("escrow", "lockedBalance", ccy)]
         return state
 
     def fx_state(self, swap_ids: Iterable[bytes] = ()) -> dict[tuple[Any, ...], Any]:
@@ -339,11 +351,16 @@ class World:
 
     # -- structs as the contracts return them ------------------------------------------
 
+    EMPTY_LOCK: dict[str, Any] = {
+        "payer": "zero", "token": "zero", "beneficiary": "zero", "amount": 0, "deadline": 0,
+        "hashlock": ZERO32, "agent": "zero", "feeBps": 0, "state": 0,
+    }
+
     def lock_struct(self, payer: str, terms: LockTerms, state: str = "OPEN",
                     fee_bps: int = ESCROW_FEE_BPS) -> dict[str, Any]:
         states = {"NONE": 0, "OPEN": 1, "RELEASED": 2, "REFUNDED": 3}
         return {
-            "payer": payer, "token": self.name(terms.token),
+            "payer": self.name(payer), "token": self.name(terms.token),
             "beneficiary": self.name(terms.beneficiary), "amount": terms.amount,
             "deadline": terms.deadline, "hashlock": terms.hashlock,
             "agent": self.name(terms.agent), "feeBps": fee_bps, "state": states[state],
