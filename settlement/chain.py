@@ -208,6 +208,26 @@ class MinedBlock:
     transactions: tuple[PendingTransaction, ...] = field(default=())
 
 
+@dataclass(frozen=True)
+class _RawTx:
+    tx_hash: str
+    status: int
+    gas_used: int
+    effective_gas_price: int
+    logs: list[dict[str, Any]]
+    revert: bytes | None
+    contract_address: str | None
+
+
+@dataclass(frozen=True)
+class _RawBlock:
+    number: int
+    timestamp: int
+    gas_used: int
+    base_fee_per_gas: int
+    txs: list[_RawTx]
+
+
 class _Backend:
     """Node-specific clock, mining and snapshot operations."""
 
@@ -228,9 +248,9 @@ class _Backend:
 
 
 class _TesterBackend(_Backend):
-    """The embedded chain. Transactions are applied straight to py-evm's pending
-    block (as a block builder does), so a block can hold any number of
-    transactions from one sender and the exact revert data of each is kept.
+    """The embedded chain. Transactions go straight to py-evm, executed in order
+    and mined as one block (as a block builder does), so a block can hold any
+    number of transactions from one sender and the exact revert data of each is kept.
     eth-tester's own auto-mining stays on; "auto-mine off" is handled by
     :class:`Chain`, which holds transactions until :meth:`Chain.mine`."""
 
@@ -242,13 +262,49 @@ class _TesterBackend(_Backend):
         backend = self.tester.backend
         backend.chain.header = backend.chain.header.copy(timestamp=t)
 
-    def apply(self, raw: bytes) -> tuple[str, bytes | None]:
-        """Apply a signed transaction to the pending block; ``(hash, revert data or None)``."""
+    def mine_raw(self, raws: Sequence[bytes]) -> _RawBlock:
+        """Execute signed transactions in order and mine them as one block.
+
+        Receipts are taken from py-evm's own results (reading them back through
+        eth-tester re-decodes the whole block for every transaction). The
+        block's ``prevrandao`` is derived from its number, so runs repeat exactly.
+
+        Raises:
+            ChainError: a transaction is invalid (bad nonce, not enough ether for
+                gas, over the block gas limit); nothing is mined.
+        """
         chain = self.tester.backend.chain
-        tx = chain.get_vm().get_transaction_builder().decode(raw)
-        _block, _receipt, computation = chain.apply_transaction(tx)
-        revert = bytes(computation.output) if computation.is_error else None
-        return "0x" + bytes(tx.hash).hex(), revert
+        builder = chain.get_vm().get_transaction_builder()
+        txs = [builder.decode(r) for r in raws]
+        number = chain.header.block_number
+        try:
+            result, receipts, computations = chain.mine_all(
+                txs, coinbase=b"\x00" * 20, mix_hash=keccak(number.to_bytes(32, "big")),
+            )
+        except Exception as exc:  # py-evm's ValidationError and friends
+            raise ChainError(f"the embedded chain rejected a transaction: {exc}") from None
+        header = result.imported_block.header
+        base_fee = int(getattr(header, "base_fee_per_gas", 0) or 0)
+        out = []
+        cumulative = 0
+        for tx, rc, comp in zip(txs, receipts, computations, strict=True):
+            used = rc.gas_used - cumulative
+            cumulative = rc.gas_used
+            tip = min(tx.max_priority_fee_per_gas, tx.max_fee_per_gas - base_fee)
+            logs = [{"address": lg.address, "topics": [t.to_bytes(32, "big") for t in lg.topics],
+                     "data": lg.data} for lg in rc.logs]
+            out.append(_RawTx(
+                tx_hash="0x" + bytes(tx.hash).hex(),
+                status=0 if comp.is_error else 1,
+                gas_used=used,
+                effective_gas_price=base_fee + tip,
+                logs=logs,
+                revert=bytes(comp.output) if comp.is_error else None,
+                contract_address=(to_checksum_address(comp.msg.storage_address)
+                                  if not tx.to and not comp.is_error else None),
+            ))
+        return _RawBlock(int(header.block_number), int(header.timestamp), int(header.gas_used),
+                         base_fee, out)
 
     def mine(self) -> None:
         self.tester.mine_blocks(1)
@@ -492,8 +548,17 @@ class Chain:
         pending, self._pending = self._pending, []
         self._prepare_clock()
         if isinstance(self._backend, _TesterBackend):
-            for p in pending:
-                _hash, p.revert_data = self._backend.apply(p.raw)
+            try:
+                raw_block = self._backend.mine_raw([p.raw for p in pending])
+            except ChainError:
+                self._nonces.clear()  # nothing was mined: re-read nonces next time
+                raise
+            self._ts_explicit = False
+            self._last_ts = raw_block.timestamp
+            for p, rtx in zip(pending, raw_block.txs, strict=True):
+                self._settle_raw(p, raw_block, rtx)
+            return MinedBlock(raw_block.number, raw_block.timestamp, raw_block.gas_used,
+                              raw_block.base_fee_per_gas, tuple(pending))
         self._backend.mine()
         block = self.w3.eth.get_block("latest")
         self._ts_explicit = False
@@ -643,17 +708,41 @@ class Chain:
         p = self._send(to, data, value, sender, gas, label)
         assert isinstance(self._backend, _TesterBackend)
         try:
-            _hash, p.revert_data = self._backend.apply(p.raw)
-        except Exception:
+            raw_block = self._backend.mine_raw([p.raw])
+        except ChainError:
             self._nonces.pop(sender, None)  # invalid, not mined: re-read the nonce next time
             raise
-        self._backend.mine()
-        p._mined = True
         self._ts_explicit = False
-        try:
-            return p.receipt()
-        finally:
-            self._last_ts = self._block_ts.get(self._last_block_seen, self._last_ts)
+        self._last_ts = raw_block.timestamp
+        self._settle_raw(p, raw_block, raw_block.txs[0])
+        return p.receipt()
+
+    def _settle_raw(self, p: PendingTransaction, block: _RawBlock, rtx: _RawTx) -> None:
+        p._mined = True
+        p.revert_data = rtx.revert
+        if rtx.status != 1:
+            if not rtx.revert:
+                reason = ("out of gas" if rtx.gas_used >= int(p.call["gas"])
+                          else "reverted without data")
+                p._revert = ContractRevert("unknown", {"reason": reason}, function=p.function,
+                                           tx_hash=p.tx_hash, gas_used=rtx.gas_used)
+            else:
+                name, args = self.abis.decode_error(rtx.revert)
+                p._revert = ContractRevert(name, args, function=p.function, tx_hash=p.tx_hash,
+                                           gas_used=rtx.gas_used, raw=rtx.revert)
+            return
+        p._receipt = Receipt(
+            tx_hash=p.tx_hash,
+            function=p.function,
+            sender=p.sender,
+            status=1,
+            gas_used=rtx.gas_used,
+            effective_gas_price=rtx.effective_gas_price,
+            block_number=block.number,
+            block_timestamp=block.timestamp,
+            events=tuple(self.abis.decode_logs(rtx.logs)),
+            contract_address=rtx.contract_address,
+        )
 
     def _settle(self, p: PendingTransaction) -> None:
         raw = self.w3.eth.get_transaction_receipt(p.tx_hash)  # type: ignore[arg-type]
