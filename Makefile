@@ -25,7 +25,7 @@ demo: setup
 	$(PY) scripts/onchain_demo.py
 
 test: setup
-	HYPOTHESIS_PROFILE=ci $(VENV)/bin/pytest
+	HYPOTHESIS_PROFILE=ci $(VENV)/bin/pytest -p no:cacheprovider
 
 test-fast: setup
 	$(VENV)/bin/pytest -m "not integration and not slow"
