@@ -181,6 +181,7 @@ class BusinessCalendar:
                     "alpha-2 code supported by the 'holidays' package"
                 ) from exc
         self._days: dict[date, DayWindow] = {}
+        self._hot: DayWindow | None = None  # last business day seen: fast path
 
     def __repr__(self) -> str:
         return (f"BusinessCalendar({self.timezone!r}, {self.country!r}, opens={self.opens!r}, "
@@ -279,6 +280,9 @@ class BusinessCalendar:
         >>> utc(start).isoformat(), why
         ('2025-12-01T01:00:00+00:00', 'after cut-off; weekend; holiday: Bonifacio Day')
         """
+        hot = self._hot
+        if hot is not None and hot.opens <= t < hot.cutoff:
+            return t, ""
         reasons: list[str] = []
         first = True
         for w in self._windows_from(t):
@@ -290,6 +294,7 @@ class BusinessCalendar:
                     reasons.append("before opening")
                 return w.opens, "; ".join(reasons)
             elif t < w.cutoff:
+                self._hot = w
                 return t, "; ".join(reasons)
             else:
                 reasons.append("after cut-off" if t < w.closes else "after closing")

@@ -47,15 +47,15 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import numpy as np
 import simpy
 
 from sim.calendar import BusinessCalendar, parse_clock
-from sim.money import convert, convert_for_reporting, format_minor
-from sim.network import Account, Bank, BankNetwork, Route, RoutingError
+from sim.money import convert, convert_for_reporting, format_minor, minor_exponent
+from sim.network import Account, Bank, BankNetwork, Conversion, Route, RoutingError
 from sim.results import Results, ResultsBuilder, close_accounts
 from sim.workload import Payment, Workload
 
@@ -69,6 +69,19 @@ _STREAM = 0x5357    # spawn key separating this rail's draws from other uses of 
 
 # uniform slots
 _U_REVIEW, _U_REJECT, _U_STP = 0, 1, 2
+_FX_SECONDS = 1.0   # booking a conversion at a dealt rate (modelling choice)
+_ORDERING_TEXT = {c: f"ordering bank fee ({c})" for c in ("OUR", "SHA", "BEN")}
+
+class _CreditText(dict):  # type: ignore[type-arg]
+    def __missing__(self, key: tuple[str, bool]) -> str:
+        how, our = key
+        who = "billed to sender (OUR)" if our else "deducted"
+        return f"{how}; beneficiary bank fee {who}"
+
+
+_CREDIT_TEXT = _CreditText()
+_LIFTING_TEXT = {"OUR": "lifting fee billed to the ordering customer (OUR)",
+                 "SHA": "lifting fee deducted (SHA)", "BEN": "lifting fee deducted (BEN)"}
 # normal slots
 _Z_SCREEN, _Z_REVIEW, _Z_PROC, _Z_LEG, _Z_CREDIT = 0, 1, 2, 3, 4
 
@@ -105,7 +118,7 @@ class PaymentDraws:
 class _Nostro:
     """Balance of one limited account and its funding windows (servicer's calendar)."""
 
-    __slots__ = ("account", "balance", "target", "cal", "times", "last", "currency")
+    __slots__ = ("account", "balance", "target", "cal", "times", "next_at", "currency")
 
     def __init__(self, account: Account, balance: int, cal: BusinessCalendar, t0: float) -> None:
         self.account = account
@@ -113,8 +126,8 @@ class _Nostro:
         self.target = balance
         self.cal = cal
         self.times = [parse_clock(t) for t in account.funding_times]
-        self.last = t0
         self.currency = account.currency
+        self.next_at = self.next_window(t0)
 
     def next_window(self, t: float) -> float:
         """First funding window strictly after ``t`` (business days of the servicer)."""
@@ -131,9 +144,9 @@ class _Nostro:
 
     def refresh(self, t: float) -> None:
         """Apply funding windows passed since the last look: top up to the target."""
-        if self.next_window(self.last) <= t:
+        if self.next_at <= t:
             self.balance = max(self.balance, self.target)
-        self.last = t
+            self.next_at = self.next_window(t)
 
 
 @dataclass
@@ -189,10 +202,29 @@ class CorrespondentRail:
             if bal is not None:
                 self.nostros[key] = _Nostro(acc, bal, network.bank(acc.servicer).calendar, t0)
         self._rates: dict[tuple[str, str, str, str], Decimal] = {}
+        self._fixed_fee: dict[tuple[str, str, str, str], int | None] = {}
+        self._text: dict[Any, str] = {}
+        self._scaled: dict[tuple[str, str], Decimal] = {}
+        self._conv_cache: dict[int, tuple[Route, tuple[tuple[Conversion, ...], ...]]] = {}
 
     # -- helpers ---------------------------------------------------------------
     def _to_sent(self, amount: int, currency: str, sent: str) -> int:
-        return convert_for_reporting(amount, currency, sent, self.fx.rate(currency, sent))
+        """Same as :func:`sim.money.convert_for_reporting` at the mid rate, with cached rates."""
+        if currency == sent:
+            return amount
+        sr = self._scaled.get((currency, sent))
+        if sr is None:
+            sr = self._scaled[(currency, sent)] = self.fx.rate(currency, sent).scaleb(
+                minor_exponent(sent) - minor_exponent(currency))
+        return int((Decimal(amount) * sr).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+    def _convs(self, route: Route) -> tuple[tuple[Conversion, ...], ...]:
+        """Conversions of ``route`` by position (cached per route object)."""
+        c = self._conv_cache.get(id(route))
+        if c is None or c[0] is not route:
+            c = self._conv_cache[id(route)] = (route, tuple(
+                route.conversions_at(i) for i in range(len(route.banks))))
+        return c[1]
 
     def _customer_rate(self, bank: Bank, source: str, target: str, segment: str) -> Decimal:
         key = (bank.id, source, target, segment)
@@ -205,6 +237,21 @@ class CorrespondentRail:
 
     def _fee_in(self, bank: Bank, kind: str, p: Payment, value: int, currency: str) -> int:
         """A bank's fee for this payment, in minor units of ``currency`` (half to even)."""
+        key = (bank.id, kind, p.segment, currency)
+        fixed = self._fixed_fee.get(key, -1)
+        if fixed is None or fixed == -1:
+            rule = getattr(getattr(bank, kind), p.segment)
+            if fixed == -1 and rule.percent == 0:
+                # amount-independent: compute once
+                fixed = self._fixed_fee[key] = self._fee_in_uncached(bank, kind, p, value,
+                                                                     currency)
+                return fixed
+            self._fixed_fee[key] = None
+            return self._fee_in_uncached(bank, kind, p, value, currency)
+        return fixed
+
+    def _fee_in_uncached(self, bank: Bank, kind: str, p: Payment, value: int,
+                         currency: str) -> int:
         fee_bank_ccy = bank.fee(kind, p.segment, value, currency, self.fx)  # type: ignore[arg-type]
         return convert_for_reporting(fee_bank_ccy, bank.currency, currency,
                                      self.fx.rate(bank.currency, currency))
@@ -245,6 +292,7 @@ class CorrespondentRail:
             return
         U, Z = self.draws.row(p.index)
         banks = route.banks
+        convs = self._convs(route)
         last = len(banks) - 1
         sender = net.banks[banks[0]]
         f0 = self._fee_in(sender, "sender_fee", p, p.amount, S)
@@ -275,52 +323,64 @@ class CorrespondentRail:
             fail("returned", "charges exceed the amount", banks[0], None)
             return
 
+        def charge_beneficiary(ben: Bank) -> int | None:
+            """The beneficiary bank's fee in the value's currency; None if it exceeds it."""
+            fee = self._fee_in(ben, "beneficiary_fee", p, m.value, m.currency)
+            if p.charge_option != "OUR" and fee >= m.value:
+                return None
+            fee_s = self._to_sent(fee, m.currency, S)
+            m.beneficiary_sent = fee_s
+            if p.charge_option == "OUR":
+                m.paid_in += fee_s
+            else:
+                m.value -= fee
+            return fee
+
+        arrival = env.now   # when the payment (message and funds) reaches the next bank
+        stp = False
         for i, bid in enumerate(banks):
             bank = net.banks[bid]
             cal = bank.calendar
             o = _SLOTS * (i % _MAX_BANKS)
             is_ben = i == last
             stp = is_ben and U[o + _U_STP] < bank.credit.stp_share
-            # 1. operating hours and cut-off
+            # 1. operating hours and cut-off (one sleep covers the transit that led here too)
+            start = arrival
             if not (stp and bank.credit.outside_hours):
-                t = env.now
-                start, why = cal.next_accepting(t)
-                if start > t:
-                    yield env.timeout(start - t)
-                    step("cutoff_wait", bid, t, start, detail=why)
+                start, why = cal.next_accepting(arrival)
+                if start > arrival:
+                    step("cutoff_wait", bid, arrival, start, detail=why)
+            if start > env.now:
+                yield env.timeout(start - env.now)
             # 2. capacity
             t = env.now
             with self.resources[bid].request() as req:
                 yield req
                 if env.now > t:
                     step("queue", bid, t, env.now)
-                # 3. screening
+                # 3. screening, 4. processing and conversion: the bank works on the payment
+                # without interruption while it holds a processor, so the steps are laid out
+                # back to back and the process sleeps once until the last one ends.
                 t = env.now
-                dur = bank.screening_seconds.sample(Z[o + _Z_SCREEN])
+                end = t + bank.screening_seconds.sample(Z[o + _Z_SCREEN])
                 if U[o + _U_REVIEW] < bank.review_share:
                     hours = bank.review_hours.sample(Z[o + _Z_REVIEW])
-                    end = cal.add_business_seconds(t + dur, hours * 3600.0)
+                    end = cal.add_business_seconds(end, hours * 3600.0)
                     rejected = U[o + _U_REJECT] < bank.review_reject_share
-                    yield env.timeout(end - t)
                     verdict = "rejected" if rejected else "released"
                     step("screening", bid, t, end, detail=f"manual review ({hours:.1f} business "
                                                           f"h): {verdict}")
                     if rejected:
+                        yield env.timeout(end - t)
                         fail("returned", f"rejected in compliance screening at {bid}", bid, bank)
                         return
                 else:
-                    yield env.timeout(dur)
-                    step("screening", bid, t, env.now, detail="automated")
-                # 4. processing, fees, conversion
-                t = env.now
-                if is_ben:
-                    pass
-                else:
-                    dur = bank.processing_seconds.sample(Z[o + _Z_PROC])
-                    yield env.timeout(dur)
+                    step("screening", bid, t, end, detail="automated")
+                if not is_ben:
+                    start, end = end, end + bank.processing_seconds.sample(Z[o + _Z_PROC])
                     if i == 0:
-                        step("processing", bid, t, env.now, f0, S,
-                             f"ordering bank fee ({p.charge_option})")
+                        step("processing", bid, start, end, f0, S,
+                             _ORDERING_TEXT[p.charge_option])
                     else:
                         leg_in = route.legs[i - 1]
                         fee = net.lifting_fee_minor[leg_in.account.key]
@@ -330,25 +390,39 @@ class CorrespondentRail:
                         m.lifting_sent += fee_s
                         if p.charge_option == "OUR":
                             m.paid_in += fee_s
-                            detail = "lifting fee billed to the ordering customer (OUR)"
                         else:
                             m.value -= fee
-                            detail = f"lifting fee deducted ({p.charge_option})"
-                        step("processing", bid, t, env.now, fee, m.currency, detail)
+                        step("processing", bid, start, end, fee, m.currency,
+                             _LIFTING_TEXT[p.charge_option])
                         if m.value <= 0:
+                            yield env.timeout(end - t)
                             fail("returned", f"charges exceed the amount at {bid}", bid, bank)
                             return
-                for conv in route.conversions_at(i):
-                    t = env.now
+                for conv in convs[i]:
                     rate = self._customer_rate(bank, conv.source, conv.target, p.segment)
                     new = convert(m.value, conv.source, conv.target, rate)
-                    back = convert_for_reporting(new, conv.target, conv.source,
-                                                 self.fx.rate(conv.target, conv.source))
-                    yield env.timeout(1.0)
-                    step("fx", bid, t, env.now, m.value - back, conv.source,
-                         f"{conv.source}->{conv.target} at {rate:.6f} "
-                         f"(mid {self.fx.rate(conv.source, conv.target):.6f})")
+                    back = self._to_sent(new, conv.target, conv.source)
+                    text = self._text.get((conv, p.segment))
+                    if text is None:
+                        text = self._text[(conv, p.segment)] = (
+                            f"{conv.source}->{conv.target} at {rate:.6f} "
+                            f"(mid {self.fx.rate(conv.source, conv.target):.6f})")
+                    step("fx", bid, end, end + _FX_SECONDS, m.value - back, conv.source, text)
+                    end += _FX_SECONDS
                     m.value, m.currency, m.has_fx = new, conv.target, True
+                if stp:
+                    # straight-through credit: the same processor credits the account at once
+                    fee = charge_beneficiary(bank)
+                    if fee is None:
+                        yield env.timeout(end - t)
+                        fail("returned", "charges exceed the amount at the beneficiary bank",
+                             bid, bank)
+                        return
+                    c_end = end + bank.credit.stp_seconds.sample(Z[o + _Z_CREDIT])
+                    step("credit", bid, end, c_end, fee, m.currency,
+                         _CREDIT_TEXT[("straight-through credit", p.charge_option == "OUR")])
+                    end = c_end
+                yield env.timeout(end - t)
             if is_ben:
                 break
             # 5. nostro liquidity and transit
@@ -376,39 +450,31 @@ class CorrespondentRail:
                 else:
                     nos.balance += m.value
             t = env.now
-            yield env.timeout(leg.account.processing_seconds.sample(Z[o + _Z_LEG]))
-            step("transit", leg.receiver, t, env.now,
-                 detail=f"{leg.sender}->{leg.receiver} {m.currency} "
-                        f"({'debit' if leg.debit else 'credit'} of {leg.account.owner}'s "
-                        f"account at {leg.account.servicer})")
+            arrival = t + leg.account.processing_seconds.sample(Z[o + _Z_LEG])
+            tkey = (leg.sender, leg.receiver, leg.currency, leg.debit)
+            text = self._text.get(tkey)
+            if text is None:
+                text = self._text[tkey] = (
+                    f"{leg.sender}->{leg.receiver} {m.currency} "
+                    f"({'debit' if leg.debit else 'credit'} of {leg.account.owner}'s "
+                    f"account at {leg.account.servicer})")
+            step("transit", leg.receiver, t, arrival, detail=text)
 
-        # beneficiary bank: fee and crediting
+        # beneficiary bank: batch or manual crediting after release of the processor
         ben = net.banks[banks[last]]
-        t = env.now
-        fee = self._fee_in(ben, "beneficiary_fee", p, m.value, m.currency)
-        fee_s = self._to_sent(fee, m.currency, S)
-        m.beneficiary_sent = fee_s
-        if p.charge_option == "OUR":
-            m.paid_in += fee_s
-        else:
-            m.value -= fee
-            if m.value <= 0:
-                m.beneficiary_sent = 0
-                m.value += fee
-                fail("returned", "charges exceed the amount at the beneficiary bank",
-                     ben.id, ben)
+        if not stp:
+            t = env.now
+            fee = charge_beneficiary(ben)
+            if fee is None:
+                fail("returned", "charges exceed the amount at the beneficiary bank", ben.id, ben)
                 return
-        o = _SLOTS * (last % _MAX_BANKS)
-        if stp:
-            yield env.timeout(ben.credit.stp_seconds.sample(Z[o + _Z_CREDIT]))
-            how = "straight-through credit"
-        else:
+            o = _SLOTS * (last % _MAX_BANKS)
             hours = ben.credit.manual_hours.sample(Z[o + _Z_CREDIT])
             end = ben.calendar.add_business_seconds(t, hours * 3600.0)
             yield env.timeout(end - t)
-            how = f"batch/manual credit ({hours:.1f} business h)"
-        who = "billed to sender (OUR)" if p.charge_option == "OUR" else "deducted"
-        step("credit", ben.id, t, env.now, fee, m.currency, f"{how}; beneficiary bank fee {who}")
+            step("credit", ben.id, t, end, fee, m.currency,
+                 _CREDIT_TEXT[(f"batch/manual credit ({hours:.1f} business h)",
+                               p.charge_option == "OUR")])
         delivered = m.value
         out.add_payment(close_accounts(
             pid, RAIL, p.corridor, p.sender_bank, p.beneficiary_bank, p.charge_option,

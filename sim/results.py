@@ -175,7 +175,7 @@ class ResultsBuilder:
     def __init__(self, rail: str) -> None:
         self.rail = rail
         self._p: list[PaymentRecord] = []
-        self._s: dict[str, list[Any]] = {c: [] for c in STEP_COLUMNS}
+        self._rows: list[tuple[Any, ...]] = []
 
     def add_payment(self, rec: PaymentRecord) -> None:
         self._p.append(rec)
@@ -183,17 +183,8 @@ class ResultsBuilder:
     def add_step(self, payment_id: str, seq: int, kind: str, place: str, started_at: float,
                  ended_at: float, cost: int = 0, cost_currency: str | None = None,
                  detail: str = "") -> None:
-        s = self._s
-        s["payment_id"].append(payment_id)
-        s["rail"].append(self.rail)
-        s["seq"].append(seq)
-        s["kind"].append(kind)
-        s["place"].append(place)
-        s["started_at"].append(started_at)
-        s["ended_at"].append(ended_at)
-        s["cost"].append(cost)
-        s["cost_currency"].append(cost_currency)
-        s["detail"].append(detail)
+        self._rows.append((payment_id, seq, kind, place, started_at, ended_at, cost,
+                           cost_currency, detail))
 
     def build(self) -> Results:
         p = self._p
@@ -222,7 +213,11 @@ class ResultsBuilder:
         cols["failure_reason"] = [r.failure_reason for r in p]
         cols["hops"] = np.array([r.hops for r in p], dtype="int64")
         payments = _frame(cols, PAYMENT_COLUMNS)
-        s = self._s
+        names = ("payment_id", "seq", "kind", "place", "started_at", "ended_at", "cost",
+                 "cost_currency", "detail")
+        cols_t = list(zip(*self._rows, strict=True)) if self._rows else [()] * len(names)
+        s: dict[str, Any] = {n: list(c) for n, c in zip(names, cols_t, strict=True)}
+        s["rail"] = [self.rail] * len(self._rows)
         steps_cols: dict[str, Any] = dict(s)
         steps_cols["seq"] = np.array(s["seq"], dtype="int64")
         steps_cols["started_at"] = _us(s["started_at"])
