@@ -330,15 +330,6 @@ class World:
             self.check_supply(state, ccy)
         return state
 
-    def role_state(self, ccy: str = "USD") -> dict[tuple[Any, ...], Any]:
-        """The small state a rejected privileged call could touch: roles, pause, minters,
-        supply, the escrow's settings, and balances of the accounts that hold tokens."""
-        reads = [r for r in self.token_reads(ccy, holders=[*CUSTOMERS, *MINTERS, ccy])
-                 if r.function not in ("nonces", "allowance")]
-        reads += [Read(("escrow", fn), "escrow", fn)
-                  for fn in ("owner", "pendingOwner", "feeBps", "feeCollector")]
-        return self.read(reads)
-
     @staticmethod
     def check_supply(state: Mapping[tuple[Any, ...], Any], ccy: str) -> None:
         """Balances of every account sum to the total supply (all holders are tracked)."""
