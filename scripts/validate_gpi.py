@@ -130,6 +130,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             mv, pv = f"{100 * v:7.1f}%", f"{100 * pub:8.1f}%" if pub is not None else ""
         else:
             mv, pv = f"{v:8.2f}", f"{pub:10.2f}" if pub is not None else ""
+            if key == "median_h":
+                pv = f"< {pub:.2f}"
         print(f"{label:36s} {mv:>8s} {pv:>10s}  {src}")
     print(f"{'(end to end, customer to credit) median h':36s} {fig['e2e_median_h']:8.2f}")
     print("written: " + ", ".join(str(p) for p in written.values()))
