@@ -1,3 +1,89 @@
-"""settlesim's simulation model: bank networks, workloads, rails and results."""
+"""settlesim's simulation model: bank networks, workloads, rails and results.
 
-__all__: list[str] = []
+Public API (the rest is internal):
+
+* :class:`BankNetwork` (``sim.network``): banks and correspondent accounts on a
+  networkx graph, loaded from a validated TOML file, with routing;
+* :class:`BusinessCalendar` (``sim.calendar``): opening hours, cut-off, weekends and
+  holidays of a place, on POSIX-second (UTC) simulation time;
+* :class:`Payment`, :class:`Workload`, :class:`WorkloadSpec` (``sim.workload``): the
+  rail-independent payments every rail replays;
+* :class:`Results`, :class:`ResultsBuilder`, :class:`PaymentRecord`,
+  :func:`close_accounts` (``sim.results``): the payments and steps tables;
+* :class:`CorrespondentRail` and :func:`run_correspondent` (``sim.correspondent``).
+
+Example
+-------
+>>> import sim
+>>> net = sim.BankNetwork.default()
+>>> res = sim.run_correspondent(net, sim.Workload.generate(seed=2, n_payments=10,
+...                                                       network=net), seed=2)
+>>> sorted(set(res.payments.status)) <= ["credited", "failed", "returned"]
+True
+"""
+
+from sim.calendar import BusinessCalendar, CalendarError, to_timestamp, utc
+from sim.correspondent import CorrespondentRail, PaymentDraws
+from sim.correspondent import run as run_correspondent
+from sim.money import (
+    MoneyError,
+    convert,
+    convert_for_reporting,
+    from_minor,
+    minor_exponent,
+    percent_of,
+    to_minor,
+)
+from sim.network import BankNetwork, FxTable, NetworkFileError, Route, RoutingError
+from sim.results import (
+    FEE_COMPONENTS,
+    PAYMENT_COLUMNS,
+    STEP_COLUMNS,
+    STEP_KINDS,
+    PaymentRecord,
+    Results,
+    ResultsBuilder,
+    atomic_write,
+    close_accounts,
+    conservation_violations,
+    kpis,
+)
+from sim.workload import Payment, Workload, WorkloadFileError, WorkloadSpec, make_payment
+
+__all__ = [
+    "FEE_COMPONENTS",
+    "PAYMENT_COLUMNS",
+    "STEP_COLUMNS",
+    "STEP_KINDS",
+    "BankNetwork",
+    "BusinessCalendar",
+    "CalendarError",
+    "CorrespondentRail",
+    "FxTable",
+    "MoneyError",
+    "NetworkFileError",
+    "Payment",
+    "PaymentDraws",
+    "PaymentRecord",
+    "Results",
+    "ResultsBuilder",
+    "Route",
+    "RoutingError",
+    "Workload",
+    "WorkloadFileError",
+    "WorkloadSpec",
+    "atomic_write",
+    "close_accounts",
+    "conservation_violations",
+    "convert",
+    "convert_for_reporting",
+    "from_minor",
+    "kpis",
+    "make_payment",
+    "minor_exponent",
+    "percent_of",
+    "run_correspondent",
+    "to_minor",
+    "to_timestamp",
+    "utc",
+]

@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from sim.calendar import BusinessCalendar, CalendarError, to_timestamp, utc
-from tests.sim.conftest import local
+from tests.sim.sim_helpers import local
 
 NY = "America/New_York"
 

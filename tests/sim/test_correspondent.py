@@ -9,7 +9,7 @@ from sim.money import convert
 from sim.network import BankNetwork
 from sim.results import FEE_COLUMNS, PAYMENT_COLUMNS, STEP_COLUMNS, conservation_violations
 from sim.workload import Workload, make_payment
-from tests.sim.conftest import local, small_network_dict
+from tests.sim.sim_helpers import local, small_network_dict
 
 NY = "America/New_York"
 

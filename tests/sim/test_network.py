@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from sim.network import DEFAULT_NETWORK_PATH, BankNetwork, NetworkFileError, RoutingError
-from tests.sim.conftest import small_network_dict
+from tests.sim.sim_helpers import small_network_dict
 
 
 def test_default_network_size(net: BankNetwork) -> None:

@@ -10,7 +10,7 @@ from sim.calendar import BusinessCalendar
 from sim.correspondent import run
 from sim.network import BankNetwork
 from sim.workload import Workload, make_payment
-from tests.sim.conftest import small_network_dict
+from tests.sim.sim_helpers import small_network_dict
 
 NET = BankNetwork.default()
 SMALL = BankNetwork.from_dict(small_network_dict())
