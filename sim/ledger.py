@@ -1,0 +1,400 @@
+"""The two ledgers behind the on-chain rail: real contracts, or a measured gas table.
+
+:class:`ContractLedger` executes every transaction of every payment on the
+embedded eth-tester chain: each block is mined at its simulated instant, so
+escrow and swap deadlines are enforced by the EVM in simulated time, gas comes
+from the receipts and a revert comes back decoded.
+
+:class:`GasTableLedger` runs the same model without an EVM: each
+transaction's gas is the execution gas *measured* on the contracts (by
+:func:`measure_rail_gas`, never typed in) plus the intrinsic gas of its own
+calldata, and the two reverts the rail can meet (an escrow release after its
+deadline, a swap completed after its deadline) are predicted from the block
+timestamp as the contracts decide them.
+
+Both ledgers see the same accounts and contract addresses (derived from the
+deployer's nonces), so calldata, and therefore gas, match to the unit. To make
+each operation's gas independent of what ran before, the contracts ledger
+starts from a *warm* state: every account and contract that will hold a token
+already holds some (no zero-to-non-zero storage writes on the payment path),
+approvals are unlimited, and each token has one standing escrow lock.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import rlp
+from eth_abi import encode as abi_encode
+from eth_account import Account
+from eth_utils import keccak, to_canonical_address, to_checksum_address
+
+__all__ = [
+    "ContractLedger",
+    "GasTable",
+    "GasTableLedger",
+    "Ledger",
+    "TxOp",
+    "TxResult",
+    "intrinsic_gas",
+    "measure_rail_gas",
+]
+
+UINT256_MAX = 2**256 - 1
+TOKEN_DECIMALS = 6
+ZERO32 = b"\x00" * 32
+ZERO_ADDRESS = "0x" + "00" * 20
+#: chain id of the embedded chain (eth-tester's default)
+EMBEDDED_CHAIN_ID = 131277322940537
+
+
+def named_address(name: str) -> str:
+    """Address of a named account, as :class:`settlement.Chain` derives it."""
+    return str(Account.from_key(keccak(text=f"settlesim account {name}")).address)
+
+
+def create_address(sender: str, nonce: int) -> str:
+    """Address of the contract ``sender`` creates with ``nonce`` (CREATE)."""
+    return to_checksum_address(keccak(rlp.encode([to_canonical_address(sender), nonce]))[12:])
+
+
+def intrinsic_tokens(calldata: bytes) -> int:
+    zeros = calldata.count(0)
+    return zeros + 4 * (len(calldata) - zeros)
+
+
+def intrinsic_gas(calldata: bytes, exec_gas: int) -> int:
+    """Gas used by a call with ``calldata`` whose execution (after refunds) costs ``exec_gas``.
+
+    EIP-2028 calldata pricing with the EIP-7623 floor (Prague):
+    ``21000 + max(4 * tokens + exec_gas, 10 * tokens)``.
+    """
+    tokens = intrinsic_tokens(calldata)
+    return 21_000 + max(4 * tokens + exec_gas, 10 * tokens)
+
+
+@dataclass
+class TxOp:
+    """One transaction the rail wants mined."""
+
+    kind: str                      # gas-table key: "mint", "fx_fund", "lock", ...
+    sender: str                    # named account
+    contract: str                  # "Stablecoin", "SettlementEscrow" or "FxSwap"
+    target: str                    # address key: "token:USD", "escrow" or "fx"
+    function: str
+    args: tuple[Any, ...]
+    payment_id: str | None = None
+    #: table ledger: the custom error the contract would raise at a block timestamp
+    predict: Callable[[int], str | None] | None = None
+    submitted_at: float = 0.0
+    est_gas: int = 0
+    done: Any = None               # the SimPy event that fires with the TxResult
+
+
+@dataclass(frozen=True)
+class TxResult:
+    ok: bool
+    gas_used: int
+    block_number: int
+    block_timestamp: int
+    error: str | None = None
+    error_args: dict[str, Any] = field(default_factory=dict)
+
+
+class Addresses:
+    """Contract addresses of the stack ``deploy_stack`` creates for ``currencies``."""
+
+    def __init__(self, currencies: Sequence[str]) -> None:
+        self.currencies = tuple(currencies)
+        owner = named_address("owner")
+        self.by_key: dict[str, str] = {
+            f"token:{c}": create_address(owner, i) for i, c in enumerate(self.currencies)
+        }
+        self.by_key["escrow"] = create_address(owner, len(self.currencies))
+        self.by_key["fx"] = create_address(owner, len(self.currencies) + 1)
+
+    def __getitem__(self, key: str) -> str:
+        return self.by_key[key]
+
+
+def lock_id(chain_id: int, escrow: str, payer: str, terms: tuple[Any, ...]) -> bytes:
+    """``SettlementEscrow.lockIdOf``: keccak256(abi.encode(chainid, escrow, payer, terms))."""
+    lock_terms = "(address,address,uint256,uint64,bytes32,address,bytes32)"
+    return keccak(abi_encode(["uint256", "address", "address", lock_terms],
+                             [chain_id, escrow, payer, terms]))
+
+
+def swap_id(chain_id: int, fx: str, terms: tuple[Any, ...]) -> bytes:
+    """``FxSwap.swapIdOf``: keccak256(abi.encode(chainid, fx, terms))."""
+    return keccak(abi_encode(
+        ["uint256", "address", "(address,address,uint256,address,address,uint256,uint64,bytes32)"],
+        [chain_id, fx, terms]))
+
+
+@dataclass(frozen=True)
+class GasTable:
+    """Execution gas (net of intrinsic gas) per operation, measured on the contracts."""
+
+    exec_gas: dict[str, int]
+    release: str
+
+    def gas(self, kind: str, calldata: bytes) -> int:
+        try:
+            return intrinsic_gas(calldata, self.exec_gas[kind])
+        except KeyError:
+            raise KeyError(f"no measured gas for operation {kind!r}") from None
+
+
+class Ledger:
+    """What the block producer needs from a ledger."""
+
+    chain_id = EMBEDDED_CHAIN_ID
+    table: GasTable
+
+    def __init__(self, currencies: Sequence[str]) -> None:
+        self.addresses = Addresses(sorted(set(currencies)))
+
+    def calldata(self, op: TxOp) -> bytes:
+        from settlement.abi import AbiRegistry
+
+        reg = _registry()
+        assert isinstance(reg, AbiRegistry)
+        return reg.encode_call(op.contract, op.function, op.args)
+
+    def estimate(self, op: TxOp) -> int:
+        return self.table.gas(op.kind, self.calldata(op))
+
+    def execute_block(self, ops: Sequence[TxOp], timestamp: int) -> list[TxResult]:
+        raise NotImplementedError
+
+
+@functools.lru_cache(maxsize=1)
+def _registry() -> Any:
+    from settlement.abi import AbiRegistry
+
+    return AbiRegistry.from_artifacts()
+
+
+class GasTableLedger(Ledger):
+    """Gas from the measured table; reverts predicted as the contracts decide them."""
+
+    def __init__(self, currencies: Sequence[str], table: GasTable) -> None:
+        super().__init__(currencies)
+        self.table = table
+        self._number = 0
+
+    def execute_block(self, ops: Sequence[TxOp], timestamp: int) -> list[TxResult]:
+        self._number += 1
+        out = []
+        for op in ops:
+            error = op.predict(timestamp) if op.predict else None
+            kind = op.kind if error is None else f"{op.kind}!{error}"
+            gas = self.table.gas(kind, self.calldata(op))
+            out.append(TxResult(error is None, gas, self._number, timestamp, error))
+        return out
+
+
+class ContractLedger(Ledger):
+    """Every operation is a real transaction on the embedded chain, mined in simulated time.
+
+    Parameters:
+        currencies: stablecoins to deploy (one per currency).
+        holders: ``(account name, currency)`` pairs that will hold a token on the
+            payment path; each gets a standing balance so no payment pays for a
+            fresh storage slot.
+        genesis: UTC seconds of the chain's genesis block (before the first payment).
+        escrow_fee_bps: the escrow's fee.
+        table: the gas table, for packing blocks (estimates) only.
+    """
+
+    def __init__(self, currencies: Sequence[str], holders: Iterable[tuple[str, str]],
+                 genesis: int, escrow_fee_bps: int, table: GasTable) -> None:
+        super().__init__(currencies)
+        from settlement import Chain, deploy_stack
+
+        self.table = table
+        self.chain = Chain(genesis_timestamp=genesis)
+        self.stack = deploy_stack(self.chain, self.addresses.currencies,
+                                  escrow_fee_bps=escrow_fee_bps, minter_allowance=UINT256_MAX // 4)
+        for key, addr in self.addresses.by_key.items():
+            real = (self.stack.tokens[key[6:]].address if key.startswith("token:")
+                    else self.stack.escrow.address if key == "escrow" else self.stack.fx.address)
+            assert real == addr, f"{key} deployed at {real}, expected {addr}"
+        self.chain_id = self.chain.chain_id
+        self.holders = sorted(set(holders))
+        _warm_up(self.chain, self.stack, self.holders)
+        self.chain.set_automine(False)
+
+    def execute_block(self, ops: Sequence[TxOp], timestamp: int) -> list[TxResult]:
+        from settlement import ContractRevert
+
+        self.chain.set_next_block_timestamp(timestamp)
+        pending = []
+        for op in ops:
+            limit = op.est_gas + op.est_gas // 4 + 20_000
+            pending.append(self.chain.transact(self.addresses[op.target], op.contract,
+                                               op.function, op.args, sender=op.sender, gas=limit))
+        block = self.chain.mine()
+        out = []
+        for p in pending:
+            try:
+                r = p.receipt()
+            except ContractRevert as exc:
+                out.append(TxResult(False, int(exc.gas_used or 0), block.number, block.timestamp,
+                                    exc.error, exc.args_dict))
+            else:
+                out.append(TxResult(True, r.gas_used, block.number, block.timestamp))
+        return out
+
+    def check_supply(self) -> dict[str, tuple[int, int]]:
+        """Per token: (sum of balances of every account that can hold it, total supply).
+
+        Every holder on the payment path was given a standing balance at set-up,
+        so the set of possible holders is known: they, the contracts, the fee
+        collector and the issuers.
+        """
+        out = {}
+        for ccy, tok in self.stack.tokens.items():
+            addrs = {self.chain.address_of(n) for n, c in self.holders if c == ccy}
+            addrs |= {self.stack.escrow.address, self.stack.fx.address,
+                      self.chain.address_of("fee_collector"), self.chain.address_of("sentinel")}
+            addrs |= {self.chain.address_of(n) for n in self.chain.named_accounts
+                      if n.startswith("minter_")}
+            total = sum(tok.balance_of(a) for a in addrs)
+            out[ccy] = (total, tok.total_supply())
+        return out
+
+
+def _warm_up(chain: Any, stack: Any, holders: Iterable[tuple[str, str]]) -> None:
+    """Standing balances, unlimited approvals, one standing lock and burn per token."""
+    from settlement import minter_name
+
+    unit = 10**TOKEN_DECIMALS
+    pairs = sorted(set(holders))
+    names = sorted({n for n, _ in pairs} | {"sentinel", "fee_collector"}
+                   | {minter_name(c) for c in stack.tokens})
+    chain.accounts(names)
+    chain.set_automine(False)
+    n = 0
+
+    def flush(force: bool = False) -> None:
+        nonlocal n
+        if n >= 150 or (force and n):
+            chain.mine()
+            n = 0
+
+    for ccy, tok in sorted(stack.tokens.items()):
+        m = minter_name(ccy)
+        want = sorted({nm for nm, c in pairs if c == ccy} | {"sentinel", m})
+        for nm in want:
+            tok.mint(nm, 10 * unit, sender=m)
+            n += 1
+            flush()
+        for nm in want:
+            tok.approve(stack.escrow.address, UINT256_MAX, sender=nm)
+            tok.approve(stack.fx.address, UINT256_MAX, sender=nm)
+            n += 2
+            flush()
+        tok.transfer(stack.escrow.address, 1 * unit, sender="sentinel")
+        tok.transfer(stack.fx.address, 1 * unit, sender="sentinel")
+        tok.transfer(chain.address_of("fee_collector"), 1 * unit, sender="sentinel")
+        tok.burn(1 * unit, sender=m)
+        n += 4
+        flush()
+    flush(force=True)
+    far = chain.latest_timestamp() + 100 * 365 * 86_400
+    for ccy, tok in sorted(stack.tokens.items()):
+        t = stack.escrow.terms(tok, "sentinel", 1 * unit, far, agent="sentinel",
+                               salt=hashlib.sha256(f"standing lock {ccy}".encode()).digest())
+        stack.escrow.lock(t, sender="sentinel")
+    chain.mine()
+    chain.set_automine(True)
+
+
+def measure_rail_gas(release: str = "attestation") -> GasTable:
+    """Execution gas of every operation of the rail, measured on the real contracts.
+
+    Runs each operation once in the warm state the contracts ledger uses and
+    subtracts the intrinsic gas of its calldata.
+    """
+    return _measure(release)
+
+
+@functools.lru_cache(maxsize=4)
+def _measure(release: str) -> GasTable:
+    from settlement import ContractRevert, minter_name
+
+    genesis = 1_767_225_600
+    ccys = ("USD", "MXN")
+    s, b, lp = "bank:S", "bank:B", "fx_provider"
+    holders = [(s, "USD"), (s, "MXN"), (b, "MXN"), (lp, "USD"), (lp, "MXN")]
+    table = GasTable({}, release)
+    led = ContractLedger(ccys, holders, genesis, 5, table)
+    chain, stack = led.chain, led.stack
+    chain.set_automine(True)
+    usd, mxn, escrow, fx = stack.tokens["USD"], stack.tokens["MXN"], stack.escrow, stack.fx
+    reg = _registry()
+    exec_gas: dict[str, int] = {}
+
+    def rec(kind: str, receipt: Any, contract: str, function: str, args: tuple[Any, ...]) -> None:
+        data = reg.encode_call(contract, function, args)
+        used = receipt.gas_used
+        tokens = intrinsic_tokens(data)
+        exec_gas[kind] = used - 21_000 - 4 * tokens
+
+    def rev(kind: str, call: Callable[[], Any], contract: str, function: str,
+            args: tuple[Any, ...]) -> None:
+        try:
+            call()
+        except ContractRevert as exc:
+            data = reg.encode_call(contract, function, args)
+            exec_gas[f"{kind}!{exc.error}"] = int(exc.gas_used or 0) - 21_000 \
+                - 4 * intrinsic_tokens(data)
+        else:
+            raise AssertionError(f"{kind} was expected to revert")
+
+    unit = 10**TOKEN_DECIMALS
+    a_usd, a_mxn = 1234 * unit + 567_891, 21_345 * unit + 678_912
+    salt = keccak(text="measure")
+    mxn.mint(lp, 100 * a_mxn, sender=minter_name("MXN"))  # the provider's inventory
+    rec("mint", usd.mint(s, a_usd, sender=minter_name("USD")), "Stablecoin", "mint",
+        (chain.address_of(s), a_usd))
+    now = chain.latest_timestamp()
+    sw = fx.terms(s, usd, a_usd, lp, mxn, a_mxn, now + 3_600, salt=salt)
+    rec("fx_fund", fx.fund(sw, sender=s), "FxSwap", "fund", (sw.as_abi(),))
+    rec("fx_settle", fx.fund(sw, sender=lp), "FxSwap", "fund", (sw.as_abi(),))
+    sw2 = fx.terms(s, usd, a_usd, lp, mxn, a_mxn, now + 600, salt=keccak(text="m2"))
+    usd.mint(s, a_usd, sender=minter_name("USD"))
+    fx.fund(sw2, sender=s)
+    chain.set_next_block_timestamp(now + 601)
+    rev("fx_settle", lambda: fx.fund(sw2, sender=lp), "FxSwap", "fund", (sw2.as_abi(),))
+    rec("fx_refund", fx.refund(fx.swap_id_of(sw2), sender=s), "FxSwap", "refund",
+        (fx.swap_id_of(sw2),))
+    now = chain.latest_timestamp()
+    preimage = keccak(text="preimage")
+    hl = hashlib.sha256(preimage).digest() if release == "hashlock" else ZERO32
+    agent = None if release == "hashlock" else b
+    t1 = escrow.terms(mxn, b, a_mxn, now + 86_400, hashlock=hl, agent=agent, salt=salt)
+    rec("lock", escrow.lock(t1, sender=s), "SettlementEscrow", "lock", (t1.as_abi(),))
+    lid = escrow.lock_id_of(s, t1)
+    pre = preimage if release == "hashlock" else ZERO32
+    rec("release", escrow.release(lid, pre, sender=b), "SettlementEscrow", "release", (lid, pre))
+    mxn.mint(s, a_mxn, sender=minter_name("MXN"))
+    t2 = escrow.terms(mxn, b, a_mxn, now + 3_600, hashlock=hl, agent=agent,
+                      salt=keccak(text="m3"))
+    escrow.lock(t2, sender=s)
+    lid2 = escrow.lock_id_of(s, t2)
+    chain.set_next_block_timestamp(now + 3_601)
+    rev("release", lambda: escrow.release(lid2, pre, sender=b), "SettlementEscrow", "release",
+        (lid2, pre))
+    rec("refund", escrow.refund(lid2, sender=s), "SettlementEscrow", "refund", (lid2,))
+    m = minter_name("MXN")
+    paid = a_mxn - a_mxn * 5 // 10_000
+    rec("redeem", mxn.transfer(m, paid, sender=b), "Stablecoin", "transfer",
+        (chain.address_of(m), paid))
+    rec("burn", mxn.burn(paid, sender=m), "Stablecoin", "burn", (paid,))
+    return GasTable(exec_gas, release)

@@ -1,0 +1,719 @@
+"""The on-chain rail: the same payments through ramps, PvP FX, escrow and finality.
+
+Each payment of a :class:`~sim.workload.Workload`, on-chain:
+
+1. **Screening** at the ordering bank, as on the correspondent rail (the bank's
+   own screening and manual-review share, in its business hours).
+2. **On-ramp**: fiat reaches the sent currency's stablecoin issuer by domestic
+   wire (banking hours, cut-off: same business day before it, next after it),
+   by an instant rail (24/7) or from a pre-funded float; the issuer holds a share
+   of payments for compliance review (business hours). The issuer then mints
+   the stablecoin to the ordering bank's on-chain account (a transaction).
+3. **FX** by payment-versus-payment swap with a liquidity provider quoting a
+   spread per segment from a finite inventory per currency; when it runs out
+   the payment waits for the provider's next replenishment (a wire to the
+   issuer, so in banking hours) or fails, as configured. Two transactions: the
+   bank funds its leg, the provider funds the other and both settle atomically.
+4. **Escrow lock** of the delivered-currency stablecoin for the beneficiary
+   bank, releasable on its attestation (or with a hashlock preimage), with a
+   deadline (a transaction).
+5. **Release** after the beneficiary bank's compliance review (the same
+   parameters as on the correspondent rail: a share held for manual review in
+   its business hours, a share rejected). A release after the deadline reverts
+   (``LockExpired``) and the ordering bank refunds the lock: the payment is
+   returned. The contract, not Python, decides that in the contracts ledger.
+6. **Finality**: the beneficiary bank waits for the chain profile's finality.
+7. **Off-ramp**: the beneficiary bank redeems the stablecoin with its issuer
+   (transfer + burn) and is paid fiat by wire in banking hours, by an instant
+   rail, or pays out of a pre-funded float at once; then it credits its
+   customer as it does any incoming payment (its own crediting parameters).
+
+Why FX comes before the lock: the escrow must hold the currency it delivers,
+so the bank converts first and the lock is a single-currency conditional
+payment to the beneficiary bank.
+
+Every transaction waits in the mempool for a block of the chain profile
+(block time, gas limit, EIP-1559 base fee driven by background demand and
+congestion episodes, see :mod:`sim.chains`) and pays gas x (base fee + tip) at
+the native token's price. Fees (minor units of the sent currency): the banks'
+own fees (``charge_bank_fees``), ``onramp``, ``gas``, ``fx_spread`` (the
+provider's spread and rounding residues), ``escrow``, ``offramp``. Gas cannot
+be deducted from a transfer in flight, so it is billed to the ordering
+customer under every charge option; OUR bills every other fee to the sender
+too (the escrow amount is grossed up), SHA deducts the receiving side's fees,
+BEN deducts all.
+
+Two ledgers (:mod:`sim.ledger`): ``contracts`` runs every transaction on the
+real contracts on the embedded chain, blocks mined at their simulated instants;
+``table`` takes each transaction's gas from the measured gas table. Both give
+the same gas, latency and status for every payment.
+
+Example
+-------
+>>> from sim.network import BankNetwork
+>>> from sim.workload import Workload
+>>> net = BankNetwork.default()
+>>> wl = Workload.generate(seed=1, n_payments=10, network=net)
+>>> r = run(net, wl, seed=1, ledger="table")
+>>> len(r.payments), set(r.payments.rail)
+(10, {'onchain'})
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Generator, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import simpy
+from eth_utils import keccak
+
+from sim.chains import ChainProfile, Congestion, FeeMarket, get_chain_profile
+from sim.correspondent import PaymentDraws, country_calendars
+from sim.ledger import (
+    TOKEN_DECIMALS,
+    ZERO32,
+    ZERO_ADDRESS,
+    ContractLedger,
+    GasTableLedger,
+    Ledger,
+    TxOp,
+    TxResult,
+    lock_id,
+    measure_rail_gas,
+    named_address,
+    swap_id,
+)
+from sim.money import convert, convert_for_reporting, format_minor, minor_exponent, percent_of
+from sim.network import Bank, BankNetwork
+from sim.onchain_spec import OnChainSpec, RampSpec
+from sim.results import Results, ResultsBuilder, close_accounts
+from sim.workload import Payment, Workload
+
+__all__ = ["RAIL", "OnChainRail", "run"]
+
+RAIL = "onchain"
+_STREAM = 0x4F4E       # separates this rail's draws from the correspondent rail's
+_FX_DEADLINE_S = 6 * 3600
+LP = "fx_provider"
+
+# uniform slots
+_U_S_REVIEW, _U_S_REJECT, _U_ON_REVIEW, _U_B_REVIEW, _U_B_REJECT, _U_STP = 0, 1, 2, 3, 4, 5
+# normal slots
+(_Z_S_SCREEN, _Z_S_REVIEW, _Z_ON_WIRE, _Z_ON_REVIEW, _Z_B_SCREEN, _Z_B_REVIEW,
+ _Z_OFF_WIRE, _Z_CREDIT) = range(8)
+
+
+def bank_account(bank_id: str) -> str:
+    """The on-chain account (named) of a bank."""
+    return f"bank:{bank_id}"
+
+
+def _minter(ccy: str) -> str:
+    return f"minter_{ccy}"
+
+
+def _bps(amount: int, bps: int) -> int:
+    return percent_of(amount, Decimal(bps) / Decimal(100))
+
+
+class BlockProducer:
+    """Mines a block at each slot instant while transactions wait; FIFO by submission.
+
+    A transaction is included when its estimated gas fits in what the background
+    demand leaves of the block (strict FIFO, so each sender's nonces stay in order).
+    """
+
+    def __init__(self, env: simpy.Environment, ledger: Ledger, market: FeeMarket,
+                 profile: ChainProfile, t0: float) -> None:
+        self.env, self.ledger, self.market, self.profile = env, ledger, market, profile
+        self.t0 = float(t0)
+        self.bt = float(profile.block_time_s)
+        self.mempool: list[TxOp] = []
+        self._wake: simpy.Event | None = None
+        self.blocks = 0
+        self.gas_total = 0
+        env.process(self._run())
+
+    def submit(self, op: TxOp) -> simpy.Event:
+        op.submitted_at = float(self.env.now)
+        op.est_gas = self.ledger.estimate(op)
+        if op.est_gas > self.profile.block_gas_limit:
+            raise ValueError(f"{op.kind} needs {op.est_gas} gas, more than the block gas limit "
+                             f"{self.profile.block_gas_limit} of {self.profile.name}")
+        op.done = self.env.event()
+        self.mempool.append(op)
+        if self._wake is not None and not self._wake.triggered:
+            self._wake.succeed()
+        return op.done  # type: ignore[no-any-return]
+
+    def _run(self) -> Generator[Any, Any, None]:
+        env = self.env
+        while True:
+            if not self.mempool:
+                self._wake = env.event()
+                yield self._wake
+                self._wake = None
+            # next slot strictly after now (a transaction sent at a slot instant
+            # misses that block)
+            k = int((env.now - self.t0) // self.bt) + 1
+            t = self.t0 + k * self.bt
+            yield env.timeout(t - env.now)
+            space = self.market.open_block(k, t)
+            room = space.capacity_gas
+            chosen: list[TxOp] = []
+            for op in self.mempool:
+                if op.est_gas > room:
+                    break
+                chosen.append(op)
+                room -= op.est_gas
+            if not chosen:
+                self.market.close_block(0)
+                continue
+            del self.mempool[:len(chosen)]
+            results = self.ledger.execute_block(chosen, int(t))
+            fees = [self.market.fee_usd(r.gas_used) for r in results]
+            used = sum(r.gas_used for r in results)
+            self.market.close_block(used)
+            self.blocks += 1
+            self.gas_total += used
+            for op, r, fee in zip(chosen, results, fees, strict=True):
+                op.done.succeed((r, fee, space.base_fee_wei))
+
+
+@dataclass
+class _Acct:
+    """Running accounts of one payment (minor units)."""
+
+    paid_in: int = 0               # what the sender has paid so far, in the sent currency
+    sender_bank: int = 0
+    onramp: int = 0
+    gas_usd: Decimal = Decimal(0)
+
+
+class OnChainRail:
+    """Runs payments through the on-chain path in a SimPy environment (clock: POSIX s)."""
+
+    def __init__(self, env: simpy.Environment, network: BankNetwork, spec: OnChainSpec,
+                 profile: ChainProfile, ledger: Ledger, market: FeeMarket, seed: int,
+                 builder: ResultsBuilder | None = None) -> None:
+        self.env, self.net, self.spec, self.profile = env, network, spec, profile
+        self.fx = network.fx
+        self.ledger = ledger
+        self.producer = BlockProducer(env, ledger, market, profile, env.now)
+        self.draws = PaymentDraws(seed, stream=_STREAM)
+        self.out = builder or ResultsBuilder(RAIL)
+        self.seed = seed
+        self._ramps: dict[str, RampSpec] = {}
+        self._cals: dict[str, Any] = {}
+        usd = Decimal(str(spec.fx.inventory_usd))
+        self.inventory: dict[str, int] = {}
+        self._inv_usd = usd
+        self._replenishing: dict[str, simpy.Event] = {}
+        self.replenishments: list[tuple[str, float, int]] = []
+
+    # -- helpers -----------------------------------------------------------------
+    def ramp(self, ccy: str) -> RampSpec:
+        r = self._ramps.get(ccy)
+        if r is None:
+            r = self.spec.ramp(ccy)
+            self._ramps[ccy] = r
+            self._cals[ccy] = r.calendar()
+        return r
+
+    def ramp_calendar(self, ccy: str) -> Any:
+        self.ramp(ccy)
+        return self._cals[ccy]
+
+    def _usd_to(self, usd: Decimal, ccy: str) -> int:
+        minor = usd * self.fx.rate("USD", ccy) * (Decimal(10) ** minor_exponent(ccy))
+        return int(minor.to_integral_value())
+
+    def _inv(self, ccy: str) -> int:
+        if ccy not in self.inventory:
+            self.inventory[ccy] = self._usd_to(self._inv_usd, ccy)
+        return self.inventory[ccy]
+
+    @staticmethod
+    def tok(minor: int, ccy: str) -> int:
+        return minor * 10 ** (TOKEN_DECIMALS - minor_exponent(ccy))
+
+    def _bank_fee(self, bank: Bank, kind: str, p: Payment, value: int, ccy: str) -> int:
+        if not self.spec.charge_bank_fees:
+            return 0
+        fee = bank.fee(kind, p.segment, value, ccy, self.fx)  # type: ignore[arg-type]
+        return convert_for_reporting(fee, bank.currency, ccy, self.fx.rate(bank.currency, ccy))
+
+    def _dealt(self, p: Payment) -> Decimal:
+        spread = getattr(self.spec.fx.spread_bps, p.segment)
+        return self.fx.rate(p.currency_sent, p.currency_delivered) * (
+            1 - Decimal(spread) / Decimal(10_000))
+
+    def submit(self, payments: Iterable[Payment]) -> simpy.Process:
+        return self.env.process(self._source(list(payments)))
+
+    def _source(self, payments: list[Payment]) -> Generator[Any, Any, None]:
+        env = self.env
+        for p in payments:
+            if p.created_at > env.now:
+                yield env.timeout(p.created_at - env.now)
+            env.process(self.process(p))
+
+    # -- liquidity provider ---------------------------------------------------------
+    def _replenish(self, ccy: str) -> Generator[Any, Any, None]:
+        """The provider tops up ``ccy`` by a wire to the issuer, in the issuer's hours."""
+        env = self.env
+        cal = self.ramp_calendar(ccy)
+        start, _why = cal.next_accepting(env.now)
+        minutes = self.ramp(ccy).wire_minutes.median
+        t = cal.add_business_seconds(start, minutes * 60)
+        yield env.timeout(max(0.0, t - env.now))
+        amount = self._usd_to(Decimal(str(self.spec.fx.replenish_usd)), ccy)
+        op = TxOp("mint", _minter(ccy), "Stablecoin", f"token:{ccy}", "mint",
+                  (named_address(LP), self.tok(amount, ccy)))
+        r, _fee, _base = yield self.producer.submit(op)
+        self.inventory[ccy] = self._inv(ccy) + amount
+        self.replenishments.append((ccy, float(env.now), amount))
+        ev = self._replenishing.pop(ccy)
+        ev.succeed()
+
+    # -- one payment -------------------------------------------------------------
+    def process(self, p: Payment) -> Generator[Any, Any, None]:  # noqa: C901
+        env, out, pid, net = self.env, self.out, p.payment_id, self.net
+        spec, profile = self.spec, self.profile
+        S, D = p.currency_sent, p.currency_delivered
+        U, Z = self.draws.row(p.index)
+        seq = 0
+        chain_place = profile.name
+
+        def step(kind: str, place: str, start: float, end: float, cost: int = 0,
+                 ccy: str | None = None, detail: str = "") -> None:
+            nonlocal seq
+            out.add_step(pid, seq, kind, place, start, end, cost, ccy, detail)
+            seq += 1
+
+        acct = _Acct()
+        n_tx = 0
+
+        def tx(op: TxOp, what: str) -> Generator[Any, Any, TxResult]:
+            nonlocal n_tx
+            op.payment_id = pid
+            t0 = env.now
+            r, fee_usd, base = yield self.producer.submit(op)
+            n_tx += 1
+            acct.gas_usd += fee_usd
+            cost = self._usd_to(fee_usd, S)
+            gwei = Decimal(base) / Decimal(10**9)
+            status = "" if r.ok else f"; reverted: {r.error}"
+            step("mempool", chain_place, t0, env.now, cost, S,
+                 f"{what}: {r.gas_used:,} gas, base fee {gwei:.3g} gwei, block "
+                 f"{r.block_number}{status}")
+            return r  # type: ignore[no-any-return]
+
+        def close(status: str, reason: str | None, delivered: int, refund: int,
+                  fees: dict[str, int], credited_at: float | None, has_fx: bool,
+                  delivered_in_sent: int = 0) -> None:
+            fees = dict(fees)
+            fees["gas"] = self._usd_to(acct.gas_usd, S)
+            paid = acct.paid_in + fees["gas"] + fees.pop("_billed", 0)
+            out.add_payment(close_accounts(
+                pid, RAIL, p.corridor, p.sender_bank, p.beneficiary_bank, p.charge_option,
+                paid - refund, S, delivered, D, p.created_at, credited_at, status, reason,
+                n_tx, fees, delivered_in_sent, has_fx))
+
+        def give_back(reason: str, status: str, value: int, value_ccy: str, place: str) -> None:
+            """End the payment: ``value`` (in ``value_ccy``) goes back to the sender."""
+            refund = value
+            if value_ccy != S:
+                refund = convert(value, value_ccy, S, self.fx.rate(value_ccy, S) * (
+                    1 - Decimal(getattr(spec.fx.spread_bps, p.segment)) / Decimal(10_000)))
+            step("return", place, env.now, env.now, refund, S,
+                 f"{reason}; {format_minor(refund, S)} returned to the ordering customer")
+            close(status, reason, 0, refund, {"sender_bank": acct.sender_bank,
+                                             "onramp": acct.onramp}, None,
+                  has_fx=value_ccy != S)
+
+        try:
+            sender = net.bank(p.sender_bank)
+            ben = net.bank(p.beneficiary_bank)
+        except (KeyError, LookupError) as exc:
+            reason = f"unknown bank: {exc}"
+            step("return", p.sender_bank, env.now, env.now, 0, S, reason)
+            close("failed", reason, 0, 0, {}, None, False)
+            return
+
+        s_acc, b_acc = bank_account(sender.id), bank_account(ben.id)
+
+        # 1. the ordering bank's screening (as on the correspondent rail)
+        t = env.now
+        end = t + sender.screening_seconds.sample(Z[_Z_S_SCREEN])
+        detail = "automated screening"
+        if U[_U_S_REVIEW] < sender.review_share:
+            hours = sender.review_hours.sample(Z[_Z_S_REVIEW])
+            end = sender.calendar.add_business_seconds(end, hours * 3600)
+            detail = f"held for manual review ({hours:.1f} business h)"
+        yield env.timeout(end - t)
+        step("screening", sender.id, t, end, 0, S, detail)
+
+        # amounts: what is minted and converted
+        f_bank = self._bank_fee(sender, "sender_fee", p, p.amount, S)
+        onramp_spec = self.ramp(S)
+        f_on = _bps(p.amount, onramp_spec.onramp_fee_bps)
+        acct.sender_bank, acct.onramp = f_bank, f_on
+        dealt = self._dealt(p)
+        if p.charge_option == "BEN":
+            y = p.amount - f_bank - f_on
+            acct.paid_in = p.amount
+        else:
+            y = p.amount
+            acct.paid_in = p.amount + f_bank + f_on
+        if U[_U_S_REVIEW] < sender.review_share and U[_U_S_REJECT] < sender.review_reject_share:
+            give_back("rejected in the ordering bank's compliance review", "returned", y, S,
+                      sender.id)
+            return
+        if y <= 0:
+            give_back("charges exceed the amount", "returned", max(y, 0), S, sender.id)
+            return
+
+        escrow_bps = spec.escrow.fee_bps
+        scale_d = 10 ** (TOKEN_DECIMALS - minor_exponent(D))
+        target = convert(p.amount, S, D, dealt) if S != D else p.amount
+        if p.charge_option == "OUR":
+            # gross up: the beneficiary gets the principal at the dealt rate
+            lock = -(-target * 10_000 // (10_000 - escrow_bps))
+            while (self.tok(lock, D) - self.tok(lock, D) * escrow_bps // 10_000) // scale_d \
+                    < target:
+                lock += 1
+            if S != D:
+                y = int((Decimal(lock) / dealt.scaleb(minor_exponent(D) - minor_exponent(S))
+                         ).to_integral_value(rounding="ROUND_CEILING"))
+                while convert(y, S, D, dealt) < lock:
+                    y += 1
+            else:
+                y = lock
+            acct.paid_in = y + f_bank + f_on
+            x = convert(y, S, D, dealt) if S != D else y
+        else:
+            x = convert(y, S, D, dealt) if S != D else y
+
+        # 2. on-ramp
+        r_cal = self.ramp_calendar(S)
+        t = env.now
+        mode = onramp_spec.onramp_mode
+        if mode == "wire":
+            start, why = r_cal.next_accepting(t)
+            if start > t:
+                yield env.timeout(start - t)
+                step("cutoff_wait", f"issuer:{S}", t, start, 0, S,
+                     f"on-ramp wire window: {why}")
+            t = env.now
+            end = r_cal.add_business_seconds(
+                t, onramp_spec.wire_minutes.sample(Z[_Z_ON_WIRE]) * 60)
+            how = "domestic wire to the issuer"
+        elif mode == "instant":
+            end = t + onramp_spec.instant_seconds.sample(Z[_Z_ON_WIRE])
+            how = "instant payment to the issuer"
+        else:
+            end = t
+            how = "pre-funded float"
+        yield env.timeout(end - t)
+        step("onramp", f"issuer:{S}", t, end, f_on, S, f"{how}; on-ramp fee")
+        if U[_U_ON_REVIEW] < onramp_spec.review_share:
+            t = env.now
+            hours = onramp_spec.review_hours.sample(Z[_Z_ON_REVIEW])
+            end = r_cal.add_business_seconds(t, hours * 3600)
+            yield env.timeout(end - t)
+            step("screening", f"issuer:{S}", t, end, 0, S,
+                 f"issuer compliance review ({hours:.1f} business h)")
+        r = yield from tx(TxOp("mint", _minter(S), "Stablecoin", f"token:{S}", "mint",
+                               (named_address(s_acc), self.tok(y, S))),
+                          f"mint {format_minor(y, S)} as {S}x to the ordering bank")
+        if not r.ok:
+            give_back(f"mint reverted: {r.error}", "failed", y, S, chain_place)
+            return
+
+        # 3. FX by PvP
+        salt = keccak(text=f"settlesim {self.seed} {pid}")
+        if S != D:
+            t = env.now
+            yield env.timeout(spec.fx.quote_seconds)
+            while self._inv(D) < x:
+                if spec.fx.replenish == "fail":
+                    step("fx", LP, t, env.now, 0, S,
+                         f"liquidity provider out of {D} inventory")
+                    give_back(f"FX liquidity provider out of {D} inventory", "failed", y, S,
+                              LP)
+                    return
+                if D not in self._replenishing:
+                    self._replenishing[D] = env.event()
+                    env.process(self._replenish(D))
+                w0 = env.now
+                yield self._replenishing[D]
+                step("fx", LP, w0, env.now, 0, S,
+                     f"waiting for the provider to replenish {D} inventory")
+            self.inventory[D] -= x
+            self.inventory[S] = self._inv(S) + y
+            rate = self.fx.rate(S, D)
+            step("fx", LP, t, env.now, 0, S,
+                 f"PvP quote {dealt:.6g} {D}/{S} (mid {rate:.6g}, spread "
+                 f"{getattr(spec.fx.spread_bps, p.segment)} bp)")
+            fx_deadline = int(env.now) + _FX_DEADLINE_S
+            terms = (named_address(s_acc), self.ledger.addresses[f"token:{S}"],
+                     self.tok(y, S), named_address(LP), self.ledger.addresses[f"token:{D}"],
+                     self.tok(x, D), fx_deadline, salt)
+            r = yield from tx(TxOp("fx_fund", s_acc, "FxSwap", "fx", "fund", (terms,)),
+                              f"fund the {S}x leg of the PvP swap")
+            if not r.ok:
+                give_back(f"FX funding reverted: {r.error}", "failed", y, S, chain_place)
+                return
+            r = yield from tx(TxOp(
+                "fx_settle", LP, "FxSwap", "fx", "fund", (terms,),
+                predict=lambda ts: "SwapExpired" if ts >= fx_deadline else None),
+                f"provider funds the {D}x leg; both legs settle")
+            if not r.ok:
+                self.inventory[D] += x
+                sid = swap_id(self.ledger.chain_id, self.ledger.addresses["fx"], terms)
+                if env.now < fx_deadline:
+                    yield env.timeout(fx_deadline - env.now)
+                yield from tx(TxOp("fx_refund", s_acc, "FxSwap", "fx", "refund", (sid,)),
+                              "refund the funded leg after the swap's deadline")
+                give_back(f"PvP swap not completed: {r.error}", "failed", y, S, chain_place)
+                return
+
+        # 4. escrow lock for the beneficiary bank
+        preimage = keccak(text=f"settlesim preimage {self.seed} {pid}")
+        hashlock = hashlib.sha256(preimage).digest() if spec.release == "hashlock" else ZERO32
+        agent = named_address(b_acc) if spec.release == "attestation" else ZERO_ADDRESS
+        deadline = int(env.now + spec.escrow.deadline_hours * 3600)
+        lock_terms = (self.ledger.addresses[f"token:{D}"], named_address(b_acc),
+                      self.tok(x, D), deadline, hashlock, agent, salt)
+        r = yield from tx(TxOp("lock", s_acc, "SettlementEscrow", "escrow", "lock",
+                               (lock_terms,)),
+                          f"lock {format_minor(x, D)} as {D}x in escrow for {ben.id} "
+                          f"(deadline +{spec.escrow.deadline_hours:g} h)")
+        if not r.ok:
+            give_back(f"escrow lock reverted: {r.error}", "failed", x, D, chain_place)
+            return
+        lid = lock_id(self.ledger.chain_id, self.ledger.addresses["escrow"],
+                      named_address(s_acc), lock_terms)
+
+        # 5. the beneficiary bank's compliance review, then the release
+        t = env.now
+        end = t + ben.screening_seconds.sample(Z[_Z_B_SCREEN])
+        detail = "automated screening; attestation"
+        held = U[_U_B_REVIEW] < ben.review_share
+        if held:
+            hours = ben.review_hours.sample(Z[_Z_B_REVIEW])
+            end = ben.calendar.add_business_seconds(end, hours * 3600)
+            detail = f"held for manual review ({hours:.1f} business h); attestation"
+        yield env.timeout(end - t)
+        step("screening", ben.id, t, end, 0, S, detail)
+        rejected = held and U[_U_B_REJECT] < ben.review_reject_share
+        released = False
+        if not rejected:
+            pre = preimage if spec.release == "hashlock" else ZERO32
+            r = yield from tx(TxOp(
+                "release", b_acc, "SettlementEscrow", "escrow", "release", (lid, pre),
+                predict=lambda ts: "LockExpired" if ts >= deadline else None),
+                "beneficiary bank releases the escrow"
+                + (" (attestation)" if spec.release == "attestation" else " (preimage)"))
+            released = r.ok
+            why = f"escrow release reverted: {r.error}" if not r.ok else ""
+        else:
+            why = "rejected in the beneficiary bank's compliance review"
+        if not released:
+            if env.now < deadline:
+                t = env.now
+                yield env.timeout(deadline - env.now)
+                step("escrow", chain_place, t, env.now, 0, S,
+                     "waiting for the lock's deadline to refund it")
+            yield from tx(TxOp("refund", s_acc, "SettlementEscrow", "escrow", "refund", (lid,)),
+                          "ordering bank refunds the lock after its deadline")
+            give_back(why, "returned", x, D, chain_place)
+            return
+
+        # 6. finality
+        t = env.now
+        fin = profile.finality_delay_s()
+        if fin > 0:
+            yield env.timeout(fin)
+        step("finality", chain_place, t, env.now, 0, S,
+             f"{profile.finality.value:g} {profile.finality.kind} to finality")
+
+        # 7. off-ramp and crediting
+        lock_tok = self.tok(x, D)
+        paid_tok = lock_tok - lock_tok * escrow_bps // 10_000
+        paid = paid_tok // scale_d
+        fee_escrow = x - paid
+        off_spec = self.ramp(D)
+        f_off = _bps(paid, off_spec.offramp_fee_bps)
+        f_ben = self._bank_fee(ben, "beneficiary_fee", p, paid, D)
+        o_cal = self.ramp_calendar(D)
+        omode = off_spec.offramp_mode
+        redeem_args = (named_address(_minter(D)), paid * scale_d)
+        redemption = None
+        if omode == "prefunded":
+            # the bank pays its customer out of its own float; redemption runs alongside
+            redemption = env.process(self._redeem(D, redeem_args, b_acc, tx))
+            t = env.now
+            step("offramp", b_acc, t, t, 0, S, "paid out of the bank's pre-funded float")
+        else:
+            yield from self._redeem(D, redeem_args, b_acc, tx)
+            t = env.now
+            if omode == "wire":
+                start, why = o_cal.next_accepting(t)
+                if start > t:
+                    yield env.timeout(start - t)
+                    step("cutoff_wait", f"issuer:{D}", t, start, 0, S,
+                         f"off-ramp wire window: {why}")
+                t = env.now
+                end = o_cal.add_business_seconds(
+                    t, off_spec.wire_minutes.sample(Z[_Z_OFF_WIRE]) * 60)
+                how = "issuer pays out by domestic wire"
+            else:
+                end = t + off_spec.instant_seconds.sample(Z[_Z_OFF_WIRE])
+                how = "issuer pays out by instant payment"
+            yield env.timeout(end - t)
+            step("offramp", f"issuer:{D}", t, end,
+                 convert_for_reporting(f_off, D, S, self.fx.rate(D, S)), S,
+                 f"{how}; off-ramp fee")
+        # crediting at the beneficiary bank, as it credits any incoming payment
+        t = env.now
+        if U[_U_STP] < ben.credit.stp_share:
+            c_end = t + ben.credit.stp_seconds.sample(Z[_Z_CREDIT])
+            if not ben.credit.outside_hours:
+                c_start = ben.calendar.next_open(t)
+                c_end = c_start + (c_end - t)
+            how = "straight-through credit"
+        else:
+            hours = ben.credit.manual_hours.sample(Z[_Z_CREDIT])
+            c_end = ben.calendar.add_business_seconds(ben.calendar.next_open(t), hours * 3600)
+            how = f"batch/manual credit ({hours:.1f} business h)"
+        yield env.timeout(c_end - t)
+        step("credit", ben.id, t, c_end, convert_for_reporting(f_ben, D, S, self.fx.rate(D, S)),
+             S, how)
+
+        credited_at = float(env.now)
+        if redemption is not None:
+            yield redemption  # its gas is part of this payment's cost
+        mid_back = self.fx.rate(D, S)
+        fees = {"sender_bank": f_bank, "onramp": f_on,
+                "escrow": convert_for_reporting(fee_escrow, D, S, mid_back),
+                "offramp": convert_for_reporting(f_off, D, S, mid_back),
+                "beneficiary_bank": convert_for_reporting(f_ben, D, S, mid_back)}
+        if p.charge_option == "OUR":
+            delivered = paid
+            fees["_billed"] = fees["offramp"] + fees["beneficiary_bank"]
+        else:
+            delivered = paid - f_off - f_ben
+            if delivered <= 0:
+                delivered = 0
+        close("credited", None, delivered, 0, fees, credited_at, S != D,
+              convert_for_reporting(delivered, D, S, mid_back))
+
+    def _redeem(self, ccy: str, args: tuple[Any, ...], who: str, tx: Any
+                ) -> Generator[Any, Any, None]:
+        """The beneficiary bank returns the stablecoin to the issuer, who burns it."""
+        yield from tx(TxOp("redeem", who, "Stablecoin", f"token:{ccy}", "transfer", args),
+                      f"redeem {ccy}x with the issuer")
+        yield from tx(TxOp("burn", _minter(ccy), "Stablecoin", f"token:{ccy}", "burn",
+                           (int(args[1]),)), f"issuer burns the redeemed {ccy}x")
+
+
+def _holders(workload: Sequence[Payment]) -> list[tuple[str, str]]:
+    pairs = set()
+    for p in workload:
+        s, b = bank_account(p.sender_bank), bank_account(p.beneficiary_bank)
+        pairs |= {(s, p.currency_sent), (s, p.currency_delivered), (b, p.currency_delivered),
+                  (LP, p.currency_sent), (LP, p.currency_delivered)}
+    return sorted(pairs)
+
+
+def run(network: BankNetwork | None = None, workload: Workload | None = None, seed: int = 0,
+        *, spec: OnChainSpec | None = None, chain: str | ChainProfile | None = None,
+        ledger: str | None = None, congestion: Sequence[Congestion] = ()) -> Results:
+    """Run ``workload`` through the on-chain rail; deterministic given ``seed``.
+
+    Parameters
+    ----------
+    network : default :meth:`BankNetwork.default`
+    workload : default ``Workload.generate(seed=seed, n_payments=200, network=network)``
+    seed : seeds the rail's per-payment draws and the fee market
+    spec : on-chain settings (default ``sim/data/onchain.toml``)
+    chain : a chain profile or its name (default: the spec's)
+    ledger : ``"contracts"`` (real contracts on the embedded chain) or ``"table"``
+        (measured gas table); default: the spec's
+    congestion : episodes of forced background demand (gas spikes)
+
+    Returns
+    -------
+    Results
+        ``payments`` ordered by payment index, ``steps`` by payment then ``seq``;
+        ``meta`` has the gas table, blocks mined and, with contracts, the check
+        of balances against total supply.
+    """
+    network = network or BankNetwork.default()
+    spec = spec or OnChainSpec.default()
+    if workload is None:
+        workload = Workload.generate(seed=seed, n_payments=200, network=network)
+    profile = chain if isinstance(chain, ChainProfile) else get_chain_profile(
+        chain or spec.chain)
+    mode = ledger or spec.ledger
+    if mode not in ("contracts", "table"):
+        raise ValueError(f"ledger must be 'contracts' or 'table', not {mode!r}")
+    payments = list(workload)
+    start = float(min([workload.start] + [p.created_at for p in payments[:1]]))
+    t0 = int(start)
+    currencies = sorted({p.currency_sent for p in payments} | {p.currency_delivered
+                                                                for p in payments} or {"USD"})
+    table = measure_rail_gas(spec.release)
+    led: Ledger
+    if mode == "contracts":
+        if profile.block_time_s < 1 or profile.block_time_s != int(profile.block_time_s):
+            raise ValueError(f"the contracts ledger needs whole-second blocks; {profile.name} "
+                             f"has {profile.block_time_s} s (use ledger='table')")
+        led = ContractLedger(currencies, _holders(payments), t0 - 3_600, spec.escrow.fee_bps,
+                             table)
+        _fund_provider(led, payments, spec, network)
+    else:
+        led = GasTableLedger(currencies, table)
+    env = simpy.Environment(initial_time=t0)
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(0xFEE,))))
+    market = FeeMarket(profile, rng, congestion)
+    builder = ResultsBuilder(RAIL)
+    rail = OnChainRail(env, network, spec, profile, led, market, seed, builder)
+    rail.submit(payments)
+    env.run()
+    res = builder.build()
+    order = {p.payment_id: p.index for p in payments}
+    pay = res.payments
+    pay = pay.iloc[np.argsort(pay["payment_id"].map(order).to_numpy(), kind="stable")]
+    st = res.steps
+    key = st["payment_id"].map(order).to_numpy() * 10_000 + st["seq"].to_numpy()
+    st = st.iloc[np.argsort(key, kind="stable")]
+    meta: dict[str, Any] = {
+        "calendars": country_calendars(network), "seed": seed, "network": network.name,
+        "chain": profile.name, "ledger": mode, "gas_table": dict(table.exec_gas),
+        "blocks": rail.producer.blocks, "gas_total": rail.producer.gas_total,
+        "replenishments": list(rail.replenishments),
+    }
+    if isinstance(led, ContractLedger):
+        meta["supply_check"] = led.check_supply()
+    return Results(pay.reset_index(drop=True), st.reset_index(drop=True), meta)
+
+
+def _fund_provider(led: ContractLedger, payments: Sequence[Payment], spec: OnChainSpec,
+                   network: BankNetwork) -> None:
+    """Mint the provider's opening inventory on the chain (mirrors the rail's accounts)."""
+    chain, stack = led.chain, led.stack
+    chain.set_automine(False)
+    usd = Decimal(str(spec.fx.inventory_usd))
+    for ccy in sorted({p.currency_delivered for p in payments} | {p.currency_sent
+                                                                 for p in payments}):
+        minor = int((usd * network.fx.rate("USD", ccy)
+                     * (Decimal(10) ** minor_exponent(ccy))).to_integral_value())
+        stack.tokens[ccy].mint(LP, OnChainRail.tok(minor, ccy), sender=_minter(ccy))
+    chain.mine()
