@@ -87,6 +87,7 @@ WEI_PER_GWEI = 10**9
 #: Cap on the background demand, as a share of the block gas limit, before the
 #: block is filled (demand above the limit only means the block is full).
 _MAX_UTILISATION = 2.0
+_LOG_MAX_UTILISATION = math.log(_MAX_UTILISATION)
 _CONFIDENCE = re.compile(r"confidence [HML]\b|modelling choice", re.IGNORECASE)
 
 
@@ -577,6 +578,12 @@ class FeeMarket:
         self._sigma, self._phi = bg.volatility, bg.persistence
         self._innov = self._sigma * math.sqrt(max(0.0, 1.0 - self._phi ** 2))
         self._x = self._sigma * float(rng.standard_normal())
+        # log of the mean-one lognormal level: E[exp(x - sigma^2/2)] = 1
+        self._log_mean = (math.log(bg.mean_utilisation) - self._sigma ** 2 / 2
+                          if bg.mean_utilisation > 0 else None)
+        self._elastic = bg.price_elasticity if self._eip1559 else 0.0
+        self._limit = profile.block_gas_limit
+        self._denominator, self._elasticity = fm.max_change_denominator, fm.elasticity
         self._open: BlockSpace | None = None
         self._next: int | None = None
 
@@ -592,6 +599,11 @@ class FeeMarket:
         return self._tip
 
     @property
+    def next_block_number(self) -> int | None:
+        """Number of the block after the last one closed (``None`` before the first)."""
+        return self._next
+
+    @property
     def current_block(self) -> BlockSpace | None:
         """The open block, or ``None`` between ``close_block`` and ``open_block``."""
         return self._open
@@ -600,19 +612,22 @@ class FeeMarket:
     def open_block(self, number: int, timestamp: float) -> BlockSpace:
         """Open block ``number`` produced at ``timestamp`` (POSIX s): draw its background demand.
 
-        Raises ``ValueError`` if a block is already open or ``number`` goes backwards.
+        Blocks skipped since the last one closed are produced first, empty of our
+        gas, ``block_time_s`` apart before ``timestamp``. Raises ``ValueError`` if
+        a block is already open or ``number`` goes backwards.
         """
         if self._open is not None:
             raise ValueError(f"block {self._open.number} is still open; call close_block first")
         if self._next is not None and number < self._next:
             raise ValueError(f"block {number} is before the next block {self._next}; block "
                              "numbers must increase")
-        if self._next is not None:
-            dt = self.profile.block_time_s
-            for k in range(self._next, number):          # blocks the rail skipped
-                self._open = self._draw(k, timestamp - (number - k) * dt)
-                self.close_block(0)
-        self._open = self._draw(number, timestamp)
+        if self._next is not None and number > self._next:
+            self._skip(number - self._next, timestamp)
+        z = float(self.rng.standard_normal())
+        background = self._background(z, timestamp)
+        self._open = BlockSpace(number=number, timestamp=timestamp, base_fee_wei=self._base,
+                                background_gas=background,
+                                capacity_gas=self._limit - background)
         return self._open
 
     def close_block(self, our_gas: int) -> None:
@@ -625,31 +640,39 @@ class FeeMarket:
             raise ValueError("no block is open; call open_block first")
         if our_gas < 0:
             raise ValueError(f"our_gas {our_gas} is negative")
-        limit = self.profile.block_gas_limit
-        used = min(limit, self._open.background_gas + int(our_gas))
-        if self._eip1559:
-            fm = self.profile.fee_market
-            self._base = max(self._min_base, next_base_fee(
-                self._base, used, limit, fm.max_change_denominator, fm.elasticity))
+        self._update(min(self._limit, self._open.background_gas + int(our_gas)))
         self._next = self._open.number + 1
         self._open = None
 
-    def _draw(self, number: int, timestamp: float) -> BlockSpace:
-        bg = self.profile.background
-        self._x = self._phi * self._x + self._innov * float(self.rng.standard_normal())
+    def _skip(self, k: int, timestamp: float) -> None:
+        """Produce ``k`` blocks with none of our gas, ending one interval before ``timestamp``.
+
+        Same draws and arithmetic as stepping block by block (numpy draws a batch
+        of normals exactly as it draws them one at a time), without the objects.
+        """
+        dt = self.profile.block_time_s
+        for i, z in enumerate(self.rng.standard_normal(k).tolist()):
+            self._update(self._background(z, timestamp - (k - i) * dt))
+
+    def _background(self, z: float, timestamp: float) -> int:
+        """Advance the demand process by one block (innovation ``z``): background gas."""
+        self._x = self._phi * self._x + self._innov * z
         u = 0.0
-        if bg.mean_utilisation > 0:
-            log_u = math.log(bg.mean_utilisation) + self._x - self._sigma ** 2 / 2
-            if self._eip1559 and bg.price_elasticity > 0:
-                log_u += bg.price_elasticity * (self._ref_log - math.log(max(self._base, 1)))
-            u = math.exp(min(log_u, math.log(_MAX_UTILISATION)))
+        if self._log_mean is not None:
+            log_u = self._log_mean + self._x
+            if self._elastic:
+                log_u += self._elastic * (self._ref_log - math.log(max(self._base, 1)))
+            u = math.exp(min(log_u, _LOG_MAX_UTILISATION))
         for ep in self.congestion:
-            if ep.active(timestamp):
-                u = max(u, ep.utilisation)
-        limit = self.profile.block_gas_limit
-        background = min(limit, int(round(u * limit)))
-        return BlockSpace(number=number, timestamp=timestamp, base_fee_wei=self._base,
-                          background_gas=background, capacity_gas=limit - background)
+            if ep.start <= timestamp < ep.end and ep.utilisation > u:
+                u = ep.utilisation
+        return min(self._limit, int(round(u * self._limit)))
+
+    def _update(self, used: int) -> None:
+        if self._eip1559:
+            new = next_base_fee(self._base, used, self._limit, self._denominator,
+                                self._elasticity)
+            self._base = new if new > self._min_base else self._min_base
 
     # -- fees ----------------------------------------------------------------
     def fee_wei(self, gas_used: int) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import os
 import tomllib
 from decimal import Decimal
@@ -12,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import sim.chains
 from sim.chains import (
     DEFAULT_CHAINS_PATH,
     WEI_PER_NATIVE,
@@ -166,8 +168,7 @@ def test_malformed_value_names_file_profile_and_field(tmp_path: Path, old: str, 
 
 
 def test_missing_source_is_reported_with_the_fix(tmp_path: Path) -> None:
-    line = ('"fee_market.priority_fee_gwei" = "ethers.js v5 getFeeData default '
-            'maxPriorityFeePerGas')
+    line = '"fee_market.priority_fee_gwei" = "ethers.js v5 getFeeData()'
     text = DEFAULT_CHAINS_PATH.read_text(encoding="utf-8")
     start = text.index(line)
     end = text.index("\n", start) + 1
@@ -437,7 +438,7 @@ def test_block_protocol_errors() -> None:
     fm.close_block(0)
     with pytest.raises(ValueError, match="must increase"):
         fm.open_block(5, T0)
-    assert fm.current_block is None
+    assert fm.current_block is None and fm.next_block_number == 6
 
 
 # ---------------------------------------------------------------------------
@@ -518,3 +519,8 @@ def test_fee_monotone_in_gas(name: str, seed: int, blocks: int, g1: int, g2: int
     assert 0 <= fm.fee_wei(lo) <= fm.fee_wei(hi)
     assert fm.fee_usd(lo) <= fm.fee_usd(hi)
     assert fm.fee_usd(lo) >= fm.profile.fee_market.l1_data_fee_usd
+
+
+def test_docstring_examples_run() -> None:
+    res = doctest.testmod(sim.chains, optionflags=doctest.ELLIPSIS)
+    assert res.failed == 0 and res.attempted > 10
