@@ -109,10 +109,12 @@ class PaymentDraws:
             self._cache[b] = blk
         return blk
 
-    def row(self, i: int) -> tuple[list[float], list[float]]:
-        """Uniforms and standard normals of payment ``i`` (lists of 64)."""
+    def row(self, i: int, banks: int = _MAX_BANKS) -> tuple[list[float], list[float]]:
+        """Uniforms and standard normals of payment ``i`` for a route of ``banks`` banks."""
         u, z = self._block(i // _CHUNK)
-        return u[i % _CHUNK].tolist(), z[i % _CHUNK].tolist()
+        w = _SLOTS * min(banks, _MAX_BANKS)
+        r = i % _CHUNK
+        return u[r, :w].tolist(), z[r, :w].tolist()
 
 
 class _Nostro:
@@ -271,13 +273,8 @@ class CorrespondentRail:
     def process(self, p: Payment) -> Generator[Any, Any, None]:  # noqa: C901
         """The SimPy process of one payment; writes its steps and its payments row."""
         env, net, out, pid = self.env, self.net, self.out, p.payment_id
-        seq = 0
-
-        def step(kind: str, place: str, start: float, end: float, cost: int = 0,
-                 ccy: str | None = None, detail: str = "") -> None:
-            nonlocal seq
-            out.add_step(pid, seq, kind, place, start, end, cost, ccy, detail)
-            seq += 1
+        rows: list[tuple[Any, ...]] = []   # (kind, place, start, end, cost, currency, detail)
+        step = rows.append
 
         S = p.currency_sent
         try:
@@ -285,13 +282,14 @@ class CorrespondentRail:
                                      policy=self.policy, via=self.via, segment=p.segment)
         except RoutingError as exc:
             reason = f"unroutable: {exc}"
-            step("return", p.sender_bank, env.now, env.now, 0, S, reason)
+            step(("return", p.sender_bank, env.now, env.now, 0, S, reason))
+            out.add_steps(pid, rows)
             out.add_payment(close_accounts(
                 pid, RAIL, p.corridor, p.sender_bank, p.beneficiary_bank, p.charge_option, 0, S,
                 0, p.currency_delivered, p.created_at, None, "failed", reason, 0, {}))
             return
-        U, Z = self.draws.row(p.index)
         banks = route.banks
+        U, Z = self.draws.row(p.index, len(banks))
         convs = self._convs(route)
         last = len(banks) - 1
         sender = net.banks[banks[0]]
@@ -310,8 +308,9 @@ class CorrespondentRail:
                 refund = convert(m.value, m.currency, S, self._customer_rate(
                     refund_rate_bank, m.currency, S, p.segment))
             refund = max(refund, 0)
-            step("return", place, env.now, env.now, refund, S,
-                 f"{reason}; {format_minor(refund, S)} returned to the ordering customer")
+            step(("return", place, env.now, env.now, refund, S,
+                  f"{reason}; {format_minor(refund, S)} returned to the ordering customer"))
+            out.add_steps(pid, rows)
             fees = {"sender_bank": m.sender_fee_sent, "lifting": m.lifting_sent,
                     "beneficiary_bank": m.beneficiary_sent}
             out.add_payment(close_accounts(
@@ -349,7 +348,7 @@ class CorrespondentRail:
             if not (stp and bank.credit.outside_hours):
                 start, why = cal.next_accepting(arrival)
                 if start > arrival:
-                    step("cutoff_wait", bid, arrival, start, detail=why)
+                    step(("cutoff_wait", bid, arrival, start, 0, None, why))
             if start > env.now:
                 yield env.timeout(start - env.now)
             # 2. capacity
@@ -357,7 +356,7 @@ class CorrespondentRail:
             with self.resources[bid].request() as req:
                 yield req
                 if env.now > t:
-                    step("queue", bid, t, env.now)
+                    step(("queue", bid, t, env.now, 0, None, ""))
                 # 3. screening, 4. processing and conversion: the bank works on the payment
                 # without interruption while it holds a processor, so the steps are laid out
                 # back to back and the process sleeps once until the last one ends.
@@ -368,19 +367,19 @@ class CorrespondentRail:
                     end = cal.add_business_seconds(end, hours * 3600.0)
                     rejected = U[o + _U_REJECT] < bank.review_reject_share
                     verdict = "rejected" if rejected else "released"
-                    step("screening", bid, t, end, detail=f"manual review ({hours:.1f} business "
-                                                          f"h): {verdict}")
+                    step(("screening", bid, t, end, 0, None,
+                          f"manual review ({hours:.1f} business h): {verdict}"))
                     if rejected:
                         yield env.timeout(end - t)
                         fail("returned", f"rejected in compliance screening at {bid}", bid, bank)
                         return
                 else:
-                    step("screening", bid, t, end, detail="automated")
+                    step(("screening", bid, t, end, 0, None, "automated"))
                 if not is_ben:
                     start, end = end, end + bank.processing_seconds.sample(Z[o + _Z_PROC])
                     if i == 0:
-                        step("processing", bid, start, end, f0, S,
-                             _ORDERING_TEXT[p.charge_option])
+                        step(("processing", bid, start, end, f0, S,
+                              _ORDERING_TEXT[p.charge_option]))
                     else:
                         leg_in = route.legs[i - 1]
                         fee = net.lifting_fee_minor[leg_in.account.key]
@@ -392,8 +391,8 @@ class CorrespondentRail:
                             m.paid_in += fee_s
                         else:
                             m.value -= fee
-                        step("processing", bid, start, end, fee, m.currency,
-                             _LIFTING_TEXT[p.charge_option])
+                        step(("processing", bid, start, end, fee, m.currency,
+                              _LIFTING_TEXT[p.charge_option]))
                         if m.value <= 0:
                             yield env.timeout(end - t)
                             fail("returned", f"charges exceed the amount at {bid}", bid, bank)
@@ -407,7 +406,7 @@ class CorrespondentRail:
                         text = self._text[(conv, p.segment)] = (
                             f"{conv.source}->{conv.target} at {rate:.6f} "
                             f"(mid {self.fx.rate(conv.source, conv.target):.6f})")
-                    step("fx", bid, end, end + _FX_SECONDS, m.value - back, conv.source, text)
+                    step(("fx", bid, end, end + _FX_SECONDS, m.value - back, conv.source, text))
                     end += _FX_SECONDS
                     m.value, m.currency, m.has_fx = new, conv.target, True
                 if stp:
@@ -419,8 +418,8 @@ class CorrespondentRail:
                              bid, bank)
                         return
                     c_end = end + bank.credit.stp_seconds.sample(Z[o + _Z_CREDIT])
-                    step("credit", bid, end, c_end, fee, m.currency,
-                         _CREDIT_TEXT[("straight-through credit", p.charge_option == "OUR")])
+                    step(("credit", bid, end, c_end, fee, m.currency,
+                          _CREDIT_TEXT[("straight-through credit", p.charge_option == "OUR")]))
                     end = c_end
                 yield env.timeout(end - t)
             if is_ben:
@@ -442,10 +441,10 @@ class CorrespondentRail:
                             nos.balance = m.value  # treasury funds the shortfall at the window
                         waited = True
                     if waited:
-                        step("nostro_wait", bid, t, env.now,
-                             detail=f"nostro of {leg.account.owner} at {leg.account.servicer} "
-                                    f"({m.currency}) short of {format_minor(m.value, m.currency)}"
-                                    f"; funded at the next window")
+                        step(("nostro_wait", bid, t, env.now, 0, None,
+                              f"nostro of {leg.account.owner} at {leg.account.servicer} "
+                              f"({m.currency}) short of {format_minor(m.value, m.currency)}"
+                              "; funded at the next window"))
                     nos.balance -= m.value
                 else:
                     nos.balance += m.value
@@ -458,7 +457,7 @@ class CorrespondentRail:
                     f"{leg.sender}->{leg.receiver} {m.currency} "
                     f"({'debit' if leg.debit else 'credit'} of {leg.account.owner}'s "
                     f"account at {leg.account.servicer})")
-            step("transit", leg.receiver, t, arrival, detail=text)
+            step(("transit", leg.receiver, t, arrival, 0, None, text))
 
         # beneficiary bank: batch or manual crediting after release of the processor
         ben = net.banks[banks[last]]
@@ -472,10 +471,11 @@ class CorrespondentRail:
             hours = ben.credit.manual_hours.sample(Z[o + _Z_CREDIT])
             end = ben.calendar.add_business_seconds(t, hours * 3600.0)
             yield env.timeout(end - t)
-            step("credit", ben.id, t, end, fee, m.currency,
-                 _CREDIT_TEXT[(f"batch/manual credit ({hours:.1f} business h)",
-                               p.charge_option == "OUR")])
+            step(("credit", ben.id, t, end, fee, m.currency,
+                  _CREDIT_TEXT[(f"batch/manual credit ({hours:.1f} business h)",
+                                p.charge_option == "OUR")]))
         delivered = m.value
+        out.add_steps(pid, rows)
         out.add_payment(close_accounts(
             pid, RAIL, p.corridor, p.sender_bank, p.beneficiary_bank, p.charge_option,
             m.paid_in, S, delivered, m.currency, p.created_at, env.now, "credited", None, hops,

@@ -186,6 +186,11 @@ class ResultsBuilder:
         self._rows.append((payment_id, seq, kind, place, started_at, ended_at, cost,
                            cost_currency, detail))
 
+    def add_steps(self, payment_id: str, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Add a payment's steps in order, ``seq`` 0, 1, ...; each row is
+        ``(kind, place, started_at, ended_at, cost, cost_currency, detail)``."""
+        self._rows.extend((payment_id, seq, *r) for seq, r in enumerate(rows))
+
     def build(self) -> Results:
         p = self._p
         cols: dict[str, Any] = {
