@@ -647,12 +647,47 @@ class FeeMarket:
     def _skip(self, k: int, timestamp: float) -> None:
         """Produce ``k`` blocks with none of our gas, ending one interval before ``timestamp``.
 
-        Same draws and arithmetic as stepping block by block (numpy draws a batch
-        of normals exactly as it draws them one at a time), without the objects.
+        The same draws and arithmetic as :meth:`open_block` + ``close_block(0)`` per
+        block (numpy draws a batch of normals exactly as it draws them one at a
+        time; ``tests/onchain`` checks the equivalence), inlined for speed: idle
+        periods are long (a weekend is ~130k blocks of a 2 s chain). Without an
+        EIP-1559 base fee the background gas of a skipped block affects nothing,
+        so only the demand process advances.
         """
-        dt = self.profile.block_time_s
-        for i, z in enumerate(self.rng.standard_normal(k).tolist()):
-            self._update(self._background(z, timestamp - (k - i) * dt))
+        phi, innov, x = self._phi, self._innov, self._x
+        zs = self.rng.standard_normal(k).tolist()
+        if not self._eip1559:
+            for z in zs:
+                x = phi * x + innov * z
+            self._x = x
+            return
+        dt, limit, base, floor = self.profile.block_time_s, self._limit, self._base, self._min_base
+        log_mean, elastic, ref, cap = self._log_mean, self._elastic, self._ref_log, \
+            _LOG_MAX_UTILISATION
+        target, denom = limit // self._elasticity, self._denominator
+        episodes = [(e.start, e.end, e.utilisation) for e in self.congestion]
+        log, exp = math.log, math.exp
+        for i, z in enumerate(zs):
+            x = phi * x + innov * z
+            u = 0.0
+            if log_mean is not None:
+                log_u = log_mean + x
+                if elastic:
+                    log_u += elastic * (ref - log(max(base, 1)))
+                u = exp(min(log_u, cap))
+            if episodes:
+                ts = timestamp - (k - i) * dt
+                for start, end, level in episodes:
+                    if start <= ts < end and level > u:
+                        u = level
+            used = min(limit, int(round(u * limit)))
+            if used > target:                       # next_base_fee, inlined
+                base += max(base * (used - target) // target // denom, 1)
+            elif used < target:
+                base -= base * (target - used) // target // denom
+            if base < floor:
+                base = floor
+        self._x, self._base = x, base
 
     def _background(self, z: float, timestamp: float) -> int:
         """Advance the demand process by one block (innovation ``z``): background gas."""

@@ -413,17 +413,26 @@ def test_same_seed_same_blocks(name: str) -> None:
         assert a != c
 
 
-def test_skipped_blocks_are_produced_as_if_stepped() -> None:
-    p = get_chain_profile("ethereum-l1")
-    episode = [Congestion(T0 + 20 * 12, T0 + 30 * 12, 1.0)]
+@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize(("mean", "elasticity"), [(0.5, 0.0), (0.5, 1.0), (0.05, 0.0)])
+def test_skipped_blocks_are_produced_as_if_stepped(name: str, mean: float,
+                                                   elasticity: float) -> None:
+    p = get_chain_profile(name).with_overrides(
+        background={"volatility": 0.4, "mean_utilisation": mean,
+                    "price_elasticity": elasticity})
+    dt = p.block_time_s
+    episode = [Congestion(T0 + 20 * dt, T0 + 30 * dt, 1.0),
+               Congestion(T0 + 25 * dt, T0 + 60 * dt, 0.7)]
     stepped = FeeMarket(p, np.random.default_rng(9), episode)
-    _run(stepped, 50)
+    _run(stepped, 3, our_gas=50_000)
+    _run(stepped, 77, start=3)
     jumped = FeeMarket(p, np.random.default_rng(9), episode)
-    jumped.open_block(0, T0)
+    _run(jumped, 3, our_gas=50_000)
+    first = jumped.open_block(80, T0 + 80 * dt)               # skips blocks 3..79
+    assert first == stepped.open_block(80, T0 + 80 * dt)
+    stepped.close_block(0)
     jumped.close_block(0)
-    b_jump = jumped.open_block(50, T0 + 50 * 12)
-    b_step = stepped.open_block(50, T0 + 50 * 12)
-    assert b_jump == b_step
+    assert _run(jumped, 20, start=81) == _run(stepped, 20, start=81)
 
 
 def test_block_protocol_errors() -> None:
