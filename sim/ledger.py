@@ -381,6 +381,10 @@ def _measure(release: str) -> GasTable:
     t1 = escrow.terms(mxn, b, a_mxn, now + 86_400, hashlock=hl, agent=agent, salt=salt)
     rec("lock", escrow.lock(t1, sender=s), "SettlementEscrow", "lock", (t1.as_abi(),))
     lid = escrow.lock_id_of(s, t1)
+    late = escrow.terms(mxn, b, a_mxn, chain.latest_timestamp(), hashlock=hl, agent=agent,
+                        salt=keccak(text="late"))
+    rev("lock", lambda: escrow.lock(late, sender=s), "SettlementEscrow", "lock",
+        (late.as_abi(),))
     pre = preimage if release == "hashlock" else ZERO32
     rec("release", escrow.release(lid, pre, sender=b), "SettlementEscrow", "release", (lid, pre))
     mxn.mint(s, a_mxn, sender=minter_name("MXN"))

@@ -181,7 +181,7 @@ class BlockProducer:
             self.blocks += 1
             self.gas_total += used
             for op, r, fee in zip(chosen, results, fees, strict=True):
-                op.done.succeed((r, fee, space.base_fee_wei))
+                op.done.succeed((r, fee, space.base_fee_wei, k))
 
 
 @dataclass
@@ -274,7 +274,7 @@ class OnChainRail:
         amount = self._usd_to(Decimal(str(self.spec.fx.replenish_usd)), ccy)
         op = TxOp("mint", _minter(ccy), "Stablecoin", f"token:{ccy}", "mint",
                   (named_address(LP), self.tok(amount, ccy)))
-        r, _fee, _base = yield self.producer.submit(op)
+        yield self.producer.submit(op)
         self.inventory[ccy] = self._inv(ccy) + amount
         self.replenishments.append((ccy, float(env.now), amount))
         ev = self._replenishing.pop(ccy)
@@ -302,15 +302,14 @@ class OnChainRail:
             nonlocal n_tx
             op.payment_id = pid
             t0 = env.now
-            r, fee_usd, base = yield self.producer.submit(op)
+            r, fee_usd, base, slot = yield self.producer.submit(op)
             n_tx += 1
             acct.gas_usd += fee_usd
             cost = self._usd_to(fee_usd, S)
             gwei = Decimal(base) / Decimal(10**9)
             status = "" if r.ok else f"; reverted: {r.error}"
             step("mempool", chain_place, t0, env.now, cost, S,
-                 f"{what}: {r.gas_used:,} gas, base fee {gwei:.3g} gwei, block "
-                 f"{r.block_number}{status}")
+                 f"{what}: {r.gas_used:,} gas, base fee {gwei:.3g} gwei, slot {slot}{status}")
             return r  # type: ignore[no-any-return]
 
         def close(status: str, reason: str | None, delivered: int, refund: int,
@@ -491,7 +490,9 @@ class OnChainRail:
         lock_terms = (self.ledger.addresses[f"token:{D}"], named_address(b_acc),
                       self.tok(x, D), deadline, hashlock, agent, salt)
         r = yield from tx(TxOp("lock", s_acc, "SettlementEscrow", "escrow", "lock",
-                               (lock_terms,)),
+                               (lock_terms,),
+                               predict=lambda ts: "DeadlineNotInFuture" if ts >= deadline
+                               else None),
                           f"lock {format_minor(x, D)} as {D}x in escrow for {ben.id} "
                           f"(deadline +{spec.escrow.deadline_hours:g} h)")
         if not r.ok:

@@ -1,0 +1,289 @@
+"""The on-chain rail: ramps and calendars, congestion, FX inventory, escrow deadline,
+finality, determinism, conservation, and the two ledgers agreeing payment by payment."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim import onchain
+from sim.chains import Congestion, get_chain_profile, load_chain_profiles
+from sim.money import convert_for_reporting
+from sim.network import BankNetwork
+from sim.onchain_spec import OnChainSpec, OnChainSpecError
+from sim.results import FEE_COLUMNS, conservation_violations
+from sim.workload import Workload, make_payment
+
+from .conftest import at, one
+
+
+def quiet(spec: OnChainSpec, **ramp: object) -> OnChainSpec:
+    """No issuer reviews; ramp modes as given."""
+    d = spec.model_dump()
+    d["ramps"]["default"].update({"review_share": 0.0, **ramp})
+    for over in d["ramps"]["currencies"].values():
+        over.pop("review_share", None)
+    return OnChainSpec.from_dict(d)
+
+
+def quiet_network() -> BankNetwork:
+    """The default network with no manual reviews and straight-through crediting."""
+    net = BankNetwork.default()
+    for bid, b in list(net.banks.items()):
+        credit = b.credit.model_copy(update={"stp_share": 1.0, "outside_hours": True})
+        net.banks[bid] = b.model_copy(update={"review_share": 0.0, "credit": credit})
+    return net
+
+
+def utc(ts: pd.Timestamp) -> datetime:
+    return ts.to_pydatetime().astimezone(UTC)
+
+
+def steps_of(res, kind: str, place: str | None = None) -> pd.DataFrame:
+    s = res.steps
+    s = s[s["kind"] == kind]
+    return s if place is None else s[s["place"] == place]
+
+
+# -- ramps across weekends and holidays ----------------------------------------------
+
+def test_wire_onramp_after_friday_cutoff_waits_for_monday(spec) -> None:
+    net = quiet_network()
+    fri_evening = at(2025, 11, 21, 23, 0)  # 18:00 in New York, after the 17:30 wire window
+    r = onchain.run(net, one(net, fri_evening), seed=1, spec=quiet(spec), ledger="table")
+    cw = steps_of(r, "cutoff_wait", "issuer:USD")
+    assert len(cw) == 1
+    assert utc(cw.iloc[0]["ended_at"]) == datetime(2025, 11, 24, 14, 0, tzinfo=UTC)  # 09:00 ET
+    assert "after closing; weekend" in cw.iloc[0]["detail"]
+    assert r.payments.iloc[0]["status"] == "credited"
+
+
+def test_wire_onramp_on_thanksgiving_eve_waits_past_the_holiday(spec) -> None:
+    net = quiet_network()
+    wed_evening = at(2025, 11, 26, 23, 0)  # 18:00 ET; Thursday 27 Nov 2025 is Thanksgiving
+    r = onchain.run(net, one(net, wed_evening), seed=1, spec=quiet(spec), ledger="table")
+    cw = steps_of(r, "cutoff_wait", "issuer:USD").iloc[0]
+    assert utc(cw["ended_at"]) == datetime(2025, 11, 28, 14, 0, tzinfo=UTC)  # Fri 09:00 ET
+    assert "Thanksgiving" in cw["detail"]
+
+
+@pytest.mark.parametrize("mode", ["instant", "prefunded"])
+def test_instant_and_prefunded_onramps_ignore_the_weekend(spec, mode: str) -> None:
+    net = quiet_network()
+    fri_evening = at(2025, 11, 21, 23, 0)
+    r = onchain.run(net, one(net, fri_evening), seed=1, spec=quiet(spec, onramp_mode=mode),
+                    ledger="table")
+    assert steps_of(r, "cutoff_wait", "issuer:USD").empty
+    on = steps_of(r, "onramp").iloc[0]
+    took = (on["ended_at"] - on["started_at"]).total_seconds()
+    assert (took == 0) if mode == "prefunded" else (0 < took <= 60)
+    mint = steps_of(r, "mempool").iloc[0]
+    assert (mint["ended_at"] - on["ended_at"]).total_seconds() <= 12  # the next slot
+
+
+def test_wire_offramp_waits_over_a_mexican_holiday(spec) -> None:
+    net = quiet_network()
+    # Friday 14 Nov 2025, 17:00 in Mexico City: after the issuer's cut-off; Monday 17 Nov is
+    # Revolution Day, so the payout wire goes on Tuesday 09:00 local (15:00 UTC)
+    fri = at(2025, 11, 14, 23, 0)
+    r = onchain.run(net, one(net, fri), seed=1, spec=quiet(spec, onramp_mode="instant"),
+                    ledger="table")
+    cw = steps_of(r, "cutoff_wait", "issuer:MXN").iloc[0]
+    assert utc(cw["ended_at"]) == datetime(2025, 11, 18, 15, 0, tzinfo=UTC)
+    assert "weekend" in cw["detail"] and "Revolution" in cw["detail"]
+    instant = onchain.run(net, one(net, fri), seed=1,
+                          spec=quiet(spec, onramp_mode="instant", offramp_mode="instant"),
+                          ledger="table")
+    assert steps_of(instant, "cutoff_wait").empty
+    assert instant.payments.iloc[0]["latency_s"] < 3600 < r.payments.iloc[0]["latency_s"]
+
+
+# -- the chain: congestion, finality --------------------------------------------------
+
+def test_congestion_raises_the_base_fee_and_the_delay(spec) -> None:
+    net = quiet_network()
+    t = at(2025, 11, 18, 15, 0)
+    sp = quiet(spec, onramp_mode="prefunded", offramp_mode="prefunded")
+    calm = onchain.run(net, one(net, t), seed=2, spec=sp, ledger="table")
+    spike = onchain.run(net, one(net, t), seed=2, spec=sp, ledger="table",
+                        congestion=[Congestion(t, t + 1800, 1.0)])
+    wait = {n: steps_of(x, "mempool").eval("ended_at - started_at").sum().total_seconds()
+            for n, x in (("calm", calm), ("spike", spike))}
+    assert wait["spike"] > wait["calm"] + 1500  # nothing fits until the episode ends
+    assert spike.payments.iloc[0]["fee_gas"] > 2 * calm.payments.iloc[0]["fee_gas"]
+    assert spike.payments.iloc[0]["status"] == calm.payments.iloc[0]["status"] == "credited"
+
+
+@pytest.mark.parametrize("name", sorted(load_chain_profiles()))
+def test_finality_follows_the_chain_profile(spec, name: str) -> None:
+    net = quiet_network()
+    profile = get_chain_profile(name)
+    r = onchain.run(net, one(net, at(2025, 11, 18, 15, 0)), seed=1, spec=quiet(spec),
+                    chain=name, ledger="table")
+    fin = steps_of(r, "finality").iloc[0]
+    assert (fin["ended_at"] - fin["started_at"]).total_seconds() == pytest.approx(
+        profile.finality_delay_s())
+    gaps = steps_of(r, "mempool").eval("ended_at - started_at").dt.total_seconds()
+    assert gaps.max() <= profile.block_time_s + 1e-6
+
+
+# -- FX liquidity ------------------------------------------------------------------
+
+def _two_payments(net: BankNetwork) -> Workload:
+    t = at(2025, 11, 18, 15, 0)
+    return Workload([
+        make_payment(0, t, "RBUSUS44", "PLMXMXMM", "30000", "USD", "MXN", network=net,
+                     segment="wholesale"),
+        make_payment(1, t + 60, "RBUSUS44", "PLMXMXMM", "30000", "USD", "MXN", network=net,
+                     segment="wholesale"),
+    ])
+
+
+def test_fx_inventory_exhaustion_fails_the_payment_when_configured(spec) -> None:
+    net = quiet_network()
+    d = quiet(spec).model_dump()
+    d["fx"].update({"inventory_usd": 40_000, "replenish": "fail"})
+    r = onchain.run(net, _two_payments(net), seed=1, spec=OnChainSpec.from_dict(d),
+                    ledger="table")
+    assert list(r.payments["status"]) == ["credited", "failed"]
+    assert "out of MXN inventory" in r.payments.iloc[1]["failure_reason"]
+    assert r.payments.iloc[1]["amount_delivered"] == 0
+    assert conservation_violations(r.payments).empty
+
+
+def test_fx_inventory_exhaustion_waits_for_replenishment(spec) -> None:
+    net = quiet_network()
+    d = quiet(spec).model_dump()
+    d["fx"].update({"inventory_usd": 40_000, "replenish": "wait", "replenish_usd": 100_000})
+    r = onchain.run(net, _two_payments(net), seed=1, spec=OnChainSpec.from_dict(d),
+                    ledger="table")
+    assert list(r.payments["status"]) == ["credited", "credited"]
+    waits = steps_of(r, "fx")
+    waits = waits[waits["detail"].str.contains("replenish")]
+    assert list(waits["payment_id"]) == ["P0000001"]
+    assert len(r.meta["replenishments"]) == 1
+    assert r.payments.iloc[1]["latency_s"] > r.payments.iloc[0]["latency_s"]
+
+
+# -- the escrow deadline, enforced by the contract ---------------------------------------
+
+def test_release_after_the_deadline_reverts_in_the_evm_and_the_lock_is_refunded(spec) -> None:
+    from sim.network import LogNormal
+
+    net = quiet_network()
+    ben = net.banks["PLMXMXMM"]  # holds every payment for a 2-business-hour review
+    net.banks["PLMXMXMM"] = ben.model_copy(update={
+        "review_share": 1.0, "review_reject_share": 0.0,
+        "review_hours": LogNormal(median=2.0, sigma=0.0)})
+    d = quiet(spec, onramp_mode="instant").model_dump()
+    d["escrow"]["deadline_hours"] = 0.5  # the attestation comes after the lock's deadline
+    sp = OnChainSpec.from_dict(d)
+    wl = one(net, at(2025, 11, 18, 15, 0))  # 09:00 in Mexico City
+    real = onchain.run(net, wl, seed=1, spec=sp, ledger="contracts")
+    pay = real.payments.iloc[0]
+    assert pay["status"] == "returned"
+    assert "LockExpired" in pay["failure_reason"]
+    details = list(steps_of(real, "mempool")["detail"])
+    assert any("releases the escrow" in x and "reverted: LockExpired" in x for x in details)
+    assert any("refunds the lock" in x for x in details)
+    assert pay["amount_delivered"] == 0 and conservation_violations(real.payments).empty
+    for total, supply in real.meta["supply_check"].values():
+        assert total == supply
+    mirror = onchain.run(net, wl, seed=1, spec=sp, ledger="table")
+    pd.testing.assert_frame_equal(real.payments, mirror.payments)
+    pd.testing.assert_frame_equal(real.steps, mirror.steps)
+    # a lock whose deadline passes before it is mined is refused by the contract too
+    d["escrow"]["deadline_hours"] = 0.002  # 7 s, shorter than a 12 s slot
+    early = onchain.run(net, wl, seed=1, spec=OnChainSpec.from_dict(d), ledger="contracts")
+    assert "DeadlineNotInFuture" in early.payments.iloc[0]["failure_reason"]
+
+
+# -- both ledgers, determinism, conservation --------------------------------------------
+
+def test_contracts_and_gas_table_ledgers_agree_payment_by_payment(net, spec) -> None:
+    wl = Workload.generate(seed=5, n_payments=14, network=net)
+    real = onchain.run(net, wl, seed=5, ledger="contracts")
+    table = onchain.run(net, wl, seed=5, ledger="table")
+    pd.testing.assert_frame_equal(real.payments, table.payments)
+    pd.testing.assert_frame_equal(real.steps, table.steps)  # same gas, slots, latency, status
+    assert real.meta["blocks"] == table.meta["blocks"]
+    assert real.meta["gas_total"] == table.meta["gas_total"]
+    for ccy, (total, supply) in real.meta["supply_check"].items():
+        assert total == supply, ccy
+
+
+def test_same_seed_same_tables_and_another_seed_differs(net) -> None:
+    wl = Workload.generate(seed=7, n_payments=60, network=net)
+    a = onchain.run(net, wl, seed=7, ledger="table")
+    b = onchain.run(net, wl, seed=7, ledger="table")
+    pd.testing.assert_frame_equal(a.payments, b.payments)
+    pd.testing.assert_frame_equal(a.steps, b.steps)
+    c = onchain.run(net, wl, seed=8, ledger="table")
+    assert not a.payments["latency_s"].equals(c.payments["latency_s"])
+
+
+def test_money_is_conserved_for_every_payment(net) -> None:
+    wl = Workload.generate(seed=11, n_payments=250, network=net)
+    r = onchain.run(net, wl, seed=11, ledger="table")
+    p = r.payments
+    assert conservation_violations(p).empty
+    assert (p[list(FEE_COLUMNS)].sum(axis=1) == p["fee_total_sent"]).all()
+    assert (p["fee_gas"] > 0).all() and (p["fee_fx_spread"] >= -2).all()
+    for row in p[p["status"] == "credited"].itertuples():
+        back = convert_for_reporting(row.amount_delivered, row.currency_delivered,
+                                     row.currency_sent, net.fx.rate(row.currency_delivered,
+                                                                    row.currency_sent))
+        assert row.amount_sent == back + row.fee_total_sent, row.payment_id
+    assert set(p["charge_option"]) == {"OUR", "SHA", "BEN"}
+
+
+def test_our_delivers_the_principal_at_the_dealt_rate(spec) -> None:
+    net = quiet_network()
+    t = at(2025, 11, 18, 15, 0)
+    res = {c: onchain.run(net, one(net, t, charge=c), seed=1, spec=quiet(spec), ledger="table")
+           .payments.iloc[0] for c in ("OUR", "SHA", "BEN")}
+    assert res["OUR"]["amount_delivered"] > res["SHA"]["amount_delivered"] \
+        > res["BEN"]["amount_delivered"]
+    assert res["OUR"]["amount_sent"] > res["SHA"]["amount_sent"] > res["BEN"]["amount_sent"]
+    assert res["BEN"]["amount_sent"] == 100_000 + res["BEN"]["fee_gas"]  # gas is billed on top
+
+
+def test_bad_settings_name_the_field(spec) -> None:
+    d = spec.model_dump()
+    d["escrow"]["fee_bps"] = 5000
+    d["fx"]["replenish"] = "sometimes"
+    with pytest.raises(OnChainSpecError) as exc:
+        OnChainSpec.from_dict(d, "my_onchain.toml")
+    msg = str(exc.value)
+    assert "my_onchain.toml" in msg and "escrow.fee_bps" in msg and "fx.replenish" in msg
+    with pytest.raises(ValueError, match="ledger must be"):
+        onchain.run(ledger="paper")
+
+
+@settings(max_examples=25)
+@given(hours=st.integers(0, 24 * 21 - 1), minute=st.integers(0, 59),
+       charge=st.sampled_from(["OUR", "SHA", "BEN"]), amount=st.integers(20, 2_000_000),
+       corridor=st.sampled_from([("RBUSUS44", "PLMXMXMM", "USD", "MXN"),
+                                 ("RBGBGB22", "PLNGNGLA", "GBP", "NGN"),
+                                 ("RBSGSGSX", "PLIDIDJA", "SGD", "IDR"),
+                                 ("RBUSUS44", "PLKEKENA", "USD", "KES")]))
+def test_property_time_moves_forward_and_money_is_conserved(net, hours, minute, charge,
+                                                            amount, corridor) -> None:
+    s, b, cs, cd = corridor
+    t = at(2025, 11, 3, 0, 0) + hours * 3600 + minute * 60
+    wl = Workload([make_payment(0, t, s, b, str(amount), cs, cd, network=net,
+                                charge_option=charge)])
+    r = onchain.run(net, wl, seed=hours, ledger="table")
+    p, steps = r.payments.iloc[0], r.steps
+    assert (steps["ended_at"] >= steps["started_at"]).all()
+    assert (steps["started_at"] >= p["created_at"]).all()
+    assert list(steps["seq"]) == list(range(len(steps)))
+    assert steps["started_at"].is_monotonic_increasing
+    if p["status"] == "credited":
+        assert p["credited_at"] >= p["created_at"]
+        assert steps["ended_at"].max() <= p["credited_at"] or steps.iloc[-1]["kind"] == "credit"
+    assert conservation_violations(r.payments).empty
