@@ -155,3 +155,17 @@ def test_subset_replay_gives_same_draws_per_payment(default_run, net: BankNetwor
     b = r.steps[r.steps.payment_id == p.payment_id]
     assert list(a.kind) == list(b.kind) or set(a.kind) - {"queue"} == set(b.kind) - {"queue"}
     assert (a.detail[a.kind == "screening"].tolist() == b.detail[b.kind == "screening"].tolist())
+
+
+def test_payment_across_the_date_line_waits_for_apia_monday(net: BankNetwork) -> None:
+    # Friday 15:00 in New York is Saturday 09:00 in Apia: the Samoan bank credits on Monday
+    p = make_payment(0, local(NY, 2025, 11, 21, 15), "HCUSUS33", "LCWSWSAP", "300", "USD",
+                     "WST", network=net)
+    r = run(net, Workload([p]), seed=4)
+    row, steps = r.payments.iloc[0], r.steps
+    assert row.status == "credited"
+    waits = steps[(steps.kind == "cutoff_wait") & (steps.place == "LCWSWSAP")]
+    assert len(waits) == 1 and "weekend" in waits.iloc[0].detail
+    credited_local = row.credited_at.tz_convert("Pacific/Apia")
+    assert credited_local.weekday() == 0 and credited_local.hour >= 8   # Monday in Apia
+    assert row.credited_at.tz_convert(NY).weekday() in (6, 0)           # Sunday/Monday in NY

@@ -106,3 +106,13 @@ def test_load_reads_file_and_reports_toml_errors(tmp_path: Path) -> None:
         BankNetwork.load(p)
     with pytest.raises(NetworkFileError, match="cannot read"):
         BankNetwork.load(tmp_path / "missing.toml")
+
+
+def test_negative_bank_fee_and_float_amount_are_reported(tmp_path: Path) -> None:
+    d = small_network_dict(SENDUS33={"sender_fee": {"retail": {"fixed": "-5"}}},
+                           BENEMXMM={"fx_spread_percent": {"retail": 2.5}})
+    text = "\n".join(_problems(d, tmp_path))
+    assert "banks[0] (id 'SENDUS33') field 'sender_fee.retail'" in text
+    assert "fixed is negative (-5)" in text
+    assert "banks[2] (id 'BENEMXMM') field 'fx_spread_percent.retail'" in text
+    assert 'as a string ("2.5")' in text

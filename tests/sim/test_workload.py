@@ -54,3 +54,20 @@ def test_bad_workload_file_names_entry_and_problem(tmp_path: Path, net: BankNetw
         Workload.generate(WorkloadSpec.load(p), seed=1, n_payments=5, network=net)
     assert "corridors[" in str(e.value) and "name 'SG-ID'" in str(e.value)
     assert "no bank 'NOBANK99'" in str(e.value) and "fix:" in str(e.value)
+
+
+def test_every_default_workload_parameter_cites_a_source() -> None:
+    import tomllib
+
+    from sim.workload import DEFAULT_WORKLOAD_PATH
+
+    raw = tomllib.loads(DEFAULT_WORKLOAD_PATH.read_text())
+    tables = [("workload", raw["workload"]), ("profile", raw["profile"])]
+    tables += [(f"segments.{k}", v) for k, v in raw["segments"].items()]
+    for name, t in tables:
+        missing = set(t) - {"sources"} - set(t.get("sources", {}))
+        assert not missing, f"{name} lacks sources for {missing}"
+    for c in raw["corridors"]:
+        missing = set(c) - {"name", "currency_sent", "currency_delivered", "sources"} - set(
+            c["sources"])
+        assert not missing, f"corridor {c['name']} lacks sources for {missing}"
