@@ -116,3 +116,26 @@ def test_negative_bank_fee_and_float_amount_are_reported(tmp_path: Path) -> None
     assert "fixed is negative (-5)" in text
     assert "banks[2] (id 'BENEMXMM') field 'fx_spread_percent.retail'" in text
     assert 'as a string ("2.5")' in text
+
+
+def test_cheapest_takes_a_longer_but_cheaper_path() -> None:
+    from tests.sim.sim_helpers import _BANK
+
+    d = small_network_dict()
+    d["banks"].append(dict(_BANK) | {"id": "CHEAPUS3", "name": "cheap", "country": "US",
+                                     "currency": "USD", "timezone": "America/New_York"})
+    d["accounts"][0]["lifting_fee"] = "40"                  # SENDUS33 at HUBXUS33
+    d["accounts"] += [
+        {"owner": "SENDUS33", "servicer": "CHEAPUS3", "currency": "USD", "lifting_fee": "1",
+         "processing_seconds": {"median": 20}},
+        {"owner": "CHEAPUS3", "servicer": "HUBXUS33", "currency": "USD", "lifting_fee": "1",
+         "processing_seconds": {"median": 20}},
+    ]
+    net = BankNetwork.from_dict(d)
+    fewest = net.route("SENDUS33", "BENEMXMM", "USD", "MXN")
+    cheapest = net.route("SENDUS33", "BENEMXMM", "USD", "MXN", policy="cheapest")
+    assert fewest.banks == ("SENDUS33", "HUBXUS33", "BENEMXMM")
+    assert cheapest.banks == ("SENDUS33", "CHEAPUS3", "HUBXUS33", "BENEMXMM")
+    fee_fewest, fee_cheapest = (sum(net.lifting_fee_minor[leg.account.key] for leg in r.legs[:-1])
+                                for r in (fewest, cheapest))
+    assert fee_cheapest == 200 < fee_fewest == 4000
