@@ -518,7 +518,8 @@ class Chain:
                 time only moves forward.
         """
         t = int(timestamp)
-        latest = self.latest_timestamp()
+        # the embedded chain's clock is tracked here; a node is asked
+        latest = self._last_ts if self.tester is not None else self.latest_timestamp()
         if t <= latest:
             raise ClockError(
                 f"cannot set the next block's timestamp to {t}: the latest block "
@@ -620,7 +621,14 @@ class Chain:
         :class:`PendingTransaction` whose receipt is ready after :meth:`mine`.
         """
         data = self.abis.encode_call(contract, function, args)
-        label = f"{contract}.{function}"
+        return self.transact_calldata(address, data, f"{contract}.{function}", sender=sender,
+                                      value=value, gas=gas)
+
+    def transact_calldata(
+        self, address: str, data: bytes, label: str, *, sender: str, value: int = 0,
+        gas: int | None = None,
+    ) -> Receipt | PendingTransaction:
+        """:meth:`transact` with calldata already encoded; ``label`` names the call."""
         if self._automine:
             return self._send_and_wait(address, data, value, sender, gas, label)
         pending = self._send(address, data, value, sender, gas, label)

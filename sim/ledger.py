@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import rlp
-from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_utils import keccak, to_canonical_address, to_checksum_address
 
@@ -52,6 +52,7 @@ ZERO_ADDRESS = "0x" + "00" * 20
 EMBEDDED_CHAIN_ID = 131277322940537
 
 
+@functools.lru_cache(maxsize=4096)
 def named_address(name: str) -> str:
     """Address of a named account, as :class:`settlement.Chain` derives it."""
     return str(Account.from_key(keccak(text=f"settlesim account {name}")).address)
@@ -93,6 +94,7 @@ class TxOp:
     submitted_at: float = 0.0
     est_gas: int = 0
     done: Any = None               # the SimPy event that fires with the TxResult
+    data: bytes | None = None      # calldata, encoded once
 
 
 @dataclass(frozen=True)
@@ -121,18 +123,20 @@ class Addresses:
         return self.by_key[key]
 
 
+def _encode_static(values: Sequence[Any]) -> bytes:
+    out: list[bytes] = []
+    _words(values, out)
+    return b"".join(out)
+
+
 def lock_id(chain_id: int, escrow: str, payer: str, terms: tuple[Any, ...]) -> bytes:
     """``SettlementEscrow.lockIdOf``: keccak256(abi.encode(chainid, escrow, payer, terms))."""
-    lock_terms = "(address,address,uint256,uint64,bytes32,address,bytes32)"
-    return keccak(abi_encode(["uint256", "address", "address", lock_terms],
-                             [chain_id, escrow, payer, terms]))
+    return keccak(_encode_static((chain_id, escrow, payer, terms)))
 
 
 def swap_id(chain_id: int, fx: str, terms: tuple[Any, ...]) -> bytes:
     """``FxSwap.swapIdOf``: keccak256(abi.encode(chainid, fx, terms))."""
-    return keccak(abi_encode(
-        ["uint256", "address", "(address,address,uint256,address,address,uint256,uint64,bytes32)"],
-        [chain_id, fx, terms]))
+    return keccak(_encode_static((chain_id, fx, terms)))
 
 
 @dataclass(frozen=True)
@@ -159,17 +163,48 @@ class Ledger:
         self.addresses = Addresses(sorted(set(currencies)))
 
     def calldata(self, op: TxOp) -> bytes:
-        from settlement.abi import AbiRegistry
-
-        reg = _registry()
-        assert isinstance(reg, AbiRegistry)
-        return reg.encode_call(op.contract, op.function, op.args)
+        """The call's ABI encoding (all the rail's calls take static arguments only)."""
+        if op.data is None:
+            op.data = static_calldata(op.contract, op.function, op.args)
+        return op.data
 
     def estimate(self, op: TxOp) -> int:
         return self.table.gas(op.kind, self.calldata(op))
 
     def execute_block(self, ops: Sequence[TxOp], timestamp: int) -> list[TxResult]:
         raise NotImplementedError
+
+
+@functools.lru_cache(maxsize=64)
+def _selector(contract: str, function: str) -> bytes:
+    fn = _registry()._fn(contract, function)
+    for t in fn.in_types:
+        if t in ("string", "bytes") or t.endswith("[]"):
+            raise TypeError(f"{contract}.{function} takes dynamic {t}; use the ABI encoder")
+    return bytes(fn.selector)
+
+
+def _words(value: Any, out: list[bytes]) -> None:
+    if isinstance(value, tuple | list):
+        for v in value:
+            _words(v, out)
+    elif isinstance(value, bytes):
+        out.append(value.ljust(32, b"\x00"))
+    elif isinstance(value, str):  # an address
+        out.append(b"\x00" * 12 + bytes.fromhex(value[2:]))
+    elif isinstance(value, bool):
+        out.append(int(value).to_bytes(32, "big"))
+    else:
+        out.append(int(value).to_bytes(32, "big"))
+
+
+def static_calldata(contract: str, function: str, args: Sequence[Any]) -> bytes:
+    """Calldata of a call whose arguments are all static (addresses, uints, bytes32, tuples
+    of those): the selector and one 32-byte word per value, as ``abi.encode`` lays them out.
+    """
+    out: list[bytes] = [_selector(contract, function)]
+    _words(args, out)
+    return b"".join(out)
 
 
 @functools.lru_cache(maxsize=1)
@@ -228,6 +263,11 @@ class ContractLedger(Ledger):
         self.holders = sorted(set(holders))
         _warm_up(self.chain, self.stack, self.holders)
         self.chain.set_automine(False)
+        #: when a list, every block's (timestamp, signed transactions) is appended
+        #: (benchmarks replay them on the bare EVM)
+        self.record: list[tuple[int, list[bytes]]] | None = None
+        #: wall time spent mining blocks (executing transactions in the EVM)
+        self.mine_s = 0.0
 
     def execute_block(self, ops: Sequence[TxOp], timestamp: int) -> list[TxResult]:
         from settlement import ContractRevert
@@ -236,9 +276,14 @@ class ContractLedger(Ledger):
         pending = []
         for op in ops:
             limit = op.est_gas + op.est_gas // 4 + 20_000
-            pending.append(self.chain.transact(self.addresses[op.target], op.contract,
-                                               op.function, op.args, sender=op.sender, gas=limit))
+            pending.append(self.chain.transact_calldata(
+                self.addresses[op.target], self.calldata(op), f"{op.contract}.{op.function}",
+                sender=op.sender, gas=limit))
+        if self.record is not None:
+            self.record.append((timestamp, [p.raw for p in pending]))
+        t0 = time.perf_counter()
         block = self.chain.mine()
+        self.mine_s += time.perf_counter() - t0
         out = []
         for p in pending:
             try:

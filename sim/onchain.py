@@ -62,6 +62,7 @@ Example
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -93,7 +94,7 @@ from sim.onchain_spec import OnChainSpec, RampSpec
 from sim.results import Results, ResultsBuilder, close_accounts
 from sim.workload import Payment, Workload
 
-__all__ = ["RAIL", "OnChainRail", "run"]
+__all__ = ["RAIL", "OnChainRail", "contracts_ledger", "run"]
 
 RAIL = "onchain"
 _STREAM = 0x4F4E       # separates this rail's draws from the correspondent rail's
@@ -635,7 +636,8 @@ def _holders(workload: Sequence[Payment]) -> list[tuple[str, str]]:
 
 def run(network: BankNetwork | None = None, workload: Workload | None = None, seed: int = 0,
         *, spec: OnChainSpec | None = None, chain: str | ChainProfile | None = None,
-        ledger: str | None = None, congestion: Sequence[Congestion] = ()) -> Results:
+        ledger: str | None = None, congestion: Sequence[Congestion] = (),
+        record_blocks: bool = False) -> Results:
     """Run ``workload`` through the on-chain rail; deterministic given ``seed``.
 
     Parameters
@@ -648,6 +650,8 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
     ledger : ``"contracts"`` (real contracts on the embedded chain) or ``"table"``
         (measured gas table); default: the spec's
     congestion : episodes of forced background demand (gas spikes)
+    record_blocks : keep every block's signed transactions in ``meta["blocks_raw"]``
+        (contracts ledger; for replaying them on the bare EVM)
 
     Returns
     -------
@@ -670,15 +674,16 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
     t0 = int(start)
     currencies = sorted({p.currency_sent for p in payments} | {p.currency_delivered
                                                                 for p in payments} or {"USD"})
+    clock = time.perf_counter()
     table = measure_rail_gas(spec.release)
     led: Ledger
     if mode == "contracts":
         if profile.block_time_s < 1 or profile.block_time_s != int(profile.block_time_s):
             raise ValueError(f"the contracts ledger needs whole-second blocks; {profile.name} "
                              f"has {profile.block_time_s} s (use ledger='table')")
-        led = ContractLedger(currencies, _holders(payments), t0 - 3_600, spec.escrow.fee_bps,
-                             table)
-        _fund_provider(led, payments, spec, network)
+        led = contracts_ledger(network, payments, spec, t0)
+        if record_blocks:
+            led.record = []
     else:
         led = GasTableLedger(currencies, table)
     env = simpy.Environment(initial_time=t0)
@@ -687,7 +692,9 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
     builder = ResultsBuilder(RAIL)
     rail = OnChainRail(env, network, spec, profile, led, market, seed, builder)
     rail.submit(payments)
+    setup_s = time.perf_counter() - clock
     env.run()
+    simulate_s = time.perf_counter() - clock - setup_s
     res = builder.build()
     order = {p.payment_id: p.index for p in payments}
     pay = res.payments
@@ -700,10 +707,25 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
         "chain": profile.name, "ledger": mode, "gas_table": dict(table.exec_gas),
         "blocks": rail.producer.blocks, "gas_total": rail.producer.gas_total,
         "replenishments": list(rail.replenishments),
+        "timing": {"setup_s": setup_s, "simulate_s": simulate_s},
     }
     if isinstance(led, ContractLedger):
         meta["supply_check"] = led.check_supply()
+        meta["timing"]["mine_s"] = led.mine_s
+        if led.record is not None:
+            meta["blocks_raw"] = led.record
     return Results(pay.reset_index(drop=True), st.reset_index(drop=True), meta)
+
+
+def contracts_ledger(network: BankNetwork, payments: Sequence[Payment], spec: OnChainSpec,
+                     t0: int) -> ContractLedger:
+    """The contracts ledger ``run`` builds for these payments (deployed, warm, funded)."""
+    currencies = sorted({p.currency_sent for p in payments} | {p.currency_delivered
+                                                                for p in payments} or {"USD"})
+    led = ContractLedger(currencies, _holders(payments), t0 - 3_600, spec.escrow.fee_bps,
+                         measure_rail_gas(spec.release))
+    _fund_provider(led, payments, spec, network)
+    return led
 
 
 def _fund_provider(led: ContractLedger, payments: Sequence[Payment], spec: OnChainSpec,

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Speed of the on-chain rail, each figure against a baseline measured in the same run.
+
+1. Contracts in the loop: the simulation's wall time against replaying exactly
+   the same signed transactions, block by block, on a bare py-evm chain in the
+   same state (the EVM's own cost). Target: the model costs at most 25% on top.
+   Raw eth-tester ERC-20 transfers per second are printed for scale.
+2. Gas table: payments per second against a bare SimPy skeleton with the same
+   events per payment (a timeout per step, a shared block ticker for every
+   transaction). Target: within 3x.
+
+Usage: ``python benchmarks/bench_onchain.py [--contracts 40] [--table 2000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import simpy
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_chain import bench_raw  # noqa: E402
+
+from sim import onchain  # noqa: E402
+from sim.ledger import measure_rail_gas  # noqa: E402
+from sim.network import BankNetwork  # noqa: E402
+from sim.onchain_spec import OnChainSpec  # noqa: E402
+from sim.workload import Workload  # noqa: E402
+
+
+def contracts_vs_evm(n: int, seed: int = 1) -> dict[str, float]:
+    net = BankNetwork.default()
+    wl = Workload.generate(seed=seed, n_payments=n, network=net)
+    res = onchain.run(net, wl, seed=seed, ledger="contracts", record_blocks=True)
+    sim_s = res.meta["timing"]["simulate_s"]
+    blocks = res.meta["blocks_raw"]
+    n_tx = sum(len(raws) for _, raws in blocks)
+    # the same transactions on a fresh chain in the same state, nothing else
+    led = onchain.contracts_ledger(net, list(wl), OnChainSpec.default(),
+                                   int(min(p.created_at for p in wl)))
+    backend = led.chain._backend
+    t0 = time.perf_counter()
+    for ts, raws in blocks:
+        backend.set_next_timestamp(ts)
+        out = backend.mine_raw(raws)
+        assert len(out.txs) == len(raws)
+    evm_s = time.perf_counter() - t0
+    mine_s = res.meta["timing"]["mine_s"]
+    return {"payments": n, "transactions": n_tx, "simulate_s": sim_s, "evm_s": evm_s,
+            "mine_s": mine_s, "payments_per_s": n / sim_s, "overhead": sim_s / evm_s - 1,
+            "overhead_in_run": sim_s / mine_s - 1}
+
+
+def _skeleton(res: onchain.Results, block_time: float) -> float:
+    """A bare SimPy model with the run's events: one timeout per step, a block ticker."""
+    steps = res.steps
+    plans = {}
+    t_created = {}
+    for pid, g in steps.groupby("payment_id", sort=False):
+        d = (g["ended_at"] - g["started_at"]).dt.total_seconds().to_numpy()
+        plans[pid] = [(k == "mempool", float(x)) for k, x in zip(g["kind"], d, strict=True)]
+    created = res.payments.set_index("payment_id")["created_at"]
+    for pid, ts in created.items():
+        t_created[pid] = ts.timestamp()
+    t0 = min(t_created.values())
+    env = simpy.Environment(initial_time=t0)
+    pending: list[simpy.Event] = []
+    wake: list[simpy.Event] = []
+
+    def ticker():
+        while True:
+            if not pending:
+                ev = env.event()
+                wake.append(ev)
+                yield ev
+            yield env.timeout(block_time - (env.now - t0) % block_time or block_time)
+            batch = pending[:]
+            pending.clear()
+            for e in batch:
+                e.succeed()
+
+    def payment(plan):
+        for is_tx, dur in plan:
+            if is_tx:
+                ev = env.event()
+                pending.append(ev)
+                if wake:
+                    wake.pop().succeed()
+                yield ev
+            else:
+                yield env.timeout(dur)
+
+    def source():
+        for pid in sorted(plans, key=lambda k: t_created[k]):
+            if t_created[pid] > env.now:
+                yield env.timeout(t_created[pid] - env.now)
+            env.process(payment(plans[pid]))
+
+    env.process(ticker())
+    env.process(source())
+    start = time.perf_counter()
+    env.run()
+    return time.perf_counter() - start
+
+
+def table_vs_skeleton(n: int, seed: int = 2) -> dict[str, float]:
+    net = BankNetwork.default()
+    wl = Workload.generate(seed=seed, n_payments=n, network=net)
+    measure_rail_gas("attestation")  # measured once per process; not part of the run
+    res = onchain.run(net, wl, seed=seed, ledger="table")
+    sim_s = res.meta["timing"]["simulate_s"]
+    skel_s = _skeleton(res, 12.0)
+    return {"payments": n, "simulate_s": sim_s, "skeleton_s": skel_s,
+            "payments_per_s": n / sim_s, "skeleton_per_s": n / skel_s, "ratio": sim_s / skel_s}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--contracts", type=int, default=40, help="payments, contracts ledger")
+    ap.add_argument("--table", type=int, default=2000, help="payments, gas-table ledger")
+    args = ap.parse_args()
+    raw = bench_raw(200)
+    c = contracts_vs_evm(args.contracts)
+    t = table_vs_skeleton(args.table)
+    print(f"raw eth-tester ERC-20 transfers (one block each): {raw:.1f} tx/s")
+    print(f"contracts in the loop: {c['payments']} payments, {c['transactions']} transactions "
+          f"in {c['simulate_s']:.2f} s ({c['payments_per_s']:.2f} payments/s, "
+          f"{c['transactions'] / c['simulate_s']:.1f} tx/s)")
+    print(f"  same transactions replayed on the bare EVM: {c['evm_s']:.2f} s -> the model costs "
+          f"{c['overhead']:+.1%} on top of the EVM (target <= +25%)")
+    print(f"  (within the run, mining took {c['mine_s']:.2f} s of {c['simulate_s']:.2f} s: "
+          f"{c['overhead_in_run']:+.1%} on top)")
+    print(f"gas table: {t['payments']} payments in {t['simulate_s']:.2f} s "
+          f"({t['payments_per_s']:.0f} payments/s); bare SimPy skeleton {t['skeleton_s']:.2f} s "
+          f"({t['skeleton_per_s']:.0f}/s) -> {t['ratio']:.2f}x the skeleton (target <= 3x)")
+
+
+if __name__ == "__main__":
+    main()
