@@ -1,120 +1,53 @@
 """The ``settlesim`` command line.
 
-Commands:
-    compile      compile contracts/ into settlement/artifacts/
-    gas-report   measure gas per operation on the embedded chain
-    deploy       deploy the stack (embedded chain or --rpc URL), print addresses
-    demo         one USD->MXN payment end to end on the embedded chain
+Commands come from modules that each register their own sub-commands:
 
-Each command prints a clear one-line error (no traceback) and exits non-zero
-when its input is wrong or a contract call reverts.
+* :mod:`sim.cli_chain`: ``compile``, ``gas-report``, ``deploy``, ``demo``
+* :mod:`sim.cli_experiments`: ``run``, ``validate``, ``scenarios``, ``sweep``
+* :mod:`sim.cli_timeline`: ``timeline``
+
+Each command prints a clear error (no traceback) and exits non-zero when its
+input is wrong or a contract call reverts.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 
 __all__ = ["main"]
 
-
-def _cmd_compile(args: argparse.Namespace) -> int:
-    from settlement.compile import ARTIFACTS_DIR, compile_contracts, write_artifacts
-
-    artifacts = compile_contracts()
-    paths = write_artifacts(artifacts)
-    for name, art in artifacts.items():
-        size = (len(art["deployedBytecode"]) - 2) // 2
-        print(f"{name:<18} {size:>6} bytes runtime  -> {ARTIFACTS_DIR.name}/{name}.json")
-        for w in art["warnings"]:
-            print(f"  warning: {w.strip()}", file=sys.stderr)
-    version = next(iter(artifacts.values()))["compiler"]["version"]
-    print(f"wrote {len(paths)} artifacts (solc {version})")
-    return 0
+COMMAND_MODULES = ("sim.cli_chain", "sim.cli_experiments", "sim.cli_timeline")
 
 
-def _cmd_gas_report(args: argparse.Namespace) -> int:
-    from settlement.compile import _atomic_write
-    from settlement.gas import GAS_REPORT_PATH, measure_gas
-
-    report = measure_gas(batch_size=args.batch_size)
-    if args.write:
-        _atomic_write(GAS_REPORT_PATH, json.dumps(report, indent=1, sort_keys=True) + "\n")
-    if args.json:
-        print(json.dumps(report, indent=1, sort_keys=True))
-        return 0
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"Gas per operation ({report['chain']}, solc {report['compiler']})")
-    table.add_column("operation")
-    table.add_column("gas", justify="right")
-    table.add_column("per item", justify="right")
-    table.add_column("what")
-    for name, op in report["operations"].items():
-        per = op.get("gas_per_item")
-        table.add_row(name, f"{op['gas']:,}", f"{per:,}" if per else "", op["description"])
-    Console(width=max(100, Console().width)).print(table)
-    if args.write:
-        print(f"wrote {GAS_REPORT_PATH}")
-    return 0
+def _modules() -> list[object]:
+    mods = []
+    for name in COMMAND_MODULES:
+        try:
+            mods.append(importlib.import_module(name))
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+    return mods
 
 
-def _cmd_deploy(args: argparse.Namespace) -> int:
-    from settlement import Chain, deploy_stack
-
-    currencies = [c.strip().upper() for c in args.currencies.split(",") if c.strip()]
-    chain = Chain(args.rpc)
-    stack = deploy_stack(chain, currencies, escrow_fee_bps=args.escrow_fee_bps)
-    print(json.dumps(stack.addresses(), indent=1))
-    return 0
-
-
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from settlement.demo import run_demo
-
-    run_demo(rpc_url=args.rpc, amount_usd=args.amount)
-    return 0
-
-
-def _parser() -> argparse.ArgumentParser:
+def _parser(mods: list[object]) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="settlesim",
         description="Cross-border settlement simulator: correspondent banks vs. on-chain.",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    c = sub.add_parser("compile", help="compile contracts/ into settlement/artifacts/")
-    c.set_defaults(func=_cmd_compile)
-
-    g = sub.add_parser("gas-report", help="measure gas per operation on the embedded chain")
-    g.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    g.add_argument("--write", action="store_true",
-                   help="also refresh settlement/artifacts/gas_report.json")
-    g.add_argument("--batch-size", type=int, default=10, metavar="N",
-                   help="locks per batch operation (default 10)")
-    g.set_defaults(func=_cmd_gas_report)
-
-    d = sub.add_parser("deploy", help="deploy the stack and print the addresses as JSON")
-    d.add_argument("--rpc", metavar="URL", default=None,
-                   help="JSON-RPC node (default: the embedded eth-tester chain)")
-    d.add_argument("--currencies", default="USD,EUR,MXN",
-                   help="stablecoins to deploy, comma-separated (default USD,EUR,MXN)")
-    d.add_argument("--escrow-fee-bps", type=int, default=0, metavar="BPS")
-    d.set_defaults(func=_cmd_deploy)
-
-    m = sub.add_parser("demo", help="one USD->MXN payment through the contracts, step by step")
-    m.add_argument("--rpc", metavar="URL", default=None)
-    m.add_argument("--amount", type=int, default=1_000, help="USD amount (default 1000)")
-    m.set_defaults(func=_cmd_demo)
+    for m in mods:
+        m.register(sub)  # type: ignore[attr-defined]
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``settlesim`` console script."""
-    args = _parser().parse_args(argv)
+    mods = _modules()
+    args = _parser(mods).parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
@@ -122,10 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("settlesim: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - the CLI reports, never dumps a traceback
-        from settlement.chain import ChainError
-        from settlement.compile import CompileError, StaleArtifactError
-
-        known = (ChainError, CompileError, StaleArtifactError, ValueError, FileNotFoundError)
+        known: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, LookupError)
+        for m in mods:
+            errs = getattr(m, "KNOWN_ERRORS", None)
+            if errs is not None:
+                known += tuple(errs())
         if isinstance(exc, known):
             print(f"settlesim {args.command}: {exc}", file=sys.stderr)
             return 2
