@@ -6,10 +6,18 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
+CHROMIUM  ?= $(shell command -v chromium 2>/dev/null)
 
-.PHONY: setup demo test test-fast lint compile gas-report bench clean
+.PHONY: setup demo test test-fast lint compile gas-report bench clean browser
 
 setup: $(PIP_STAMP) $(NPM_STAMP)
+
+# headless Chromium (Debian package) for the tests that open reports in a real browser
+browser:
+	@if [ -z "$(CHROMIUM)" ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+		else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; \
+	fi
 
 $(PIP_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +32,7 @@ $(NPM_STAMP): package.json package-lock.json
 demo: setup
 	$(PY) scripts/onchain_demo.py
 
-test: setup
+test: setup browser
 	HYPOTHESIS_PROFILE=ci $(VENV)/bin/pytest -p no:cacheprovider
 
 test-fast: setup

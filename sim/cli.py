@@ -3,7 +3,8 @@
 Commands come from modules that each register their own sub-commands:
 
 * :mod:`sim.cli_chain`: ``compile``, ``gas-report``, ``deploy``, ``demo``
-* :mod:`sim.cli_experiments`: ``run``, ``validate``, ``scenarios``, ``sweep``
+* :mod:`sim.cli_experiments`: ``run``, ``validate``, ``scenarios``
+* :mod:`sim.cli_sweep`: ``sweep``
 * :mod:`sim.cli_timeline`: ``timeline``
 
 Each command prints a clear error (no traceback) and exits non-zero when its
@@ -19,7 +20,7 @@ from collections.abc import Callable, Sequence
 
 __all__ = ["main"]
 
-COMMAND_MODULES = ("sim.cli_chain", "sim.cli_experiments", "sim.cli_timeline")
+COMMAND_MODULES = ("sim.cli_chain", "sim.cli_experiments", "sim.cli_sweep", "sim.cli_timeline")
 
 
 def _modules() -> list[object]:
