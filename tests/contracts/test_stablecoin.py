@@ -21,6 +21,7 @@ from tests.contracts.contract_world import (
     MINTER_ALLOWANCE,
     NAMED,
     SPENDER_ALLOWANCE,
+    ZERO32,
     ZERO_ADDRESS,
     World,
     changed,
@@ -88,6 +89,14 @@ def test_domain_separator_is_eip712_with_the_token_name_and_version_1(world: Wor
         + bytes(12) + bytes.fromhex(world.usd.address[2:])
     )
     assert world.usd.domain_separator() == expected
+
+
+def test_eip5267_domain_describes_the_permit_domain(world: World) -> None:
+    fields, name, version, chain_id, contract, salt, extensions = world.chain.call(
+        world.usd.address, "Stablecoin", "eip712Domain")
+    assert (fields, name, version, chain_id, contract, salt, extensions) == (
+        b"\x0f", "USD Stablecoin", "1", world.chain.chain_id, world.usd.address, ZERO32, [],
+    )
 
 
 ROLE_ARGS = ("owner", "master_minter", "pauser", "blacklister", "rescuer")
@@ -657,6 +666,13 @@ def test_rescue_of_its_own_token(world: World) -> None:
     assert world.token_state() == changed(before, {
         bal("USD"): 0, bal("bob"): INITIAL_BALANCE + 5,
     })
+
+
+def test_rescue_to_zero_address_reverts(world: World) -> None:
+    world.mxn.transfer(world.address("USD"), 10, sender="alice")
+    world.reverts(lambda: world.usd.rescue_erc20(world.mxn.address, ZERO_ADDRESS, 10,
+                                                 sender="rescuer"),
+                  "ERC20InvalidReceiver", {"receiver": "zero"})
 
 
 def test_rescue_more_than_held_reverts(world: World) -> None:
