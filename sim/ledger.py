@@ -184,18 +184,22 @@ def _selector(contract: str, function: str) -> bytes:
     return bytes(fn.selector)
 
 
+_PAD12 = b"\x00" * 12
+
+
 def _words(value: Any, out: list[bytes]) -> None:
-    if isinstance(value, tuple | list):
-        for v in value:
+    for v in value:
+        t = type(v)
+        if t is int:
+            out.append(v.to_bytes(32, "big"))
+        elif t is str:  # an address
+            out.append(_PAD12 + bytes.fromhex(v[2:]))
+        elif t is bytes:
+            out.append(v if len(v) == 32 else v.ljust(32, b"\x00"))
+        elif t is tuple or t is list:
             _words(v, out)
-    elif isinstance(value, bytes):
-        out.append(value.ljust(32, b"\x00"))
-    elif isinstance(value, str):  # an address
-        out.append(b"\x00" * 12 + bytes.fromhex(value[2:]))
-    elif isinstance(value, bool):
-        out.append(int(value).to_bytes(32, "big"))
-    else:
-        out.append(int(value).to_bytes(32, "big"))
+        else:
+            out.append(int(v).to_bytes(32, "big"))
 
 
 def static_calldata(contract: str, function: str, args: Sequence[Any]) -> bytes:

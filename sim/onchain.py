@@ -484,8 +484,11 @@ class OnChainRail:
                 return
 
         # 4. escrow lock for the beneficiary bank
-        preimage = keccak(text=f"settlesim preimage {self.seed} {pid}")
-        hashlock = hashlib.sha256(preimage).digest() if spec.release == "hashlock" else ZERO32
+        if spec.release == "hashlock":
+            preimage = keccak(text=f"settlesim preimage {self.seed} {pid}")
+            hashlock = hashlib.sha256(preimage).digest()
+        else:
+            preimage = hashlock = ZERO32
         agent = named_address(b_acc) if spec.release == "attestation" else ZERO_ADDRESS
         deadline = int(env.now + spec.escrow.deadline_hours * 3600)
         lock_terms = (self.ledger.addresses[f"token:{D}"], named_address(b_acc),
