@@ -185,7 +185,9 @@ class World:
         self.addresses: dict[str, str] = {n: self.chain.account(n) for n in NAMED}
         self.addresses.update(USD=self.usd.address, MXN=self.mxn.address,
                               escrow=self.escrow.address, fx=self.fx.address)
-        self.names = {to_checksum_address(a): n for n, a in self.addresses.items()}
+        self.names: dict[str, str] = {
+            to_checksum_address(a): n for n, a in self.addresses.items()
+        }
         self.names[ZERO_ADDRESS] = "zero"
         self._cache: dict[tuple[bytes, tuple[Read, ...]], dict[tuple[Any, ...], Any]] = {}
         self._outputs = {
@@ -390,9 +392,16 @@ class World:
 
     # -- events ---------------------------------------------------------------------
 
-    def events(self, receipt: Receipt) -> list[tuple[str, str, dict[str, Any]]]:
+    @staticmethod
+    def receipt(result: object) -> Receipt:
+        """A client call's result as the :class:`Receipt` it is with auto-mining on."""
+        assert isinstance(result, Receipt), f"expected a mined receipt, got {result!r}"
+        return result
+
+    def events(self, result: object) -> list[tuple[str, str, dict[str, Any]]]:
         """``(emitter, event, args)`` of every log, addresses shown as names, in order."""
-        return [(self.name(e.address), e.name, self.named(e.args)) for e in receipt.events]
+        return [(self.name(e.address), e.name, self.named(e.args))
+                for e in self.receipt(result).events]
 
     # -- reverts --------------------------------------------------------------------
 

@@ -149,7 +149,7 @@ def test_only_the_named_agent_releases_an_agent_lock(world: World, caller: str) 
     preimage = b"\x11" * 32
     t = world.escrow.terms(world.usd, "bob", 1_000, world.now() + 3_600,
                            hashlock=hashlock_of(preimage), agent="agent")
-    lock_id = world.escrow.lock(t, sender="alice").event("Locked")["lockId"]
+    lock_id = world.receipt(world.escrow.lock(t, sender="alice")).event("Locked")["lockId"]
     world.reverts(lambda: world.escrow.release(lock_id, preimage, sender=caller),
                   "NotSettlementAgent", {"lockId": lock_id, "caller": caller})
 

@@ -49,7 +49,7 @@ def terms(
 
 
 def lock(world: World, t: LockTerms, payer: str = "alice") -> bytes:
-    receipt = world.escrow.lock(t, sender=payer)
+    receipt = world.receipt(world.escrow.lock(t, sender=payer))
     lock_id: bytes = receipt.event("Locked")["lockId"]
     return lock_id
 
@@ -330,7 +330,7 @@ def test_lock_batch_makes_every_lock(world: World) -> None:
     ]
     ids = [world.lock_id("alice", t) for t in batch]
     before = world.escrow_state(ids)
-    r = world.escrow.lock_batch(batch, sender="alice")
+    r = world.receipt(world.escrow.lock_batch(batch, sender="alice"))
     expected = before
     for t, lock_id in zip(batch, ids, strict=True):
         expected = state_after_lock(world, expected, "alice", t, lock_id)
@@ -408,7 +408,7 @@ def test_release_fee_is_rounded_down_and_skipped_when_zero(world: World, amount:
     t = terms(world, amount=amount)
     lock_id = lock(world, t)
     before = world.escrow_state([lock_id])
-    r = world.escrow.release(lock_id, PREIMAGE, sender="bob")
+    r = world.receipt(world.escrow.release(lock_id, PREIMAGE, sender="bob"))
     assert world.escrow_state([lock_id]) == state_after_release(world, before, t, lock_id)
     transfers = [a["to"] for _, n, a in world.events(r) if n == "Transfer"]
     assert transfers == (["bob", "fee_collector"] if fee else ["bob"])
@@ -520,7 +520,8 @@ def test_release_batch_releases_every_lock(world: World) -> None:
     t3 = terms(world, beneficiary="carol", amount=10_000, hashlock=ZERO32, agent="agent")
     ids = [lock(world, t) for t in (t1, t2, t3)]
     before = world.escrow_state(ids)
-    r = world.escrow.release_batch(ids, [PREIMAGE, pre2, ZERO32], sender="agent")
+    r = world.receipt(world.escrow.release_batch(ids, [PREIMAGE, pre2, ZERO32],
+                                                 sender="agent"))
     expected = before
     for t, lock_id in zip((t1, t2, t3), ids, strict=True):
         expected = state_after_release(world, expected, t, lock_id)

@@ -42,7 +42,7 @@ def allowance(owner: str, spender: str) -> tuple[str, str, str, str]:
 
 def test_base_state_is_what_the_deployment_and_setup_made(world: World) -> None:
     state = world.token_state()
-    expected = {
+    expected: dict[tuple[str, ...], object] = {
         (USD, "totalSupply"): 3 * INITIAL_BALANCE,
         (USD, "totalMinted"): 3 * INITIAL_BALANCE,
         (USD, "totalBurned"): 0,
