@@ -45,6 +45,7 @@ Example
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -508,15 +509,17 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
     builder = ResultsBuilder(RAIL)
     rail = CorrespondentRail(env, network, seed, builder, policy=policy, via=via)
     rail.submit(workload)
-    env.run()
-    res = builder.build()
-    order = {p.payment_id: p.index for p in workload}
-    pay = res.payments
-    pay = pay.iloc[np.argsort(pay["payment_id"].map(order).to_numpy(), kind="stable")]
-    st = res.steps
-    key = st["payment_id"].map(order).to_numpy() * 10_000 + st["seq"].to_numpy()
-    st = st.iloc[np.argsort(key, kind="stable")]
-    out = Results(pay.reset_index(drop=True), st.reset_index(drop=True),
-                  {"calendars": country_calendars(network), "seed": seed,
-                   "network": network.name})
-    return out
+    # The run allocates millions of small objects that refcounting frees; the cyclic
+    # collector's passes over the growing result rows only cost time (measured: same
+    # peak memory with it paused), so it is paused for the run and restored after.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        env.run()
+    finally:
+        if was_enabled:
+            gc.enable()
+    res = builder.build(order=[p.payment_id for p in workload])
+    res.meta.update({"calendars": country_calendars(network), "seed": seed,
+                     "network": network.name})
+    return res

@@ -159,14 +159,21 @@ def close_accounts(payment_id: str, rail: str, corridor: str, sender_bank: str,
 
 
 def _us(t: Sequence[float | None] | np.ndarray) -> pd.Series:
-    """POSIX seconds (floats, None for missing) to a UTC microsecond timestamp column."""
-    arr = np.array([np.nan if v is None else v for v in t], dtype=float)
+    """POSIX seconds (floats, None for missing) to a UTC microsecond timestamp column.
+
+    Instants are rounded to the microsecond (half to even, numpy's rule)."""
+    if isinstance(t, np.ndarray):
+        arr = t.astype(float)
+    else:
+        try:
+            arr = np.fromiter(t, dtype=float, count=len(t))
+        except TypeError:  # None present
+            arr = np.array([np.nan if v is None else v for v in t], dtype=float)
     mask = np.isnan(arr)
     ints = np.where(mask, 0, np.round(arr * 1e6)).astype("int64")
-    s = pd.Series(pd.to_datetime(ints, unit="us", utc=True))
-    if mask.any():
-        s[mask] = pd.NaT
-    return s.astype("datetime64[us, UTC]")
+    us = ints.view("datetime64[us]").copy()
+    us[mask] = np.datetime64("NaT")
+    return pd.Series(pd.DatetimeIndex(us).tz_localize("UTC"))
 
 
 class ResultsBuilder:
@@ -175,7 +182,7 @@ class ResultsBuilder:
     def __init__(self, rail: str) -> None:
         self.rail = rail
         self._p: list[PaymentRecord] = []
-        self._rows: list[tuple[Any, ...]] = []
+        self._steps: dict[str, list[tuple[Any, ...]]] = {}
 
     def add_payment(self, rec: PaymentRecord) -> None:
         self._p.append(rec)
@@ -183,16 +190,29 @@ class ResultsBuilder:
     def add_step(self, payment_id: str, seq: int, kind: str, place: str, started_at: float,
                  ended_at: float, cost: int = 0, cost_currency: str | None = None,
                  detail: str = "") -> None:
-        self._rows.append((payment_id, seq, kind, place, started_at, ended_at, cost,
-                           cost_currency, detail))
+        self._steps.setdefault(payment_id, []).append(
+            (payment_id, seq, kind, place, started_at, ended_at, cost, cost_currency, detail))
 
     def add_steps(self, payment_id: str, rows: Iterable[tuple[Any, ...]]) -> None:
         """Add a payment's steps in order, ``seq`` 0, 1, ...; each row is
         ``(kind, place, started_at, ended_at, cost, cost_currency, detail)``."""
-        self._rows.extend((payment_id, seq, *r) for seq, r in enumerate(rows))
+        self._steps.setdefault(payment_id, []).extend(
+            (payment_id, seq, *r) for seq, r in enumerate(rows))
 
-    def build(self) -> Results:
-        p = self._p
+    def build(self, order: Sequence[str] | None = None) -> Results:
+        """Build the tables; with ``order`` (payment ids), rows follow that order.
+
+        Steps of a payment stay in ``seq`` order; without ``order`` payments come in
+        the order they were added and steps in the order their payments were first seen.
+        """
+        if order is None:
+            p = self._p
+            blocks = list(self._steps.values())
+        else:
+            pos = {pid: i for i, pid in enumerate(order)}
+            p = sorted(self._p, key=lambda r: pos[r.payment_id])
+            blocks = [self._steps[pid] for pid in order if pid in self._steps]
+        rows = [r for b in blocks for r in b]
         cols: dict[str, Any] = {
             "payment_id": [r.payment_id for r in p],
             "rail": [r.rail for r in p],
@@ -220,25 +240,31 @@ class ResultsBuilder:
         payments = _frame(cols, PAYMENT_COLUMNS)
         names = ("payment_id", "seq", "kind", "place", "started_at", "ended_at", "cost",
                  "cost_currency", "detail")
-        cols_t = list(zip(*self._rows, strict=True)) if self._rows else [()] * len(names)
-        s: dict[str, Any] = {n: list(c) for n, c in zip(names, cols_t, strict=True)}
-        s["rail"] = [self.rail] * len(self._rows)
+        n = len(rows)
+        cols_t = list(zip(*rows, strict=True)) if n else [()] * len(names)
+        s: dict[str, Any] = dict(zip(names, cols_t, strict=True))
         steps_cols: dict[str, Any] = dict(s)
-        steps_cols["seq"] = np.array(s["seq"], dtype="int64")
-        steps_cols["started_at"] = _us(s["started_at"])
-        steps_cols["ended_at"] = _us(s["ended_at"])
-        steps_cols["cost"] = np.array(s["cost"], dtype="int64")
+        steps_cols["rail"] = [self.rail] * n
+        steps_cols["seq"] = np.fromiter(s["seq"], dtype="int64", count=n)
+        steps_cols["started_at"] = _us(np.fromiter(s["started_at"], dtype=float, count=n))
+        steps_cols["ended_at"] = _us(np.fromiter(s["ended_at"], dtype=float, count=n))
+        steps_cols["cost"] = np.fromiter(s["cost"], dtype="int64", count=n)
         steps = _frame(steps_cols, STEP_COLUMNS)
         return Results(payments, steps)
 
 
 def _frame(cols: Mapping[str, Any], order: Sequence[str]) -> pd.DataFrame:
-    df = pd.DataFrame({c: (cols[c].reset_index(drop=True) if isinstance(cols[c], pd.Series)
-                           else cols[c]) for c in order})
+    """A DataFrame in column ``order``; text columns get pandas' ``str`` dtype (nulls allowed)."""
+    out: dict[str, Any] = {}
     for c in order:
-        if df[c].dtype == object or str(df[c].dtype) in ("str", "string"):
-            df[c] = df[c].astype("str") if df[c].notna().all() else df[c].astype("string")
-    return df
+        v = cols[c]
+        if isinstance(v, pd.Series):
+            out[c] = v.reset_index(drop=True)
+        elif isinstance(v, np.ndarray):
+            out[c] = v
+        else:
+            out[c] = pd.array(list(v), dtype="str")
+    return pd.DataFrame(out)
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
