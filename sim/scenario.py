@@ -1,0 +1,518 @@
+"""Scenarios: one validated document naming everything a comparison run needs.
+
+A scenario (a TOML file, or built in code) names the bank network and any
+overrides of its banks, the workload (corridors, segments, horizon, number of
+payments), the rails and their settings (chain profile and its overrides,
+ledger, ramp modes, escrow and FX provider), gas-spike episodes, the seed and
+the number of replications, and the question it answers with its sources.
+
+Validation happens at the edge: :func:`load_scenario` and
+:meth:`Scenario.with_params` raise :class:`ScenarioError` with one line per
+problem, each naming the file, the field path and what is allowed; the pieces
+the scenario refers to (network file, workload corridors, chain profile,
+on-chain settings) are built and checked too (:meth:`Scenario.check`).
+
+Examples
+--------
+>>> sc = load_scenario("baseline")
+>>> sc.name, sc.rails, sc.onchain.chain
+('baseline', ['correspondent', 'onchain'], 'ethereum-l1')
+>>> fast = sc.with_params({"onchain.chain": "fast-ledger", "payments": 50})
+>>> fast.onchain.chain, fast.payments, sc.payments != 50
+('fast-ledger', 50, True)
+>>> try:
+...     sc.with_params({"onchain.colour": "red"})
+... except ScenarioError as e:
+...     print(e.problems[0])
+onchain.colour: unknown field; allowed: chain, chain_overrides, ledger, release, \
+charge_bank_fees, settings, ramps, escrow, fx
+>>> Scenario(name="mine", payments=20, rails=["correspondent"]).rails
+['correspondent']
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+__all__ = [
+    "SCENARIO_DIR",
+    "CongestionEpisode",
+    "Horizon",
+    "NetworkSettings",
+    "OnChainSettings",
+    "Scenario",
+    "ScenarioError",
+    "WorkloadSettings",
+    "load_scenario",
+    "shipped_scenarios",
+]
+
+SCENARIO_DIR = Path(__file__).parent / "data" / "scenarios"
+RAILS: tuple[str, ...] = ("correspondent", "onchain")
+Segment = Literal["retail", "sme", "wholesale"]
+RampMode = Literal["wire", "instant", "prefunded"]
+
+#: Bank fields a scenario may override (every bank, or one bank by id).
+BANK_OVERRIDABLE: tuple[str, ...] = (
+    "opens", "closes", "cutoff", "capacity", "screening_seconds", "review_share",
+    "review_hours", "review_reject_share", "processing_seconds", "sender_fee",
+    "beneficiary_fee", "fx_spread_percent", "credit",
+)
+
+
+class ScenarioError(ValueError):
+    """A scenario with problems: one line per problem (file, field path, what is allowed).
+
+    ``problems`` holds ``"field.path: what is wrong; allowed: ..."`` strings and
+    ``path`` the file (or ``"<code>"`` / ``"<params>"``).
+    """
+
+    def __init__(self, path: str | Path, problems: list[str]) -> None:
+        self.path = str(path)
+        self.problems = list(dict.fromkeys(problems))
+        lines = "\n".join(f"{self.path}: {p}" for p in self.problems)
+        super().__init__(f"{len(self.problems)} problem(s) in scenario {self.path}:\n{lines}")
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Horizon(_M):
+    """When payments are created: ``start`` (aware datetime) and ``days`` after it."""
+
+    start: AwareDatetime = Field(description="first instant payments may be created (with zone)")
+    days: float = Field(gt=0, le=366, description="length of the creation window in days")
+
+
+class NetworkSettings(_M):
+    """The bank network: a file (``"default"``: the shipped one) and bank overrides.
+
+    ``overrides`` apply to every bank (after its profile); ``banks`` maps a bank
+    id to overrides for that bank only. Keys are bank fields (``review_share``,
+    ``credit``, ``opens``, ...); tables merge field by field.
+    """
+
+    file: str = "default"
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    banks: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _keys(self) -> NetworkSettings:
+        bad = [k for k in self.overrides if k not in BANK_OVERRIDABLE]
+        for over in self.banks.values():
+            bad += [k for k in over if k not in BANK_OVERRIDABLE]
+        if bad:
+            raise ValueError(f"cannot override bank field(s) {', '.join(sorted(set(bad)))}; "
+                             f"allowed: {', '.join(BANK_OVERRIDABLE)}")
+        return self
+
+
+class WorkloadSettings(_M):
+    """Which payments: a workload file (``"default"``), a subset of corridors and
+    segments, and optional corridor shares (relative weights)."""
+
+    file: str = "default"
+    corridors: list[str] | None = None
+    segments: list[Segment] | None = None
+    shares: dict[str, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> WorkloadSettings:
+        if self.corridors is not None and not self.corridors:
+            raise ValueError("corridors: give at least one corridor, or leave it out for all")
+        if self.segments is not None and not self.segments:
+            raise ValueError("segments: give at least one segment, or leave it out for all")
+        if any(v < 0 for v in self.shares.values()):
+            raise ValueError("shares: weights must be >= 0")
+        return self
+
+
+class CorrespondentSettings(_M):
+    """Routing on the correspondent rail."""
+
+    policy: Literal["fewest_hops", "cheapest"] = "fewest_hops"
+    via: str | None = None
+
+
+class RampOverrides(_M):
+    """Ramp settings applied to every currency's issuer (``None``: keep the file's).
+
+    ``currencies`` adds per-currency overrides (``{"USD": {"cutoff": "17:00"}}``).
+    """
+
+    onramp_mode: RampMode | None = None
+    offramp_mode: RampMode | None = None
+    onramp_fee_bps: int | None = Field(default=None, ge=0, lt=10_000)
+    offramp_fee_bps: int | None = Field(default=None, ge=0, lt=10_000)
+    review_share: float | None = Field(default=None, ge=0, le=1)
+    review_hours: dict[str, float] | None = None
+    wire_minutes: dict[str, float] | None = None
+    instant_seconds: dict[str, float] | None = None
+    opens: str | None = None
+    closes: str | None = None
+    cutoff: str | None = None
+    currencies: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class EscrowOverrides(_M):
+    fee_bps: int | None = Field(default=None, ge=0, le=1000)
+    deadline_hours: float | None = Field(default=None, gt=0)
+
+
+class FxOverrides(_M):
+    spread_bps: dict[Segment, int] | None = None
+    inventory_usd: float | None = Field(default=None, ge=0)
+    replenish: Literal["wait", "fail"] | None = None
+    replenish_usd: float | None = Field(default=None, gt=0)
+    quote_seconds: float | None = Field(default=None, ge=0)
+
+
+class OnChainSettings(_M):
+    """The on-chain rail: chain profile (and overrides), ledger, ramps, escrow, FX.
+
+    ``settings`` is the on-chain settings file (``"default"``:
+    ``sim/data/onchain.toml``); the other tables override it.
+    ``chain_overrides`` go to :meth:`sim.chains.ChainProfile.with_overrides`
+    (e.g. ``{"block_time_s": 6, "fee_market": {"priority_fee_gwei": 3}}``).
+    """
+
+    chain: str = "ethereum-l1"
+    chain_overrides: dict[str, Any] = Field(default_factory=dict)
+    ledger: Literal["contracts", "table"] = "table"
+    release: Literal["attestation", "hashlock"] | None = None
+    charge_bank_fees: bool | None = None
+    settings: str = "default"
+    ramps: RampOverrides = RampOverrides()
+    escrow: EscrowOverrides = EscrowOverrides()
+    fx: FxOverrides = FxOverrides()
+
+
+class CongestionEpisode(_M):
+    """A gas spike: background demand at least ``utilisation`` of the block gas limit
+    from ``start`` for ``hours`` (1 or more fills the blocks)."""
+
+    start: AwareDatetime
+    hours: float = Field(gt=0, le=24 * 366)
+    utilisation: float = Field(ge=0, le=2)
+
+
+class Scenario(_M):
+    """A validated scenario; load one with :func:`load_scenario` or build it in code.
+
+    ``horizon`` ``None`` keeps the workload file's window. ``path`` is the file it
+    came from (relative ``network.file``, ``workload.file`` and
+    ``onchain.settings`` resolve against its folder).
+
+    >>> sc = Scenario(name="two-days", payments=30,
+    ...               horizon={"start": "2025-11-03T00:00:00Z", "days": 2})
+    >>> sc.horizon.days, sc.onchain.ledger
+    (2.0, 'table')
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    question: str = ""
+    seed: int = Field(default=1, ge=0)
+    replications: int = Field(default=1, ge=1, le=1000)
+    payments: int = Field(default=2000, ge=1, le=10_000_000)
+    horizon: Horizon | None = None
+    network: NetworkSettings = NetworkSettings()
+    workload: WorkloadSettings = WorkloadSettings()
+    rails: list[Literal["correspondent", "onchain"]] = Field(
+        default_factory=lambda: list(RAILS), min_length=1)
+    correspondent: CorrespondentSettings = CorrespondentSettings()
+    onchain: OnChainSettings = OnChainSettings()
+    congestion: list[CongestionEpisode] = Field(default_factory=list)
+    sources: dict[str, str] = Field(default_factory=dict)
+    path: str = "<code>"
+
+    @model_validator(mode="after")
+    def _rails(self) -> Scenario:
+        if len(set(self.rails)) != len(self.rails):
+            raise ValueError("rails: each rail once; allowed: correspondent, onchain")
+        return self
+
+    # -- derived ----------------------------------------------------------------
+    def resolve(self, ref: str, default: Path) -> Path:
+        """A file named by the scenario: ``"default"`` or a path relative to its folder."""
+        if ref == "default":
+            return default
+        p = Path(ref).expanduser()
+        if not p.is_absolute() and self.path not in ("<code>", "<params>"):
+            p = Path(self.path).parent / p
+        return p
+
+    def to_dict(self) -> dict[str, Any]:
+        """The scenario as plain data (JSON-friendly; datetimes as ISO strings)."""
+        return self.model_dump(mode="json")
+
+    def with_params(self, params: Mapping[str, Any]) -> Scenario:
+        """A validated copy with fields set by dotted path.
+
+        Paths name fields of the scenario (``payments``, ``horizon.days``,
+        ``onchain.chain``, ``onchain.ramps.onramp_mode``,
+        ``network.overrides.review_share``, ``congestion.0.utilisation``); free
+        tables (``network.overrides``, ``onchain.chain_overrides``, ...) accept new
+        keys. Unknown paths and invalid values raise :class:`ScenarioError`.
+
+        >>> sc = Scenario(name="x").with_params({"onchain.ramps.onramp_mode": "instant"})
+        >>> sc.onchain.ramps.onramp_mode
+        'instant'
+        """
+        data = self.model_dump(mode="python")
+        problems: list[str] = []
+        for dotted, value in params.items():
+            err = _set_path(type(self), data, str(dotted).split("."), value)
+            if err:
+                problems.append(err)
+        if problems:
+            raise ScenarioError("<params>", problems)
+        out = _validate(data, self.path if self.path != "<code>" else "<params>")
+        if out.path == "<params>":
+            out = out.model_copy(update={"path": self.path})
+        return out
+
+    def check(self) -> None:
+        """Build what the scenario refers to (network, workload, chain, on-chain settings)
+        and raise :class:`ScenarioError` listing every problem."""
+        from sim.experiment import build_components
+
+        build_components(self)
+
+    def summary_line(self) -> str:
+        """One line: rails, chain, payments, replications."""
+        oc = f" on {self.onchain.chain}" if "onchain" in self.rails else ""
+        return (f"{' + '.join(self.rails)}{oc}, {self.payments} payments, "
+                f"{self.replications} replication(s), seed {self.seed}")
+
+
+# ---------------------------------------------------------------------------
+# paths and errors
+# ---------------------------------------------------------------------------
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside an annotation (``X``, ``X | None``, ``list[X]``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType, list):
+        for a in typing.get_args(annotation):
+            m = _model_of(a)
+            if m is not None:
+                return m
+    return None
+
+
+def _is_list(annotation: Any) -> bool:
+    if typing.get_origin(annotation) is list:
+        return True
+    return any(_is_list(a) for a in typing.get_args(annotation)
+               if typing.get_origin(annotation) in (typing.Union, types.UnionType))
+
+
+def _fields(model: type[BaseModel]) -> list[str]:
+    return [f for f in model.model_fields if f != "path"]
+
+
+def _set_path(model: type[BaseModel], data: dict[str, Any], parts: list[str],
+              value: Any) -> str | None:
+    """Set ``parts`` in ``data`` (a dump of ``model``); an error line or ``None``."""
+    done: list[str] = []
+    cur: Any = data
+    cur_model: type[BaseModel] | None = model
+    free = False                       # inside a free-form table: any key allowed
+    for i, key in enumerate(parts):
+        last = i == len(parts) - 1
+        here = ".".join([*done, key])
+        if cur_model is not None and not free:
+            if key not in _fields(cur_model):
+                return (f"{here}: unknown field; allowed: {', '.join(_fields(cur_model))}")
+            ann = cur_model.model_fields[key].annotation
+            if last:
+                cur[key] = value
+                return None
+            sub = _model_of(ann)
+            if _is_list(ann):
+                if cur.get(key) is None:
+                    cur[key] = []
+                cur, cur_model = cur[key], sub
+                done.append(key)
+                # next part must be an index
+                nxt = parts[i + 1]
+                if not nxt.isdigit() or int(nxt) >= len(cur):
+                    return (f"{here}.{nxt}: no such entry; allowed: indices 0.."
+                            f"{len(cur) - 1}" if cur else f"{here}: the list is empty")
+                continue
+            if sub is None:
+                if isinstance(cur.get(key), dict) or cur.get(key) is None:
+                    if cur.get(key) is None:
+                        cur[key] = {}
+                    cur = cur[key]
+                    cur_model, free = None, True
+                    done.append(key)
+                    continue
+                return f"{here}: is a value, not a table; set '{here}' itself"
+            if cur.get(key) is None:
+                cur[key] = {}
+            cur, cur_model = cur[key], sub
+            done.append(key)
+        elif isinstance(cur, list):
+            idx = int(key)
+            if last:
+                cur[idx] = value
+                return None
+            cur = cur[idx]
+            done.append(key)
+        else:
+            if last:
+                cur[key] = value
+                return None
+            if not isinstance(cur.get(key), dict):
+                cur[key] = {}
+            cur = cur[key]
+            done.append(key)
+    return None
+
+
+def _allowed(loc: tuple[Any, ...]) -> list[str] | None:
+    """Field names of the model at ``loc`` (for unknown-field messages)."""
+    model: type[BaseModel] | None = Scenario
+    for part in loc:
+        if model is None:
+            return None
+        if isinstance(part, int):
+            continue
+        if part not in model.model_fields:
+            return _fields(model)
+        model = _model_of(model.model_fields[part].annotation)
+    return _fields(model) if model is not None else None
+
+
+_FIXES = {
+    "greater_than": "give a larger number",
+    "greater_than_equal": "give a number that is not smaller",
+    "less_than": "give a smaller number",
+    "less_than_equal": "give a smaller number",
+    "string_pattern_mismatch": "letters, digits, '-', '_' or '.'",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_parsing": "a number",
+    "bool_parsing": "true or false",
+    "datetime_parsing": "a date-time with a zone, e.g. 2025-11-07T21:00:00Z",
+    "datetime_from_date_parsing": "a date-time with a zone, e.g. 2025-11-07T21:00:00Z",
+    "timezone_aware": "a date-time with a zone, e.g. 2025-11-07T21:00:00Z",
+    "list_type": "a list, e.g. [\"a\", \"b\"]",
+    "dict_type": "a table",
+    "model_type": "a table",
+    "string_type": "a string",
+    "too_short": "at least one entry",
+}
+
+
+def _describe(err: Mapping[str, Any]) -> str:
+    loc = tuple(err["loc"])
+    kind = str(err["type"])
+    field = ".".join(str(p) for p in loc) or "(top level)"
+    if kind == "extra_forbidden":
+        allowed = _allowed(loc[:-1])
+        return f"{field}: unknown field; allowed: {', '.join(allowed or [])}"
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if kind == "missing":
+        return f"{field}: required; add it"
+    fix = _FIXES.get(kind)
+    if kind.startswith("literal_error"):
+        exp = err.get("ctx", {}).get("expected", "")
+        return f"{field}: {err.get('input')!r} is not allowed; allowed: {exp}"
+    if fix:
+        return f"{field}: {msg}; allowed: {fix}"
+    return f"{field}: {msg}"
+
+
+def _validate(raw: Mapping[str, Any], path: str) -> Scenario:
+    try:
+        return Scenario.model_validate({**raw, "path": path})
+    except ValidationError as exc:
+        raise ScenarioError(path, [_describe(e) for e in exc.errors()]) from None
+
+
+# ---------------------------------------------------------------------------
+# loading
+# ---------------------------------------------------------------------------
+def shipped_scenarios() -> dict[str, Path]:
+    """The scenarios shipped in ``sim/data/scenarios``, by name (sorted).
+
+    >>> sorted(shipped_scenarios())[:2]
+    ['baseline', 'congestion']
+    """
+    return {p.stem: p for p in sorted(SCENARIO_DIR.glob("*.toml"))}
+
+
+def scenario_comment(path: str | Path) -> str:
+    """The leading ``#`` comment block of a scenario file (what question it answers)."""
+    lines = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line.lstrip("#").strip())
+    return "\n".join(lines).strip()
+
+
+def load_scenario(name_or_path: str | Path, *, check: bool = True) -> Scenario:
+    """Load a scenario: a TOML file path, or the name of a shipped scenario.
+
+    ``check`` also builds what it refers to (network, workload, chain profile,
+    on-chain settings) so that every problem is reported before anything runs.
+
+    >>> load_scenario("fast-ledger").onchain.chain
+    'fast-ledger'
+    """
+    ref = str(name_or_path)
+    shipped = shipped_scenarios()
+    if ref in shipped and not Path(ref).exists():
+        path = shipped[ref]
+    else:
+        path = Path(ref)
+        if not path.exists():
+            hint = f"; shipped scenarios: {', '.join(shipped)}" if shipped else ""
+            raise ScenarioError(ref, [f"no such file or shipped scenario{hint}"])
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ScenarioError(path, [f"cannot read the file: {exc.strerror}"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(path, [f"not valid TOML: {exc}"]) from None
+    sc = _validate(raw, str(path))
+    if check:
+        sc.check()
+    return sc
+
+
+def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``over`` merged into a copy of ``base`` (tables field by field)."""
+    out = copy.deepcopy(dict(base))
+    for k, v in over.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def freeze(obj: Any) -> str:
+    """A stable text key of plain data (for caches)."""
+    def default(o: Any) -> Any:
+        if isinstance(o, datetime):
+            return o.isoformat()
+        return str(o)
+
+    return json.dumps(obj, sort_keys=True, default=default)
