@@ -50,6 +50,23 @@ PUBLISHED: list[tuple[str, str, float | None, str]] = [
 ]
 
 
+#: Why a figure can stay away from its published value (printed when it is more than
+#: five points, or 5% of the value, away).
+NOTES: dict[str, str] = {
+    "share_1h": "Swift's 43% (2024, all payments) measures to the end customer across all "
+                "of gpi; Swift 2019's 50% within 30 min is a different sample and year. The "
+                "model follows the 2019 curve (5 min / 30 min / 6 h), so it cannot also match "
+                "43% at 1 h: the two published figures are not consistent with each other.",
+    "share_24h": "Payments released on a Friday evening (or before a local holiday) reach "
+                 "beneficiary banks that credit only in business hours after the weekend; the "
+                 "model keeps that tail (weekends and holidays in each bank's calendar), "
+                 "whereas gpi's ~100% within 24 h is dominated by large banks that credit "
+                 "straight through around the clock.",
+    "median_h": "Published as an upper bound (< 2 h); the 2019 curve (50% within 30 min) "
+                "puts it at about 30 min; the model's median lies below both bounds.",
+}
+
+
 def gpi_figures(payments: pd.DataFrame, steps: pd.DataFrame) -> dict[str, float]:
     """gpi-style figures from a run's tables (see module docstring)."""
     tr = steps[steps["kind"] == "transit"]
@@ -134,6 +151,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 pv = f"< {pub:.2f}"
         print(f"{label:36s} {mv:>8s} {pv:>10s}  {src}")
     print(f"{'(end to end, customer to credit) median h':36s} {fig['e2e_median_h']:8.2f}")
+    for _label, key, pub, _src in PUBLISHED:
+        if pub is not None and key in NOTES:
+            v = fig[key]
+            far = (abs(v - pub) > 0.05) if pub <= 1 else (abs(v - pub) > 0.05 * pub)
+            if far or key == "median_h":
+                print(f"note on {key}: {NOTES[key]}")
     print("written: " + ", ".join(str(p) for p in written.values()))
     return fig
 
