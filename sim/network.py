@@ -53,7 +53,6 @@ from pydantic import (
 
 from sim.calendar import BusinessCalendar, CalendarError, parse_clock
 from sim.money import (
-    MINOR_EXPONENTS,
     MoneyError,
     check_currency,
     convert_for_reporting,
@@ -637,15 +636,24 @@ class BankNetwork:
                     f"account in {b.currency} or list "
                     f"{sorted(usable)[0]} in fx_currencies (home currency is implied)")
             if fx is not None:
-                for c in {b.currency, *b.fx_currencies}:
+                for kind in ("sender_fee", "beneficiary_fee"):
+                    for seg in SEGMENTS:
+                        rc = getattr(getattr(b, kind), seg).currency
+                        if rc is not None and rc not in fx:
+                            problems.append(
+                                f"banks[{seen[b.id]}] (id {b.id!r}) field '{kind}.{seg}.currency'"
+                                f": {rc} has no FX mid rate; fix: add {rc} to [fx.rates]")
+                for c in sorted({b.currency, *b.fx_currencies}):
                     if c not in fx:
                         problems.append(f"banks[{seen[b.id]}] (id {b.id!r}): currency {c} has "
                                         f"no FX mid rate; fix: add {c} to [fx.rates]")
         if fx is not None:
             for a in accounts:
-                if a.currency not in fx:
-                    problems.append(f"accounts[{keys[a.key]}]: currency {a.currency} has no FX "
-                                    f"mid rate; fix: add {a.currency} to [fx.rates]")
+                for c in sorted({a.currency, a.lifting_fee_currency or a.currency,
+                                 a.balance_currency or a.currency}):
+                    if c not in fx:
+                        problems.append(f"accounts[{keys[a.key]}]: currency {c} has no FX "
+                                        f"mid rate; fix: add {c} to [fx.rates]")
         for name, prof in list(profiles.items()) + list(aprofiles.items()):
             if not isinstance(prof, Mapping):
                 problems.append(f"profile '{name}': must be a table")
@@ -797,6 +805,3 @@ class BankNetwork:
                 "time_zones": len(self.time_zones()), "accounts": len(self.accounts),
                 "currencies": sorted({a.currency for a in self.accounts.values()})}
 
-
-def known_currencies() -> list[str]:
-    return sorted(MINOR_EXPONENTS)

@@ -139,3 +139,11 @@ def test_cheapest_takes_a_longer_but_cheaper_path() -> None:
     fee_fewest, fee_cheapest = (sum(net.lifting_fee_minor[leg.account.key] for leg in r.legs[:-1])
                                 for r in (fewest, cheapest))
     assert fee_cheapest == 200 < fee_fewest == 4000
+
+
+def test_fee_currency_without_rate_is_reported(tmp_path: Path) -> None:
+    d = small_network_dict(SENDUS33={"sender_fee": {"retail": {"fixed": "5", "currency": "GBP"}}})
+    d["accounts"][0]["lifting_fee_currency"] = "GBP"
+    text = "\n".join(_problems(d, tmp_path))
+    assert "field 'sender_fee.retail.currency': GBP has no FX mid rate" in text
+    assert "accounts[0]: currency GBP has no FX mid rate; fix: add GBP to [fx.rates]" in text
