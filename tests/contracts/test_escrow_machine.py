@@ -172,5 +172,5 @@ def test_escrow_matches_its_mirror_through_random_sequences(world: World) -> Non
     EscrowMachine.world = world
     run_state_machine_as_test(
         EscrowMachine,
-        settings=settings(max_examples=8, stateful_step_count=20, deadline=None),
+        settings=settings(max_examples=6, stateful_step_count=15, deadline=None),
     )
