@@ -128,9 +128,7 @@ def _build(key: str, sc: Scenario) -> Components:
                         "allowed: a bank id of the network")
     if problems:
         raise ScenarioError(sc.path, problems)
-    comp = Components(net, wspec, ospec, chain, cong,
-                      sc.horizon.start if sc.horizon else None,
-                      sc.horizon.days if sc.horizon else None)
+    comp = Components(net, wspec, ospec, chain, cong, sc.horizon.start, sc.horizon.days)
     if len(_CACHE) > 32:
         _CACHE.clear()
     _CACHE[key] = comp
@@ -185,9 +183,19 @@ def _network(sc: Scenario, problems: list[str]) -> Any:
         import re
 
         for p in exc.problems:
-            p = re.sub(r"^banks\[\d+\] \(id '([A-Z0-9]+)'\) ", "", p)
-            p = p.replace(" (profile '", " (").replace("' or the entry)", ")")
-            problems.append(f"network.overrides: {p}")
+            m = re.match(r"^banks\[\d+\] \(id '([A-Z0-9]+)'\) field '([^']+)'"
+                         r"(?: \([^)]*\))?: (.*)$", p)
+            if not m:
+                problems.append(f"network.overrides: {p}")
+                continue
+            bid, field, msg = m.groups()
+            top = field.split(".")[0]
+            where = (f"network.banks.{bid}.{field}" if top in ns.banks.get(bid, {})
+                     else f"network.overrides.{field}")
+            msg, _, fix = msg.partition("; fix: ")
+            should = re.match(r"Input should be (.*)$", msg)
+            allowed = should.group(1) if should else fix
+            problems.append(f"{where}: {msg}" + (f"; allowed: {allowed}" if allowed else ""))
         return None
 
 
@@ -461,11 +469,19 @@ def run(scenario: Scenario | str | Path, *, payments: int | None = None,
     10
     """
     sc = _as_scenario(scenario)
-    if seed is not None:
-        sc = sc.model_copy(update={"seed": seed})
     reps = replications if replications is not None else sc.replications
     if reps < 1:
         raise ValueError("replications must be at least 1")
+    if payments is not None and payments < 1:
+        raise ValueError("payments must be at least 1")
+    update: dict[str, Any] = {"replications": reps}
+    if seed is not None:
+        update["seed"] = seed
+    if payments is not None:
+        update["payments"] = payments
+    if ledger is not None:
+        update["onchain"] = sc.onchain.model_copy(update={"ledger": ledger})
+    sc = sc.model_copy(update=update)
     total = reps * len(sc.rails)
     done = 0
     parts, seeds = [], []

@@ -89,10 +89,13 @@ class _M(BaseModel):
 
 
 class Horizon(_M):
-    """When payments are created: ``start`` (aware datetime) and ``days`` after it."""
+    """When payments are created: ``start`` (aware datetime) and ``days`` after it;
+    either left out keeps the workload file's."""
 
-    start: AwareDatetime = Field(description="first instant payments may be created (with zone)")
-    days: float = Field(gt=0, le=366, description="length of the creation window in days")
+    start: AwareDatetime | None = Field(
+        default=None, description="first instant payments may be created (with zone)")
+    days: float | None = Field(default=None, gt=0, le=366,
+                               description="length of the creation window in days")
 
 
 class NetworkSettings(_M):
@@ -210,7 +213,7 @@ class CongestionEpisode(_M):
 class Scenario(_M):
     """A validated scenario; load one with :func:`load_scenario` or build it in code.
 
-    ``horizon`` ``None`` keeps the workload file's window. ``path`` is the file it
+    ``horizon`` fields left out keep the workload file's window. ``path`` is the file it
     came from (relative ``network.file``, ``workload.file`` and
     ``onchain.settings`` resolve against its folder).
 
@@ -226,7 +229,7 @@ class Scenario(_M):
     seed: int = Field(default=1, ge=0)
     replications: int = Field(default=1, ge=1, le=1000)
     payments: int = Field(default=2000, ge=1, le=10_000_000)
-    horizon: Horizon | None = None
+    horizon: Horizon = Horizon()
     network: NetworkSettings = NetworkSettings()
     workload: WorkloadSettings = WorkloadSettings()
     rails: list[Literal["correspondent", "onchain"]] = Field(
@@ -276,12 +279,13 @@ class Scenario(_M):
             err = _set_path(type(self), data, str(dotted).split("."), value)
             if err:
                 problems.append(err)
+        where = f"{self.path} (with params)"
         if problems:
-            raise ScenarioError("<params>", problems)
-        out = _validate(data, self.path if self.path != "<code>" else "<params>")
-        if out.path == "<params>":
-            out = out.model_copy(update={"path": self.path})
-        return out
+            raise ScenarioError(where, problems)
+        try:
+            return Scenario.model_validate(data)
+        except ValidationError as exc:
+            raise ScenarioError(where, [_describe(e) for e in exc.errors()]) from None
 
     def check(self) -> None:
         """Build what the scenario refers to (network, workload, chain, on-chain settings)
@@ -334,6 +338,14 @@ def _set_path(model: type[BaseModel], data: dict[str, Any], parts: list[str],
     for i, key in enumerate(parts):
         last = i == len(parts) - 1
         here = ".".join([*done, key])
+        if isinstance(cur, list):
+            idx = int(key)                 # checked when the list was entered
+            if last:
+                cur[idx] = value
+                return None
+            cur = cur[idx]
+            done.append(key)
+            continue
         if cur_model is not None and not free:
             if key not in _fields(cur_model):
                 return (f"{here}: unknown field; allowed: {', '.join(_fields(cur_model))}")
@@ -361,17 +373,11 @@ def _set_path(model: type[BaseModel], data: dict[str, Any], parts: list[str],
                     cur_model, free = None, True
                     done.append(key)
                     continue
-                return f"{here}: is a value, not a table; set '{here}' itself"
+                return (f"{'.'.join(parts)}: '{here}' is a value, not a table; set '{here}' "
+                        "itself")
             if cur.get(key) is None:
                 cur[key] = {}
             cur, cur_model = cur[key], sub
-            done.append(key)
-        elif isinstance(cur, list):
-            idx = int(key)
-            if last:
-                cur[idx] = value
-                return None
-            cur = cur[idx]
             done.append(key)
         else:
             if last:
@@ -398,11 +404,9 @@ def _allowed(loc: tuple[Any, ...]) -> list[str] | None:
     return _fields(model) if model is not None else None
 
 
+_BOUNDS = {"greater_than": "> {gt}", "greater_than_equal": ">= {ge}", "less_than": "< {lt}",
+           "less_than_equal": "<= {le}", "too_short": "at least {min_length} entr(y/ies)"}
 _FIXES = {
-    "greater_than": "give a larger number",
-    "greater_than_equal": "give a number that is not smaller",
-    "less_than": "give a smaller number",
-    "less_than_equal": "give a smaller number",
     "string_pattern_mismatch": "letters, digits, '-', '_' or '.'",
     "int_parsing": "a whole number",
     "int_from_float": "a whole number",
@@ -415,7 +419,6 @@ _FIXES = {
     "dict_type": "a table",
     "model_type": "a table",
     "string_type": "a string",
-    "too_short": "at least one entry",
 }
 
 
@@ -430,6 +433,11 @@ def _describe(err: Mapping[str, Any]) -> str:
     if kind == "missing":
         return f"{field}: required; add it"
     fix = _FIXES.get(kind)
+    if kind in _BOUNDS:
+        try:
+            fix = _BOUNDS[kind].format(**err.get("ctx", {}))
+        except KeyError:
+            fix = None
     if kind.startswith("literal_error"):
         exp = err.get("ctx", {}).get("expected", "")
         return f"{field}: {err.get('input')!r} is not allowed; allowed: {exp}"

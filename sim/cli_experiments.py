@@ -1,0 +1,259 @@
+"""``settlesim`` commands for experiments: ``run``, ``validate``, ``scenarios``.
+
+SCENARIO is a scenario file path or the name of a shipped scenario (``baseline``).
+
+* ``settlesim run SCENARIO [--payments N] [--seed S] [--replications R]
+  [--ledger contracts|table] [--out DIR]`` runs every rail of the scenario on the
+  same workload with a progress bar, prints the KPI table and writes to DIR
+  ``payments.parquet``, ``steps.parquet`` (and CSV twins), ``summary.json``,
+  ``scenario.json``, ``report.html`` and ``figures/*.png``. Everything is first
+  written to a hidden staging folder beside DIR and moved into DIR file by file
+  (each move atomic) only when all of it is ready, so an interrupted run (Ctrl-C:
+  exit status 130) leaves DIR as it was.
+* ``settlesim validate FILE`` checks a scenario without running it: one line per
+  problem (file, field path, what is allowed), exit status 2.
+* ``settlesim scenarios`` lists the shipped scenarios and the question each answers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+__all__ = ["KNOWN_ERRORS", "register", "run_to_dir"]
+
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+def _known() -> tuple[type[BaseException], ...]:
+    from sim.scenario import ScenarioError
+
+    return (ScenarioError,)
+
+
+KNOWN_ERRORS = _known
+
+
+def _positive(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{v}: give at least 1")
+    return v
+
+
+def _seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"{v}: a seed is >= 0")
+    return v
+
+
+def _publish(staging: Path, out: Path) -> list[Path]:
+    """Move every file of ``staging`` into ``out`` (same tree), each with ``os.replace``."""
+    moved = []
+    files = sorted(p for p in staging.rglob("*") if p.is_file())
+    # the report and the summary last: when they are there, the rest is too
+    files.sort(key=lambda p: (p.name in ("summary.json", "report.html"), p.name == "report.html"))
+    for src in files:
+        dst = out / src.relative_to(staging)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(src, 0o666 & ~_UMASK)
+        os.replace(src, dst)
+        moved.append(dst)
+    return moved
+
+
+def run_to_dir(scenario: Any, out: str | Path, *, payments: int | None = None,
+               seed: int | None = None, replications: int | None = None,
+               ledger: str | None = None, progress: Any = None) -> tuple[Any, list[Path]]:
+    """Run ``scenario`` and write every output to ``out`` (see the module docstring).
+
+    Returns the :class:`~sim.experiment.ScenarioResults` and the paths written.
+    ``progress(done, total, what)`` is called as work completes. On any
+    exception (``KeyboardInterrupt`` included) the staging folder is removed and
+    ``out`` is left untouched.
+    """
+    from sim.experiment import run
+    from sim.figures import render_figures, write_figures
+    from sim.report import write_report
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        extra = 3
+        state = {"total": 0}
+
+        def rail_tick(done: int, total: int, what: str) -> None:
+            state["total"] = total + extra
+            if progress is not None:
+                progress(done, total + extra, what)
+
+        res = run(scenario, payments=payments, seed=seed, replications=replications,
+                  ledger=ledger, progress=rail_tick)
+        total = state["total"] or extra
+        step = total - extra
+
+        def tick(what: str) -> None:
+            nonlocal step
+            step += 1
+            if progress is not None:
+                progress(step, total, what)
+
+        res.write(staging)
+        (staging / "scenario.json").write_text(
+            json.dumps(res.scenario.to_dict(), indent=2) + "\n", encoding="utf-8")
+        tick("tables and summary written")
+        pngs = render_figures(res.payments)
+        write_figures(pngs, staging / "figures")
+        tick("figures drawn")
+        write_report(res, staging / "report.html", pngs)
+        tick("report written")
+        written = _publish(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return res, written
+
+
+def _print_kpis(res: Any, out: Path | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from sim.report import kpi_rows, paired_rows
+
+    summ = res.summary()
+    header, rows = kpi_rows(summ)
+    sc = res.scenario
+    table = Table(title=f"{sc.name}: {sc.summary_line()}")
+    for i, h in enumerate(header):
+        table.add_column(h, justify="left" if i == 0 else "right")
+    for r in rows:
+        table.add_row(*r)
+    console = Console(width=max(100, Console().width))
+    console.print(table)
+    prow = paired_rows(summ)
+    if prow:
+        pt = Table(title="paired, on-chain minus correspondent (per payment)")
+        for h in ("measure", "value", "interval"):
+            pt.add_column(h, justify="left" if h == "measure" else "right")
+        for r in prow:
+            pt.add_row(*r)
+        console.print(pt)
+    if summ.get("ci_method"):
+        console.print(f"intervals: {summ['ci_method']}", style="dim")
+    if out is not None:
+        console.print(f"report: {out / 'report.html'}  (tables, summary.json and figures/ "
+                      f"in {out})")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from sim.results import conservation_violations
+    from sim.scenario import ScenarioError, load_scenario
+
+    try:
+        sc = load_scenario(args.scenario)
+    except ScenarioError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    out = Path(args.out) if args.out else Path("out") / sc.name
+    err = Console(stderr=True)
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(),
+               TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=err, transient=False) as bar:
+            task = bar.add_task(f"{sc.name}: starting", total=None)
+
+            def progress(done: int, total: int, what: str) -> None:
+                bar.update(task, completed=done, total=total, description=f"{sc.name}: {what}")
+
+            res, _ = run_to_dir(sc, out, payments=args.payments, seed=args.seed,
+                                replications=args.replications, ledger=args.ledger,
+                                progress=progress)
+    except KeyboardInterrupt:
+        print(f"settlesim run: interrupted; nothing written to {out}", file=sys.stderr)
+        return 130
+    bad = conservation_violations(res.payments)
+    _print_kpis(res, out)
+    if len(bad):
+        print(f"settlesim run: {len(bad)} payment rows break conservation of money",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from sim.scenario import ScenarioError, load_scenario
+
+    status = 0
+    for ref in args.scenario:
+        try:
+            sc = load_scenario(ref)
+        except ScenarioError as exc:
+            print(exc, file=sys.stderr)
+            status = 2
+            continue
+        print(f"{sc.path}: ok: {sc.name}: {sc.summary_line()}")
+    return status
+
+
+def _cmd_scenarios(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from sim.scenario import load_scenario, shipped_scenarios
+
+    table = Table(title="shipped scenarios (settlesim run NAME)", show_lines=True)
+    for h in ("name", "runs", "question"):
+        table.add_column(h, overflow="fold")
+    for name, path in shipped_scenarios().items():
+        sc = load_scenario(path, check=False)
+        table.add_row(name, sc.summary_line(), sc.question)
+        if args.paths:
+            table.add_row("", str(path), "")
+    Console(width=max(110, Console().width)).print(table)
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add this module's commands to the ``settlesim`` sub-parsers."""
+    r = sub.add_parser("run", help="run a scenario on every rail; tables, summary, figures, "
+                       "report", description="Run SCENARIO (a file or a shipped name such as "
+                       "'baseline') on every rail of it, on the same workload.")
+    r.add_argument("scenario", metavar="SCENARIO", help="scenario file or shipped name")
+    r.add_argument("--payments", type=_positive, default=None, metavar="N",
+                   help="payments per replication (default: the scenario's)")
+    r.add_argument("--seed", type=_seed, default=None, metavar="S",
+                   help="scenario seed (default: the scenario's)")
+    r.add_argument("--replications", type=_positive, default=None, metavar="R",
+                   help="replications, each with its own derived seed (default: the "
+                   "scenario's); with 2 or more every KPI gets a 95%% interval")
+    r.add_argument("--ledger", choices=("contracts", "table"), default=None,
+                   help="on-chain ledger: real contracts (slow, ~2 payments/s) or the "
+                   "measured gas table (default: the scenario's)")
+    r.add_argument("--out", default=None, metavar="DIR",
+                   help="output folder (default out/<scenario name>)")
+    r.set_defaults(func=_cmd_run)
+
+    v = sub.add_parser("validate", help="check scenario files without running them")
+    v.add_argument("scenario", metavar="FILE", nargs="+", help="scenario file or shipped name")
+    v.set_defaults(func=_cmd_validate)
+
+    s = sub.add_parser("scenarios", help="list the shipped scenarios")
+    s.add_argument("--paths", action="store_true", help="also show each file's path")
+    s.set_defaults(func=_cmd_scenarios)
