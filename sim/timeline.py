@@ -24,7 +24,7 @@ Example
 >>> [r.rail for r in tl.rails], tl.sender_bank, tl.beneficiary_bank
 (['correspondent', 'onchain'], 'RBUSUS66', 'PLMXMXMM')
 >>> [s.label for s in tl.rail("onchain").steps if s.is_wait][-1]
-'off-ramp window: after hours + weekend'
+'off-ramp window: cut-off + weekend'
 """
 
 from __future__ import annotations
@@ -77,6 +77,7 @@ __all__ = [
     "play",
     "rail_kinds",
     "render_terminal",
+    "scenario_settings",
     "simulate",
     "to_html",
     "write_html",
@@ -420,6 +421,14 @@ def _ts(v: Any) -> float | None:
     return t.value / 1e9
 
 
+def _first_block(rs: pd.DataFrame) -> pd.DataFrame:
+    """The rows of one run of a payment on a rail: pooled replications repeat the id
+    with ``seq`` starting again at 0; keep the first run."""
+    seq = rs["seq"].to_numpy()
+    restart = [i for i in range(1, len(seq)) if seq[i] <= seq[i - 1]]
+    return (rs.iloc[: restart[0]] if restart else rs).sort_values("seq")
+
+
 def from_results(results: Results | tuple[pd.DataFrame, pd.DataFrame], payment_id: str, *,
                  network: BankNetwork | None = None, spec: OnChainSpec | None = None,
                  chain: str = "") -> Timeline:
@@ -458,7 +467,7 @@ def from_results(results: Results | tuple[pd.DataFrame, pd.DataFrame], payment_i
     rails_present += sorted(set(map(str, st["rail"])) - set(RAIL_ORDER))
     rails: list[RailTimeline] = []
     for rail in rails_present:
-        rs = st[st["rail"] == rail].sort_values("seq")
+        rs = _first_block(st[st["rail"] == rail])
         views = []
         for _, s in rs.iterrows():
             place = str(s["place"])
@@ -595,13 +604,18 @@ def simulate(corridor: str | None, at: datetime | float, *, amount: str | Decima
              beneficiary: str | None = None, seed: int = 1, segment: str | None = None,
              charge_option: str = "SHA", network: BankNetwork | None = None,
              spec: OnChainSpec | None = None, workload_spec: WorkloadSpec | None = None,
-             chain: str | None = None, congestion: Sequence[Any] = (),
-             payment_id: str = "P0000000") -> Timeline:
+             chain: Any = None, congestion: Sequence[Any] = (),
+             rails: Sequence[str] = RAIL_ORDER, policy: str = "fewest_hops",
+             via: str | None = None, payment_id: str = "P0000000") -> Timeline:
     """Send one payment down both rails and return its :class:`Timeline`.
 
     ``at`` is an aware datetime (or POSIX seconds); ``amount`` is in major units
-    of ``currency`` (default: the sender bank's home currency). The on-chain rail
-    uses the measured gas table (``ledger="table"``).
+    of ``currency`` (default: the sender bank's home currency); the segment
+    follows from the amount unless given. The on-chain rail uses the measured
+    gas table (``ledger="table"``); ``chain`` is a profile or its name (default:
+    the spec's). ``network``, ``spec``, ``workload_spec``, ``congestion``,
+    ``policy`` and ``via`` default to the shipped settings (a scenario's, see
+    :func:`scenario_settings`).
 
     >>> tl = simulate("US-MX", 1763760600.0, amount="250")
     >>> tl.corridor, tl.amount_sent, [len(r.steps) > 3 for r in tl.rails]
@@ -630,12 +644,37 @@ def simulate(corridor: str | None, at: datetime | float, *, amount: str | Decima
     p = make_payment(0, at, s, b, amt, ccy_s, ccy_d, network=network, segment=seg,
                      charge_option=charge_option, payment_id=payment_id)
     wl = Workload([p], seed=seed)
-    a = correspondent.run(network, wl, seed=seed)
-    o = onchain.run(network, wl, seed=seed, spec=spec, chain=chain, ledger="table",
-                    congestion=congestion)
-    tl = from_results(Results.concat([a, o]), p.payment_id, network=network, spec=spec,
-                      chain=chain or spec.chain)
+    parts = []
+    if "correspondent" in rails:
+        parts.append(correspondent.run(network, wl, seed=seed, policy=policy, via=via))
+    if "onchain" in rails:
+        parts.append(onchain.run(network, wl, seed=seed, spec=spec, chain=chain,
+                                 ledger="table", congestion=tuple(congestion)))
+    if not parts:
+        raise TimelineError(f"no rail to run among {list(rails)}; use correspondent, onchain")
+    name = chain if isinstance(chain, str) else getattr(chain, "name", None)
+    tl = from_results(Results.concat(parts), p.payment_id, network=network, spec=spec,
+                      chain=(name or spec.chain) if "onchain" in rails else "")
     return replace(tl, amount_sent=p.amount)
+
+
+def scenario_settings(name_or_path: str) -> dict[str, Any]:
+    """Keyword arguments of :func:`simulate` for a scenario (file or shipped name):
+    its network, on-chain settings, workload corridors, chain profile, gas spikes,
+    routing, rails and seed.
+
+    >>> sorted(scenario_settings("baseline"))[:4]
+    ['chain', 'congestion', 'network', 'policy']
+    """
+    from sim.experiment import build_components
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(name_or_path)
+    comp = build_components(sc)
+    return {"network": comp.network, "spec": comp.onchain_spec,
+            "workload_spec": comp.workload_spec, "chain": comp.chain,
+            "congestion": comp.congestion, "policy": sc.correspondent.policy,
+            "via": sc.correspondent.via, "rails": tuple(sc.rails), "seed": sc.seed}
 
 
 def load_run(run_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -988,8 +1027,14 @@ def _bar(s: StepView, span: float, width: int, log: bool) -> tuple[int, int]:
     return a, b
 
 
+def _bar_width(cols: int) -> int:
+    """Bar columns for a console ``cols`` wide: what the table leaves, within [10, 40]."""
+    return max(10, min(40, cols - (84 if cols < 120 else 96)))
+
+
 def _rail_table(tl: Timeline, r: RailTimeline, *, log: bool, bar_width: int,
-                upto: int | None = None, span: float | None = None) -> Any:
+                upto: int | None = None, span: float | None = None,
+                narrow: bool = True) -> Any:
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -998,13 +1043,13 @@ def _rail_table(tl: Timeline, r: RailTimeline, *, log: bool, bar_width: int,
     t = Table(title=f"{r.title}: {tl.outcome(r)}", title_justify="left", box=box.SIMPLE_HEAD,
               title_style="bold", pad_edge=False, expand=False)
     t.add_column("#", justify="right", no_wrap=True)
-    t.add_column("where", overflow="fold", max_width=20)
+    t.add_column("where", overflow="fold", max_width=18 if narrow else 30)
     t.add_column("local start", no_wrap=True)
     t.add_column("took", justify="right", no_wrap=True)
     t.add_column("cost", justify="right", no_wrap=True)
-    t.add_column("what", overflow="fold", min_width=12)
-    t.add_column(("log time" if log else "time") + f" (0 .. {format_duration(span)})",
-                 no_wrap=True)
+    t.add_column("what", overflow="fold", min_width=22)
+    t.add_column("time, log" if log else "time", no_wrap=True)
+
     for s in r.steps[: upto if upto is not None else len(r.steps)]:
         a, b = _bar(s, span, bar_width, log)
         color = _TERM_COLORS[s.category]
@@ -1028,16 +1073,26 @@ def render_terminal(tl: Timeline, console: Console | None = None, *, log: bool =
     >>> from rich.console import Console
     >>> con = Console(width=100, file=io.StringIO(), color_system=None)
     >>> render_terminal(simulate("US-MX", 1763760600.0), con, log=True)
-    >>> "off-ramp window: cut-off + weekend" in con.file.getvalue()
+    >>> "off-ramp window" in con.file.getvalue()
     True
     """
     from rich.console import Console
 
     console = console or Console()
-    width = bar_width or max(12, min(40, console.width - 78))
+    width = bar_width or _bar_width(console.width)
     console.print(_header(tl))
     for r in tl.rails:
-        console.print(_rail_table(tl, r, log=log, bar_width=width))
+        console.print(_rail_table(tl, r, log=log, bar_width=width,
+                                  narrow=console.width < 120))
+    console.print(_scale_note(tl, log))
+
+
+def _scale_note(tl: Timeline, log: bool) -> Any:
+    from rich.text import Text
+
+    return Text(f"bars: one shared axis, {'log-scaled ' if log else ''}time from sending "
+                f"(left) to +{format_duration(tl.span_s)} (right); local clocks are each "
+                "place's own (chain in UTC)", style="dim")
 
 
 def _header(tl: Timeline) -> Any:
@@ -1072,7 +1127,7 @@ def play(tl: Timeline, console: Console | None = None, *, speed: float = 1.0,
     console = console or Console()
     if speed <= 0:
         raise TimelineError("--speed must be positive")
-    width = bar_width or max(12, min(40, console.width - 78))
+    width = bar_width or _bar_width(console.width)
     order = sorted((s.started_at, RAIL_ORDER.index(s.rail) if s.rail in RAIL_ORDER else 9,
                      s.seq, r.rail) for r in tl.rails for s in r.steps)
     shown = {r.rail: 0 for r in tl.rails}
@@ -1086,8 +1141,9 @@ def play(tl: Timeline, console: Console | None = None, *, speed: float = 1.0,
                          f"{local_clock(now, tl.beneficiary_tz)} {city(tl.beneficiary_tz)} · "
                          f"+{format_duration(now - tl.created_at)}")
         parts: list[Any] = [_header(tl), clock]
-        parts += [_rail_table(tl, r, log=log, bar_width=width, upto=shown[r.rail], span=span)
-                  for r in tl.rails]
+        parts += [_rail_table(tl, r, log=log, bar_width=width, upto=shown[r.rail], span=span,
+                              narrow=console.width < 120) for r in tl.rails]
+        parts.append(_scale_note(tl, log))
         return Group(*parts)
 
     try:
