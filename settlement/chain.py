@@ -37,6 +37,7 @@ from eth_tester.exceptions import TransactionFailed
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError
+from web3.types import Wei
 
 from settlement.abi import AbiRegistry, DecodedEvent
 
@@ -476,7 +477,8 @@ class Chain:
                 self._backend.set_next_timestamp(self._last_ts + 1)
         if self.tester is not None:
             self._prepare_clock()
-        tx = self.w3.eth.send_transaction({"from": funder, "to": address, "value": wei})
+        tx = self.w3.eth.send_transaction(
+            {"from": funder, "to": address, "value": Wei(wei)})  # type: ignore[typeddict-item]
         if self.tester is None:
             self.w3.eth.wait_for_transaction_receipt(tx, timeout=30)
         self._after_block()
@@ -679,7 +681,7 @@ class Chain:
         else:
             tx_hash = "0x" + bytes(signed.hash).hex()
         self._nonces[sender] = nonce + 1
-        call = {k: tx[k] for k in ("data", "value", "gas") if k in tx}
+        call: dict[str, Any] = {k: tx[k] for k in ("data", "value", "gas") if k in tx}
         call["from"] = acct.address
         if to is not None:
             call["to"] = to

@@ -116,8 +116,17 @@ class _Client:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.address})"
 
-    def _addr(self, who: str) -> str:
-        if who.startswith("0x") and len(who) == 42:
+    def _addr(self, who: str | _Client) -> str:
+        """An address from an address, a client (its contract) or an account name.
+
+        Raises:
+            ValueError: ``who`` starts with ``0x`` but is not a 20-byte address.
+        """
+        if isinstance(who, _Client):
+            return who.address
+        if who.startswith("0x"):
+            if len(who) != 42:
+                raise ValueError(f"{who!r} is not a 20-byte address")
             return who
         return self.chain.address_of(who)
 

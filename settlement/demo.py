@@ -112,6 +112,7 @@ def run_demo(
          mxn.burn(received, sender=minter_name("MXN")))
 
     total_gas = sum(s.receipt.gas_used for s in steps)
+    assert isinstance(r, Receipt)
     fee = r.event("Released")["fee"]
     span = steps[-1].receipt.block_timestamp - steps[0].receipt.block_timestamp
     out(f"payee received {received / UNIT:,.2f} MXN (escrow fee {fee / UNIT:,.2f} MXNx); "

@@ -24,7 +24,7 @@ COMMAND_MODULES = ("sim.cli_chain", "sim.cli_experiments", "sim.cli_sweep", "sim
 
 
 def _modules() -> list[object]:
-    mods = []
+    mods: list[object] = []
     for name in COMMAND_MODULES:
         try:
             mods.append(importlib.import_module(name))

@@ -277,12 +277,16 @@ class ContractLedger(Ledger):
         from settlement import ContractRevert
 
         self.chain.set_next_block_timestamp(timestamp)
-        pending = []
+        from settlement import PendingTransaction
+
+        pending: list[PendingTransaction] = []
         for op in ops:
             limit = op.est_gas + op.est_gas // 4 + 20_000
-            pending.append(self.chain.transact_calldata(
+            sent = self.chain.transact_calldata(
                 self.addresses[op.target], self.calldata(op), f"{op.contract}.{op.function}",
-                sender=op.sender, gas=limit))
+                sender=op.sender, gas=limit)
+            assert isinstance(sent, PendingTransaction), "the ledger builds blocks by hand"
+            pending.append(sent)
         if self.record is not None:
             self.record.append((timestamp, [p.raw for p in pending]))
         t0 = time.perf_counter()
