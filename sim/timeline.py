@@ -81,6 +81,7 @@ __all__ = [
     "simulate",
     "to_html",
     "write_html",
+    "write_page",
 ]
 
 RAIL_ORDER: tuple[str, ...] = ("correspondent", "onchain")
@@ -999,12 +1000,15 @@ def to_html(tl: Timeline) -> str:
 
 def write_html(tl: Timeline, path: str | Path) -> Path:
     """Write :func:`to_html` to ``path`` atomically (temp file + rename)."""
+    return write_page(path, to_html(tl))
+
+
+def write_page(path: str | Path, text: str) -> Path:
+    """Write a page atomically (temp file + rename), readable like any file made here."""
     from sim.results import atomic_write
 
-    page = to_html(tl)
-
     def write(tmp: Path) -> None:
-        tmp.write_text(page, encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8")
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o644 & ~umask)  # a page to share, not a private temp file
