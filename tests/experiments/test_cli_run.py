@@ -1,0 +1,112 @@
+"""``settlesim run``: every output file, atomic publication, interruption (Ctrl-C)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import sim.figures
+import sim.onchain
+from sim.cli import main
+from sim.results import PAYMENT_COLUMNS, STEP_COLUMNS
+
+EXPECTED = {"payments.parquet", "payments.csv", "steps.parquet", "steps.csv", "summary.json",
+            "scenario.json", "report.html", "figures/latency_ecdf.png",
+            "figures/cost_breakdown.png", "figures/latency_heatmap.png",
+            "figures/paired_differences.png"}
+
+
+def _files(d: Path) -> set[str]:
+    return {str(p.relative_to(d)) for p in d.rglob("*") if p.is_file()}
+
+
+def _leftovers(parent: Path) -> list[Path]:
+    return [p for p in parent.rglob("*") if ".partial-" in p.name or p.name.endswith(".tmp")]
+
+
+def test_run_writes_every_output(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "baseline", "--payments", "25", "--seed", "4", "--out", str(out)]) == 0
+    assert _files(out) == EXPECTED
+    assert not _leftovers(tmp_path)
+    pay = pd.read_parquet(out / "payments.parquet")
+    steps = pd.read_parquet(out / "steps.parquet")
+    assert tuple(pay.columns) == PAYMENT_COLUMNS and tuple(steps.columns) == STEP_COLUMNS
+    assert len(pay) == 50 and len(pd.read_csv(out / "payments.csv")) == 50
+    assert len(pd.read_csv(out / "steps.csv")) == len(steps)
+    summ = json.loads((out / "summary.json").read_text())
+    assert summ["scenario"] == "baseline" and summ["seed"] == 4
+    assert set(summ["rails"]) == {"correspondent", "onchain"}
+    assert json.loads((out / "scenario.json").read_text())["payments"] == 25
+    for png in (out / "figures").iterdir():
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 4 and "http://" not in html
+    assert (out / "report.html").stat().st_mode & 0o044     # readable by others, like any file
+    text = capsys.readouterr()
+    assert "median latency" in text.out and "report.html" in text.out
+    assert "5/5" in text.err                                # the progress bar, complete
+
+
+@pytest.mark.parametrize("where", ["simulation", "figures"])
+def test_ctrl_c_leaves_the_output_folder_as_it_was(tmp_path, monkeypatch, capsys, where):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "summary.json").write_text('{"old": true}\n')
+
+    def interrupt(*a, **k):
+        raise KeyboardInterrupt
+
+    if where == "simulation":
+        monkeypatch.setattr(sim.onchain, "run", interrupt)
+    else:
+        monkeypatch.setattr(sim.figures, "render_figures", interrupt)
+    assert main(["run", "baseline", "--payments", "10", "--out", str(out)]) == 130
+    assert _files(out) == {"summary.json"}
+    assert (out / "summary.json").read_text() == '{"old": true}\n'
+    assert not _leftovers(tmp_path), _leftovers(tmp_path)
+    assert "interrupted; nothing written" in capsys.readouterr().err
+
+
+def test_a_write_cut_short_leaves_no_complete_looking_file(tmp_path, monkeypatch):
+    """Kill the report write half way: the tables already staged are not published."""
+    import sim.report
+
+    out = tmp_path / "run"
+    real = sim.report.render_report
+
+    def half(results, figures=None):
+        text = real(results, figures)
+        raise KeyboardInterrupt(text[: len(text) // 2])
+
+    monkeypatch.setattr(sim.report, "render_report", half)
+    assert main(["run", "fast-ledger", "--payments", "8", "--out", str(out)]) == 130
+    assert not out.exists() or _files(out) == set()
+    assert not _leftovers(tmp_path)
+
+
+def test_bad_scenario_and_bad_arguments_exit_2(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\npayments = -3\n')
+    assert main(["run", str(bad), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}: payments: Input should be greater than or equal to 1" in err
+    assert not (tmp_path / "o").exists()
+    with pytest.raises(SystemExit) as ei:
+        main(["run", "baseline", "--payments", "0"])
+    assert ei.value.code == 2
+    with pytest.raises(SystemExit):
+        main(["run", "baseline", "--ledger", "sql"])
+
+
+def test_replications_flag_puts_intervals_in_the_summary(tmp_path):
+    out = tmp_path / "reps"
+    assert main(["run", "fast-ledger", "--payments", "12", "--replications", "2",
+                 "--out", str(out)]) == 0
+    summ = json.loads((out / "summary.json").read_text())
+    assert summ["replications"] == 2
+    assert summ["rails"]["onchain"]["ci95"]["share_within_1bd"] is not None
+    assert "[" in (out / "report.html").read_text().split('id="kpis"')[1].split("</table>")[0]

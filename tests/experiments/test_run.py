@@ -1,0 +1,143 @@
+"""Running scenarios: every shipped scenario on both rails with few payments, the same
+workload on every rail, determinism, replications with intervals, and the paper claim."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.experiment import replication_seed, run, run_scenario
+from sim.results import PAYMENT_COLUMNS, STEP_COLUMNS, Results, conservation_violations
+from sim.scenario import Scenario, load_scenario, shipped_scenarios
+
+K_FIELDS = {"count", "credited", "latency_p50_s", "latency_p90_s", "latency_p99_s",
+            "share_within_1h", "share_within_1bd", "cost_pct_mean", "cost_pct_median",
+            "failure_rate"}
+
+
+@pytest.mark.parametrize("name", sorted(shipped_scenarios()))
+def test_each_shipped_scenario_runs_on_both_rails_with_few_payments(name):
+    sc = load_scenario(name)
+    res = run(sc, payments=12)
+    p = res.payments
+    assert tuple(p.columns) == PAYMENT_COLUMNS and tuple(res.steps.columns) == STEP_COLUMNS
+    assert sorted(set(p["rail"])) == sorted(sc.rails)
+    by_rail = {r: g.set_index("payment_id") for r, g in p.groupby("rail")}
+    ids = [set(g.index) for g in by_rail.values()]
+    assert all(i == ids[0] for i in ids) and len(ids[0]) == 12          # same payments
+    a, b = by_rail["correspondent"], by_rail["onchain"].loc[by_rail["correspondent"].index]
+    for col in ("corridor", "sender_bank", "beneficiary_bank", "charge_option", "created_at",
+                "currency_sent", "currency_delivered"):
+        assert (a[col] == b[col]).all(), col
+    assert conservation_violations(p).empty
+    assert set(p["status"]) <= {"credited", "returned", "failed"}
+    if sc.horizon.start is not None:
+        t0 = pd.Timestamp(sc.horizon.start)
+        t1 = t0 + pd.Timedelta(days=sc.horizon.days)
+        assert (p["created_at"] >= t0).all() and (p["created_at"] < t1).all()
+    if sc.workload.segments == ["wholesale"]:              # wholesale: USD 50k and more
+        usd = p.loc[p["currency_sent"] == "USD", "amount_sent"]
+        assert (usd >= 50_000 * 100).all(), usd
+    s = res.summary()
+    assert s["scenario"] == name and set(s["rails"]) == set(sc.rails)
+    for k in s["rails"].values():
+        assert K_FIELDS <= set(k)
+    assert s["paired"]["count"] == 12
+
+
+def test_same_scenario_and_seed_give_identical_results():
+    sc = load_scenario("fast-ledger")
+    a = run_scenario(sc, payments=15, seed=5)
+    b = run_scenario(sc, payments=15, seed=5)
+    pd.testing.assert_frame_equal(a.payments, b.payments)
+    pd.testing.assert_frame_equal(a.steps, b.steps)
+    c = run_scenario(sc, payments=15, seed=6)
+    assert not a.payments["created_at"].equals(c.payments["created_at"])
+    # run() replication r uses replication_seed(scenario seed, r)
+    r = run(sc, payments=15, replications=2)
+    assert r.seeds == [replication_seed(sc.seed, 0), replication_seed(sc.seed, 1)]
+    d = run_scenario(sc, payments=15, replication=1)
+    pd.testing.assert_frame_equal(r.replications[1].payments, d.payments)
+
+
+def test_replications_give_an_interval_for_every_kpi():
+    res = run("baseline", payments=30, replications=3)
+    p = res.payments
+    assert tuple(p.columns) == PAYMENT_COLUMNS
+    assert not p.duplicated(["rail", "payment_id"]).any()
+    assert p["payment_id"].str.match(r"^R00[0-2]-P\d{7}$").all()
+    s = res.summary()
+    assert s["replications"] == 3 and len(s["seeds"]) == 3
+    assert "Student-t" in s["ci_method"] and "replications" in s["ci_method"]
+    for rail, k in s["rails"].items():
+        ci = k["ci95"]
+        for name, val in k.items():
+            if name in ("count", "credited", "ci95") or val is None:
+                continue
+            assert name in ci, f"{rail}: no interval for {name}"
+            assert ci[name] is not None and ci[name][0] <= ci[name][1], (rail, name)
+        # one KPI by hand: mean of the replications' values +- t(0.975, 2) sd / sqrt(3)
+        reps = [Results.summary(r)["rails"][rail]["share_within_1bd"] for r in res.replications]
+        m, sd = np.mean(reps), np.std(reps, ddof=1)
+        lo, hi = ci["share_within_1bd"]
+        assert math.isclose((lo + hi) / 2, m, abs_tol=1e-9)
+        assert math.isclose((hi - lo) / 2, 4.303 * sd / math.sqrt(3), rel_tol=1e-6, abs_tol=1e-12)
+    assert "ci95" in s["paired"] and s["paired"]["ci95"]["latency_diff_median_s"] is not None
+    for by_rail in s["corridors"].values():
+        for k in by_rail.values():
+            assert "ci95" in k
+
+
+def test_summary_keeps_the_design_shape_and_adds_fields(baseline_small):
+    s = baseline_small.summary()
+    assert list(s)[:5] == ["scenario", "seed", "rails", "corridors", "paired"]
+    for k in s["rails"].values():
+        assert K_FIELDS <= set(k)
+        assert {"return_rate", "failed_rate", "corridors_cost_above_3pct",
+                "corridors_cost_above_5pct"} <= set(k)
+        assert math.isclose(k["failure_rate"], k["return_rate"] + k["failed_rate"])
+    for p in ("count", "both_credited", "onchain_faster_share", "latency_saving_p50_s",
+              "latency_diff_median_s", "latency_diff_median_ci95_s", "cost_diff_median_pp"):
+        assert p in s["paired"]
+    lo, hi = s["paired"]["latency_diff_median_ci95_s"]
+    assert lo <= s["paired"]["latency_diff_median_s"] <= hi
+    # on-chain minus correspondent is minus the saving DESIGN.md reports
+    assert math.isclose(s["paired"]["latency_diff_median_s"], -s["paired"]["latency_saving_p50_s"])
+
+
+def test_paper_claim_holds_only_under_its_assumptions():
+    """'Three days to three minutes': minutes on-chain under the claim's assumptions,
+    hours on the baseline for the same payments."""
+    claim = run("paper-claim", payments=60).summary()["rails"]["onchain"]
+    base = run("baseline", payments=60).summary()["rails"]["onchain"]
+    assert claim["latency_p50_s"] < 10 * 60
+    assert claim["share_within_1h"] > 0.9
+    assert base["latency_p50_s"] > 3600
+    assert base["share_within_1h"] < 0.2
+
+
+def test_overrides_reach_the_rails():
+    sc = Scenario(name="no-reviews", payments=40, network={"overrides": {"review_share": 0.0}})
+    res = run_scenario(sc, seed=2)
+    assert not res.steps["detail"].str.contains("manual review").any()
+    base = run_scenario(Scenario(name="b", payments=40), seed=2)
+    assert base.payments["payment_id"].tolist() == res.payments["payment_id"].tolist()
+
+
+def test_run_accepts_a_path_and_a_ledger_override(tmp_path):
+    path = shipped_scenarios()["fast-ledger"]
+    res = run(path, payments=5, ledger="table", seed=3)
+    assert res.scenario.seed == 3 and res.scenario.payments == 5
+    with pytest.raises(ValueError):
+        run(path, payments=0)
+
+
+@pytest.mark.parametrize("mod", ["sim.experiment"])
+def test_doctests(mod):
+    res = doctest.testmod(importlib.import_module(mod), optionflags=doctest.ELLIPSIS)
+    assert res.failed == 0 and res.attempted > 0
