@@ -208,6 +208,7 @@ class CorrespondentRail:
         self._fixed_fee: dict[tuple[str, str, str, str], int | None] = {}
         self._text: dict[Any, str] = {}
         self._scaled: dict[tuple[str, str], Decimal] = {}
+        self._fee_cache: dict[tuple[int, str, str], int] = {}
         self._conv_cache: dict[int, tuple[Route, tuple[tuple[Conversion, ...], ...]]] = {}
 
     # -- helpers ---------------------------------------------------------------
@@ -220,6 +221,14 @@ class CorrespondentRail:
             sr = self._scaled[(currency, sent)] = self.fx.rate(currency, sent).scaleb(
                 minor_exponent(sent) - minor_exponent(currency))
         return int((Decimal(amount) * sr).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+    def _fee_to_sent(self, amount: int, currency: str, sent: str) -> int:
+        """:meth:`_to_sent` memoised: fees repeat (the same few fixed amounts)."""
+        key = (amount, currency, sent)
+        v = self._fee_cache.get(key)
+        if v is None:
+            v = self._fee_cache[key] = self._to_sent(amount, currency, sent)
+        return v
 
     def _convs(self, route: Route) -> tuple[tuple[Conversion, ...], ...]:
         """Conversions of ``route`` by position (cached per route object)."""
@@ -328,7 +337,7 @@ class CorrespondentRail:
             fee = self._fee_in(ben, "beneficiary_fee", p, m.value, m.currency)
             if p.charge_option != "OUR" and fee >= m.value:
                 return None
-            fee_s = self._to_sent(fee, m.currency, S)
+            fee_s = self._fee_to_sent(fee, m.currency, S)
             m.beneficiary_sent = fee_s
             if p.charge_option == "OUR":
                 m.paid_in += fee_s
@@ -386,7 +395,7 @@ class CorrespondentRail:
                         fee = net.lifting_fee_minor[leg_in.account.key]
                         if p.charge_option != "OUR":
                             fee = min(fee, m.value)  # cannot deduct more than is left
-                        fee_s = self._to_sent(fee, m.currency, S)
+                        fee_s = self._fee_to_sent(fee, m.currency, S)
                         m.lifting_sent += fee_s
                         if p.charge_option == "OUR":
                             m.paid_in += fee_s
