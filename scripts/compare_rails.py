@@ -5,10 +5,14 @@ on-chain rail (chain profile, ledger and ramps from ``sim/data/onchain.toml``
 unless given), writes ``payments`` and ``steps`` (Parquet and CSV) and
 ``summary.json`` to ``--out``, and prints the KPIs side by side.
 
+With ``--scenario NAME|FILE`` the network, workload and rail settings come from a
+scenario instead (as in ``settlesim run``, which also draws figures and a report).
+
 Usage::
 
     python scripts/compare_rails.py --payments 500 --seed 1 --ledger table --out out/compare
     python scripts/compare_rails.py --payments 20 --ledger contracts   # real contracts
+    python scripts/compare_rails.py --scenario paper-claim --payments 200
 """
 
 from __future__ import annotations
@@ -59,6 +63,14 @@ def compare(payments: int, seed: int, ledger: str, chain: str | None = None,
     return Results.concat([a, b])
 
 
+def compare_scenario(scenario: str, payments: int, seed: int, ledger: str) -> Results:
+    """Both rails of a scenario (file or shipped name) on one workload drawn with ``seed``."""
+    from sim.experiment import run_scenario
+    from sim.scenario import load_scenario
+
+    return run_scenario(load_scenario(scenario), payments=payments, seed=seed, ledger=ledger)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--payments", type=int, default=500)
@@ -67,14 +79,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--chain", default=None, help="chain profile (default: the spec's)")
     ap.add_argument("--onchain", default=None, metavar="FILE",
                     help="on-chain settings file (default: sim/data/onchain.toml)")
+    ap.add_argument("--scenario", default=None, metavar="NAME|FILE",
+                    help="take network, workload and rail settings from a scenario")
     ap.add_argument("--out", default="out/compare_rails")
     args = ap.parse_args(argv)
     if args.payments < 1:
         print("compare_rails: --payments must be at least 1", file=sys.stderr)
         return 2
     try:
-        spec = OnChainSpec.load(args.onchain) if args.onchain else None
-        res = compare(args.payments, args.seed, args.ledger, args.chain, spec)
+        if args.scenario:
+            res = compare_scenario(args.scenario, args.payments, args.seed, args.ledger)
+        else:
+            spec = OnChainSpec.load(args.onchain) if args.onchain else None
+            res = compare(args.payments, args.seed, args.ledger, args.chain, spec)
     except (OnChainSpecError, ChainProfileError, ValueError) as exc:
         print(f"compare_rails: {exc}", file=sys.stderr)
         return 2
@@ -82,8 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     if len(bad):
         print(f"compare_rails: {len(bad)} payments break conservation of money", file=sys.stderr)
         return 1
-    written = res.write(args.out, scenario="compare_rails", seed=args.seed)
-    summ = res.summary("compare_rails", args.seed)
+    name = res.meta.get("scenario", "compare_rails")
+    written = res.write(args.out, scenario=name, seed=args.seed)
+    summ = res.summary(name, args.seed)
     rails = summ["rails"]
     chain = res.meta.get("chain", "")
     print(f"{args.payments} payments, seed {args.seed}, on-chain: {chain} ({args.ledger} ledger)")

@@ -392,7 +392,7 @@ def run_scenario(scenario: Scenario, *, payments: int | None = None, seed: int |
     return res
 
 
-class ScenarioResults:
+class ScenarioResults(Results):
     """Results of :func:`run`: pooled tables, the replications, and summaries.
 
     ``payments`` and ``steps`` have exactly the DESIGN.md columns. With more
@@ -418,25 +418,22 @@ class ScenarioResults:
                 st["payment_id"] = (f"R{r:03d}-" + st["payment_id"].astype(str)).astype("str")
                 parts.append(Results(pay, st, res.meta))
             pooled = Results.concat(parts)
-        self.results = pooled
-        self.meta: dict[str, Any] = dict(pooled.meta)
-        self.meta.update({"scenario": scenario.name, "scenario_seed": scenario_seed,
-                          "seeds": list(seeds), "replications": len(self.replications)})
+        meta = dict(pooled.meta)
+        meta.update({"scenario": scenario.name, "scenario_seed": scenario_seed,
+                     "seeds": list(seeds), "replications": len(self.replications)})
+        super().__init__(pooled.payments, pooled.steps, meta)
         self._summary: dict[tuple[Any, ...], dict[str, Any]] = {}
 
-    @property
-    def payments(self) -> pd.DataFrame:
-        return self.results.payments
-
-    @property
-    def steps(self) -> pd.DataFrame:
-        return self.results.steps
+    @classmethod
+    def concat(cls, parts: Any) -> Results:
+        """Merge results (a plain :class:`~sim.results.Results`; see there)."""
+        return Results.concat(parts)
 
     def __repr__(self) -> str:
         return (f"ScenarioResults({self.scenario.name!r}, {len(self.replications)} "
                 f"replication(s), {len(self.payments)} payment rows)")
 
-    def summary(self, scenario: str | None = None, seed: int | None = None,
+    def summary(self, scenario: str = "", seed: int | None = None,
                 calendars: Any = None) -> dict[str, Any]:
         """The ``summary.json`` document, extended (see :func:`extended_summary`)."""
         key = (scenario, seed)
@@ -448,11 +445,13 @@ class ScenarioResults:
                 seeds=self.seeds)
         return self._summary[key]
 
-    def write(self, out_dir: str | Path, **kw: Any) -> dict[str, Path]:
+    def write(self, out_dir: str | Path, *, scenario: str = "", seed: int | None = None,
+              formats: Sequence[str] = ("parquet", "csv"), calendars: Any = None
+              ) -> dict[str, Path]:
         """Write the tables and the extended ``summary.json`` (atomic files)."""
-        r = Results(self.payments, self.steps, self.meta)
-        r.summary = lambda *a, **k: self.summary()  # type: ignore[method-assign]
-        return r.write(out_dir, scenario=self.scenario.name, seed=self.scenario_seed, **kw)
+        return super().write(out_dir, scenario=scenario or self.scenario.name,
+                             seed=self.scenario_seed if seed is None else seed,
+                             formats=formats, calendars=calendars)
 
 
 def run(scenario: Scenario | str | Path, *, payments: int | None = None,
@@ -617,7 +616,13 @@ def _t_interval(vals: list[float]) -> list[float] | None:
 
 
 def _add_cis(doc: dict[str, Any], reps: list[dict[str, Any]]) -> None:
-    def ci_for(k: dict[str, Any], get: Callable[[dict[str, Any]], Any]) -> None:
+    def ci_for(k: dict[str, Any], path: tuple[str, ...]) -> None:
+        def get(d: dict[str, Any]) -> Any:
+            sub: Any = d
+            for part in path:
+                sub = sub.get(part) if isinstance(sub, Mapping) else None
+            return sub
+
         cis: dict[str, Any] = {}
         for name, val in k.items():
             if name in ("count", "credited", "ci95") or not isinstance(val, int | float) \
@@ -632,12 +637,12 @@ def _add_cis(doc: dict[str, Any], reps: list[dict[str, Any]]) -> None:
         k["ci95"] = cis
 
     for rail, k in doc["rails"].items():
-        ci_for(k, lambda d, rail=rail: d["rails"].get(rail))
+        ci_for(k, ("rails", rail))
     for corr, by_rail in doc["corridors"].items():
         for rail, k in by_rail.items():
-            ci_for(k, lambda d, corr=corr, rail=rail: d["corridors"].get(corr, {}).get(rail))
+            ci_for(k, ("corridors", corr, rail))
     if doc["paired"]:
-        ci_for(doc["paired"], lambda d: d["paired"])
+        ci_for(doc["paired"], ("paired",))
 
 
 def extended_summary(replications: Sequence[Any], scenario: str, seed: int | None,

@@ -63,7 +63,7 @@ _FEE_COLOURS = {
     "offramp": "#b07aa1", "escrow": "#9c755f",
 }
 _DPI = 150
-_STYLE = {"font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 8,
+_STYLE: Any = {"font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 8,
           "axes.spines.top": False, "axes.spines.right": False}
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -283,5 +283,10 @@ def write_figures(payments: pd.DataFrame | dict[str, bytes], out_dir: str | Path
     """Write ``<name>.png`` for every figure to ``out_dir`` (atomic files)."""
     pngs = payments if isinstance(payments, dict) else render_figures(payments)
     out = Path(out_dir)
-    return {name: atomic_write(out / f"{name}.png", lambda t, b=data: t.write_bytes(b))
-            for name, data in pngs.items()}
+    written = {}
+    for name, data in pngs.items():
+        def put(tmp: Path, data: bytes = data) -> None:
+            tmp.write_bytes(data)
+
+        written[name] = atomic_write(out / f"{name}.png", put)
+    return written

@@ -337,4 +337,8 @@ def write_report(results: Any, path: str | Path,
                  figures: Mapping[str, bytes] | None = None) -> Path:
     """Write :func:`render_report` to ``path`` atomically."""
     text = render_report(results, figures)
-    return atomic_write(path, lambda t: t.write_text(text, encoding="utf-8"))
+
+    def put(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    return atomic_write(path, put)

@@ -58,7 +58,9 @@ __all__ = [
 ]
 
 SCENARIO_DIR = Path(__file__).parent / "data" / "scenarios"
-RAILS: tuple[str, ...] = ("correspondent", "onchain")
+RailName = Literal["correspondent", "onchain"]
+_RAILS: tuple[RailName, ...] = ("correspondent", "onchain")
+RAILS: tuple[str, ...] = _RAILS
 Segment = Literal["retail", "sme", "wholesale"]
 RampMode = Literal["wire", "instant", "prefunded"]
 
@@ -232,8 +234,7 @@ class Scenario(_M):
     horizon: Horizon = Horizon()
     network: NetworkSettings = NetworkSettings()
     workload: WorkloadSettings = WorkloadSettings()
-    rails: list[Literal["correspondent", "onchain"]] = Field(
-        default_factory=lambda: list(RAILS), min_length=1)
+    rails: list[RailName] = Field(default_factory=lambda: list(_RAILS), min_length=1)
     correspondent: CorrespondentSettings = CorrespondentSettings()
     onchain: OnChainSettings = OnChainSettings()
     congestion: list[CongestionEpisode] = Field(default_factory=list)

@@ -141,3 +141,20 @@ def test_run_accepts_a_path_and_a_ledger_override(tmp_path):
 def test_doctests(mod):
     res = doctest.testmod(importlib.import_module(mod), optionflags=doctest.ELLIPSIS)
     assert res.failed == 0 and res.attempted > 0
+
+
+def test_compare_rails_script_still_works_and_takes_a_scenario(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "compare_rails.py"
+    spec = importlib.util.spec_from_file_location("compare_rails", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.main(["--payments", "8", "--out", str(tmp_path / "a")]) == 0
+    assert mod.main(["--scenario", "paper-claim", "--payments", "8",
+                     "--out", str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("median latency (h)") == 2
+    import json
+    assert json.loads((tmp_path / "b" / "summary.json").read_text())["scenario"] == "paper-claim"

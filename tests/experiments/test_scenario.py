@@ -193,7 +193,7 @@ def test_scenarios_command_lists_every_shipped_scenario(capsys):
         assert name in out
 
 
-@pytest.mark.parametrize("mod", ["sim.scenario", "sim.report"])
+@pytest.mark.parametrize("mod", ["sim.scenario", "sim.report", "sim.figures"])
 def test_doctests(mod):
     res = doctest.testmod(importlib.import_module(mod), optionflags=doctest.ELLIPSIS)
     assert res.failed == 0 and res.attempted > 0
