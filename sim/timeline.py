@@ -738,29 +738,44 @@ def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, _zone("UTC")).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+#: The chart's views (buttons): clock time, log of elapsed time, each step in order.
+VIEWS: tuple[str, ...] = ("linear", "log", "steps")
+
+
+def _step_width(seconds: float) -> float:
+    """Width of a step in the "each step" view: grows with the log of its duration."""
+    return 0.3 + math.log10(1.0 + max(0.0, seconds))
+
+
 def figure(tl: Timeline) -> Any:
-    """The Plotly figure: both rails one above the other, linear and log views."""
+    """The Plotly figure: both rails one above the other on a shared time axis, with
+    three views (buttons): clock time (linear), elapsed time (log), each step in order
+    (width growing with the log of its duration)."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
     rows = [RAIL_TITLES.get(r.rail, r.rail) for r in tl.rails]
     lo = 0.5
-    for view in ("linear", "log"):
+    for view in VIEWS:
         for r, row in zip(tl.rails, rows, strict=True):
             steps = r.steps
             if view == "linear":
                 base: list[Any] = [_iso(s.started_at) for s in steps]
                 x = [max(0.0, s.duration_s) * 1000.0 for s in steps]
-            else:
+            elif view == "log":
                 base = [max(s.elapsed_start, lo) for s in steps]
                 x = [max(s.elapsed_end, lo) - b for s, b in zip(steps, base, strict=True)]
+            else:  # each step in order, its width growing with the log of its duration
+                x = [_step_width(s.duration_s) for s in steps]
+                base = [sum(x[:i]) for i in range(len(x))]
             fig.add_trace(go.Bar(
                 name=f"{row}", legendgroup=r.rail, showlegend=False,
                 orientation="h", y=[row] * len(steps), base=base, x=x,
                 marker={"color": [CATEGORY_COLORS[s.category] for s in steps],
                         "line": {"color": "white", "width": 1}},
-                text=[s.label if s.is_wait and s.category != "chain" else "" for s in steps],
-                textposition="inside", insidetextanchor="middle",
+                text=[s.label if view == "steps" or (s.is_wait and s.category != "chain")
+                      else "" for s in steps],
+                textposition="inside", insidetextanchor="middle", textangle=0,
                 textfont={"color": "white", "size": 18},
                 hovertext=[_hover(tl, s) for s in steps], hoverinfo="text",
                 customdata=[[r.rail, s.seq] for s in steps],
@@ -772,10 +787,10 @@ def figure(tl: Timeline) -> Any:
             fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=CATEGORY_NAMES[cat],
                                      marker={"color": color, "size": 16, "symbol": "square"},
                                      hoverinfo="skip", showlegend=True))
-    n_bar = 2 * len(tl.rails)
-    n_key = len(fig.data) - n_bar
-    vis_lin = [True] * len(tl.rails) + [False] * len(tl.rails) + [True] * n_key
-    vis_log = [False] * len(tl.rails) + [True] * len(tl.rails) + [True] * n_key
+    n_key = len(fig.data) - len(VIEWS) * len(tl.rails)
+
+    def visible(view: str) -> list[bool]:
+        return [v == view for v in VIEWS for _ in tl.rails] + [True] * n_key
 
     span = tl.span_s
     rows_of = dict(zip((r.rail for r in tl.rails), rows, strict=True))
@@ -837,6 +852,21 @@ def figure(tl: Timeline) -> Any:
                 "xaxis.range": log_range,
                 "xaxis.title.text": "time since the payment was sent (log scale)",
                 "shapes": log_shapes, "annotations": log_notes}
+    widest = max((sum(_step_width(s.duration_s) for s in r.steps) for r in tl.rails),
+                 default=1.0)
+    step_notes = []
+    for r in tl.rails:
+        end = sum(_step_width(s.duration_s) for s in r.steps)
+        step_notes.append({"x": end, "y": rows_of[r.rail], "xref": "x", "yref": "y",
+                           "yshift": 46, "showarrow": False, "xanchor": "right",
+                           "text": html.escape(f"{len(r.steps)} steps; "
+                                               + tl.outcome(r).split(";")[0]),
+                           "font": {"size": 17, "color": "#1a7f1a"}})
+    steps_axis = {"xaxis.type": "linear", "xaxis.tickvals": [], "xaxis.ticktext": [],
+                  "xaxis.autorange": False, "xaxis.range": [0, widest * 1.01],
+                  "xaxis.title.text": "each step in order; its width grows with the log of "
+                  "its duration (hover for times)",
+                  "shapes": [], "annotations": step_notes}
     fig.update_layout(
         template="plotly_white", barmode="overlay", height=600,
         font={"size": 18}, hoverlabel={"font": {"size": 16}, "align": "left"},
@@ -853,9 +883,11 @@ def figure(tl: Timeline) -> Any:
             "y": 1.12, "yanchor": "bottom", "showactive": True, "font": {"size": 16},
             "buttons": [
                 {"label": "clock time (linear)", "method": "update",
-                 "args": [{"visible": vis_lin}, lin_axis]},
+                 "args": [{"visible": visible("linear")}, lin_axis]},
                 {"label": "elapsed time (log)", "method": "update",
-                 "args": [{"visible": vis_log}, log_axis]},
+                 "args": [{"visible": visible("log")}, log_axis]},
+                {"label": "each step", "method": "update",
+                 "args": [{"visible": visible("steps")}, steps_axis]},
             ]}],
     )
     return fig
@@ -897,6 +929,7 @@ tr.sel td {{ background: #fff3bf; }}
 {table}
 <p class="muted">{note}</p>
 <pre id="drawn-steps" style="display:none"></pre>
+<pre id="drawn-views" style="display:none"></pre>
 <script>
 (function () {{
   var gd = document.getElementById("timeline");
@@ -912,6 +945,7 @@ tr.sel td {{ background: #fff3bf; }}
       out[rail] = (out[rail] || 0) + n;
     }});
     document.getElementById("drawn-steps").textContent = JSON.stringify(out);
+    return out;
   }}
   function show(rail, seq) {{
     var s = steps[rail + ":" + seq]; if (!s) return;
@@ -920,15 +954,28 @@ tr.sel td {{ background: #fff3bf; }}
     var row = document.getElementById("step-" + rail + "-" + seq);
     if (row) row.classList.add("sel");
   }}
-  if (gd && gd.on && location.hash === "#log") {{
-    var b = gd.layout.updatemenus[0].buttons[1];
-    Plotly.update(gd, b.args[0], b.args[1]);
+  function select(i) {{
+    var b = gd.layout.updatemenus[0].buttons[i];
+    return Plotly.update(gd, b.args[0], Object.assign({{"updatemenus[0].active": i}},
+                                                      b.args[1]));
   }}
   if (gd && gd.on) {{
     gd.on("plotly_afterplot", count);
     gd.on("plotly_click", function (ev) {{
       var p = ev.points && ev.points[0]; if (p) show(p.customdata[0], p.customdata[1]); }});
     count();
+    var view = {{"#log": 1, "#steps": 2}}[location.hash];
+    if (view) select(view);
+    if (location.hash === "#check-views") {{  // every view drawn in turn (browser tests)
+      var names = gd.layout.updatemenus[0].buttons.map(function (b) {{ return b.label; }});
+      var seen = {{}}, chain = Promise.resolve();
+      names.forEach(function (name, i) {{
+        chain = chain.then(function () {{ return select(i); }})
+                     .then(function () {{ seen[name] = count(); }});
+      }});
+      chain.then(function () {{ return select(0); }}).then(function () {{
+        document.getElementById("drawn-views").textContent = JSON.stringify(seen); }});
+    }}
   }}
   document.querySelectorAll("tr[data-rail]").forEach(function (row) {{
     row.addEventListener("click", function () {{

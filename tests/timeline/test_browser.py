@@ -53,21 +53,48 @@ def _bars(dom: str) -> list[int]:
             for t in traces]
 
 
-@pytest.mark.parametrize("view", ["linear", "log"])
-def test_every_step_of_both_rails_is_drawn(friday_late: Timeline, tmp_path: Path,
-                                           artifacts_dir: Path, view: str) -> None:
+def _views(dom: str) -> dict[str, dict[str, int]]:
+    m = re.search(r'<pre id="drawn-views"[^>]*>([^<]*)</pre>', dom)
+    assert m and m.group(1), "the page did not go through its views"
+    return json.loads(m.group(1))
+
+
+def test_every_step_of_both_rails_is_drawn_in_every_view(
+        friday_late: Timeline, tmp_path: Path, artifacts_dir: Path) -> None:
+    """The page draws each view in turn (``#check-views``) and reports the bars per rail;
+    it ends on the clock-time view, whose screenshot is kept."""
     page = write_html(friday_late, tmp_path / "friday.html")
-    shot = artifacts_dir / f"friday-us-mx-{view}.png"
+    shot = artifacts_dir / "friday-us-mx-linear.png"
     shot.unlink(missing_ok=True)
-    url = page.resolve().as_uri() + ("#log" if view == "log" else "")
-    dom = _open(url, tmp_path / "profile", shot)
+    dom = _open(page.resolve().as_uri() + "#check-views", tmp_path / "profile", shot)
     want = {r.rail: len(r.steps) for r in friday_late.rails}
+    assert _views(dom) == {"clock time (linear)": want, "elapsed time (log)": want,
+                           "each step": want}
     assert _drawn(dom) == want
-    assert sorted(_bars(dom)) == sorted(want.values())
+    assert sorted(_bars(dom)) == sorted(want.values())  # counted in the SVG here too
     assert "cut-off + weekend" in dom
-    title = re.search(r'<text class="xtitle"[^>]*>([^<]*)</text>', dom)
-    assert title is not None
-    assert title.group(1) == ("time since the payment was sent (log scale)" if view == "log"
-                              else "time (UTC)")
+    assert _axis_title(dom) == "time (UTC)"
     assert shot.exists() and shot.stat().st_size > 20_000
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_log_view_link_opens_on_the_log_axis(friday_ny: Timeline, tmp_path: Path,
+                                            artifacts_dir: Path) -> None:
+    page = write_html(friday_ny, tmp_path / "friday-ny.html")
+    shot = artifacts_dir / "friday-ny-us-mx-log.png"
+    shot.unlink(missing_ok=True)
+    dom = _open(page.resolve().as_uri() + "#log", tmp_path / "profile", shot)
+    want = {r.rail: len(r.steps) for r in friday_ny.rails}
+    assert _drawn(dom) == want
+    assert sorted(_bars(dom)) == sorted(want.values())
+    assert _axis_title(dom) == "time since the payment was sent (log scale)"
+    ticks = re.findall(r'<text[^>]*class="xtick"[^>]*>([^<]*)</text>', dom) or re.findall(
+        r'class="xtick"><text[^>]*>([^<]*)</text>', dom)
+    assert {"1 s", "1 min", "1 h", "1 day"} <= set(ticks)
+    assert shot.exists() and shot.stat().st_size > 20_000
+
+
+def _axis_title(dom: str) -> str:
+    title = re.search(r'<text class="xtitle"[^>]*>([^<]*)</text>', dom)
+    assert title is not None
+    return title.group(1)
