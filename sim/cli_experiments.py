@@ -8,8 +8,8 @@ SCENARIO is a scenario file path or the name of a shipped scenario (``baseline``
   ``payments.parquet``, ``steps.parquet`` (and CSV twins), ``summary.json``,
   ``scenario.json``, ``report.html`` and ``figures/*.png``. Everything is first
   written to a hidden staging folder beside DIR and moved into DIR file by file
-  (each move atomic) only when all of it is ready, so an interrupted run (Ctrl-C:
-  exit status 130) leaves DIR as it was.
+  (each move atomic) only when all of it is ready (:func:`sim.report.write_outputs`),
+  so an interrupted run (Ctrl-C: exit status 130) leaves DIR as it was.
 * ``settlesim validate FILE`` checks a scenario without running it: one line per
   problem (file, field path, what is allowed), exit status 2.
 * ``settlesim scenarios`` lists the shipped scenarios and the question each answers.
@@ -18,18 +18,12 @@ SCENARIO is a scenario file path or the name of a shipped scenario (``baseline``
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 __all__ = ["KNOWN_ERRORS", "register", "run_to_dir"]
 
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 
 
 def _known() -> tuple[type[BaseException], ...]:
@@ -61,71 +55,35 @@ def _seed(text: str) -> int:
     return v
 
 
-def _publish(staging: Path, out: Path) -> list[Path]:
-    """Move every file of ``staging`` into ``out`` (same tree), each with ``os.replace``."""
-    moved = []
-    files = sorted(p for p in staging.rglob("*") if p.is_file())
-    # the report and the summary last: when they are there, the rest is too
-    files.sort(key=lambda p: (p.name in ("summary.json", "report.html"), p.name == "report.html"))
-    for src in files:
-        dst = out / src.relative_to(staging)
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(src, 0o666 & ~_UMASK)
-        os.replace(src, dst)
-        moved.append(dst)
-    return moved
-
-
 def run_to_dir(scenario: Any, out: str | Path, *, payments: int | None = None,
                seed: int | None = None, replications: int | None = None,
                ledger: str | None = None, progress: Any = None) -> tuple[Any, list[Path]]:
     """Run ``scenario`` and write every output to ``out`` (see the module docstring).
 
     Returns the :class:`~sim.experiment.ScenarioResults` and the paths written.
-    ``progress(done, total, what)`` is called as work completes. On any
-    exception (``KeyboardInterrupt`` included) the staging folder is removed and
-    ``out`` is left untouched.
+    ``progress(done, total, what)`` is called as work completes. An exception
+    (``KeyboardInterrupt`` included) leaves ``out`` untouched
+    (:func:`sim.report.write_outputs`).
     """
     from sim.experiment import run
-    from sim.figures import render_figures, write_figures
-    from sim.report import write_report
+    from sim.report import OUTPUT_STEPS, write_outputs
 
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    try:
-        extra = 3
-        state = {"total": 0}
+    state = {"done": 0, "total": 0}
 
-        def rail_tick(done: int, total: int, what: str) -> None:
-            state["total"] = total + extra
-            if progress is not None:
-                progress(done, total + extra, what)
+    def rail_tick(done: int, total: int, what: str) -> None:
+        state.update(done=done, total=total + OUTPUT_STEPS)
+        if progress is not None:
+            progress(done, total + OUTPUT_STEPS, what)
 
-        res = run(scenario, payments=payments, seed=seed, replications=replications,
-                  ledger=ledger, progress=rail_tick)
-        total = state["total"] or extra
-        step = total - extra
+    res = run(scenario, payments=payments, seed=seed, replications=replications,
+              ledger=ledger, progress=rail_tick)
 
-        def tick(what: str) -> None:
-            nonlocal step
-            step += 1
-            if progress is not None:
-                progress(step, total, what)
+    def tick(what: str) -> None:
+        state["done"] += 1
+        if progress is not None:
+            progress(state["done"], state["total"], what)
 
-        res.write(staging)
-        (staging / "scenario.json").write_text(
-            json.dumps(res.scenario.to_dict(), indent=2) + "\n", encoding="utf-8")
-        tick("tables and summary written")
-        pngs = render_figures(res.payments)
-        write_figures(pngs, staging / "figures")
-        tick("figures drawn")
-        write_report(res, staging / "report.html", pngs)
-        tick("report written")
-        written = _publish(staging, out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return res, written
+    return res, write_outputs(res, out, tick=tick)
 
 
 def _print_kpis(res: Any, out: Path | None) -> None:

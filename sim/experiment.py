@@ -424,6 +424,20 @@ class ScenarioResults(Results):
         super().__init__(pooled.payments, pooled.steps, meta)
         self._summary: dict[tuple[Any, ...], dict[str, Any]] = {}
 
+    def save(self, out_dir: str | Path) -> list[Path]:
+        """Write the run's folder as ``settlesim run`` does: tables, ``summary.json``,
+        ``scenario.json``, ``figures/*.png`` and ``report.html``
+        (:func:`sim.report.write_outputs`)."""
+        from sim.report import write_outputs
+
+        return write_outputs(self, out_dir)
+
+    def report_html(self) -> str:
+        """The HTML report as a string (:func:`sim.report.render_report`)."""
+        from sim.report import render_report
+
+        return render_report(self)
+
     @classmethod
     def concat(cls, parts: Any) -> Results:
         """Merge results (a plain :class:`~sim.results.Results`; see there)."""

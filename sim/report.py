@@ -20,13 +20,18 @@ from __future__ import annotations
 
 import base64
 import html
-from collections.abc import Mapping, Sequence
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from sim.results import atomic_write
 
-__all__ = ["KPI_ROWS", "assumptions", "fmt_kpi", "kpi_rows", "render_report", "write_report"]
+__all__ = ["KPI_ROWS", "OUTPUT_STEPS", "assumptions", "fmt_kpi", "kpi_rows", "render_report",
+           "write_outputs", "write_report"]
 
 #: (label, summary key, format) of the KPI table, in order.
 KPI_ROWS: tuple[tuple[str, str, str], ...] = (
@@ -342,3 +347,58 @@ def write_report(results: Any, path: str | Path,
         tmp.write_text(text, encoding="utf-8")
 
     return atomic_write(path, put)
+
+
+#: Progress ticks of :func:`write_outputs` (tables and summary, figures, report).
+OUTPUT_STEPS = 3
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+def _publish(staging: Path, out: Path) -> list[Path]:
+    """Move every file of ``staging`` into ``out`` (same tree), each with ``os.replace``."""
+    moved = []
+    files = sorted(p for p in staging.rglob("*") if p.is_file())
+    # the summary and the report last: when they are there, the rest is too
+    files.sort(key=lambda p: (p.name in ("summary.json", "report.html"), p.name == "report.html"))
+    for src in files:
+        dst = out / src.relative_to(staging)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(src, 0o666 & ~_UMASK)
+        os.replace(src, dst)
+        moved.append(dst)
+    return moved
+
+
+def write_outputs(results: Any, out: str | Path, *,
+                  tick: Callable[[str], None] | None = None) -> list[Path]:
+    """Write a run's folder: tables (Parquet and CSV), ``summary.json``, ``scenario.json``,
+    ``figures/*.png`` and ``report.html``; return the paths written.
+
+    Everything is first written to a hidden staging folder beside ``out`` and
+    moved into ``out`` file by file (each move atomic) only once all of it is
+    ready: an exception or Ctrl-C on the way removes the staging folder and
+    leaves ``out`` as it was. ``tick(what)`` is called after each of the
+    :data:`OUTPUT_STEPS` steps.
+    """
+    from sim.figures import render_figures, write_figures
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        results.write(staging)
+        (staging / "scenario.json").write_text(
+            json.dumps(results.scenario.to_dict(), indent=2) + "\n", encoding="utf-8")
+        if tick:
+            tick("tables and summary written")
+        pngs = render_figures(results.payments)
+        write_figures(pngs, staging / "figures")
+        if tick:
+            tick("figures drawn")
+        write_report(results, staging / "report.html", pngs)
+        if tick:
+            tick("report written")
+        return _publish(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -110,3 +110,12 @@ def test_replications_flag_puts_intervals_in_the_summary(tmp_path):
     assert summ["replications"] == 2
     assert summ["rails"]["onchain"]["ci95"]["share_within_1bd"] is not None
     assert "[" in (out / "report.html").read_text().split('id="kpis"')[1].split("</table>")[0]
+
+
+def test_notebook_save_writes_the_same_folder(baseline_small, tmp_path):
+    paths = baseline_small.save(tmp_path / "nb")
+    assert _files(tmp_path / "nb") == EXPECTED
+    assert {str(p.relative_to(tmp_path / "nb")) for p in paths} == EXPECTED
+    assert paths[-1].name == "report.html"              # published last
+    assert not _leftovers(tmp_path)
+    assert baseline_small.report_html().startswith("<!DOCTYPE html>")
