@@ -101,7 +101,7 @@ CATEGORY_COLORS: dict[str, str] = {
 CATEGORY_NAMES: dict[str, str] = {
     "closed": "closed: cut-off / weekend / holiday / ramp window",
     "review": "compliance review",
-    "liquidity": "nostro funding",
+    "liquidity": "liquidity: nostro funding / FX inventory",
     "chain": "chain: mempool / finality",
     "ramp": "on-/off-ramp",
     "work": "work: screening, processing, FX, transit, credit",
@@ -1080,7 +1080,7 @@ def _bar(s: StepView, span: float, width: int, log: bool) -> tuple[int, int]:
 
 def _bar_width(cols: int) -> int:
     """Bar columns for a console ``cols`` wide: what the table leaves, within [10, 40]."""
-    return max(10, min(40, cols - (84 if cols < 120 else 96)))
+    return max(10, min(40, cols - (84 if cols < 120 else 108)))
 
 
 def _rail_table(tl: Timeline, r: RailTimeline, *, log: bool, bar_width: int,
@@ -1096,6 +1096,8 @@ def _rail_table(tl: Timeline, r: RailTimeline, *, log: bool, bar_width: int,
     t.add_column("#", justify="right", no_wrap=True)
     t.add_column("where", overflow="fold", max_width=18 if narrow else 30)
     t.add_column("local start", no_wrap=True)
+    if not narrow:
+        t.add_column("local end", no_wrap=True)
     t.add_column("took", justify="right", no_wrap=True)
     t.add_column("cost", justify="right", no_wrap=True)
     t.add_column("what", overflow="fold", min_width=22)
@@ -1108,7 +1110,8 @@ def _rail_table(tl: Timeline, r: RailTimeline, *, log: bool, bar_width: int,
         bar.append("█" * (b - a), style=color)
         bar.append("·" * (bar_width - b), style="bright_black")
         what = Text(s.label, style=f"bold {color}" if s.is_wait else "")
-        t.add_row(str(s.seq), s.where, s.local_start, format_duration(s.duration_s),
+        clocks = [s.local_start] if narrow else [s.local_start, s.local_end]
+        t.add_row(str(s.seq), s.where, *clocks, format_duration(s.duration_s),
                   s.cost_text, what, bar)
     return t
 
