@@ -499,6 +499,9 @@ def from_results(results: Results | tuple[pd.DataFrame, pd.DataFrame], payment_i
     def tz_of(b: str) -> str:
         return network.banks[b].timezone if network is not None and b in network.banks else "UTC"
 
+    if not chain:  # the chain profile is where the on-chain transactions waited
+        chain = next((s.place for r in rails for s in r.steps
+                      if s.kind in ("mempool", "finality", "block")), "")
     return Timeline(
         payment_id=payment_id,
         corridor=str(first["corridor"]) if first is not None else "",
@@ -1211,6 +1214,7 @@ def play(tl: Timeline, console: Console | None = None, *, speed: float = 1.0,
                 sleep(min(max_pause, pause) / speed)
             live.update(frame(max(r.ended_at for r in tl.rails)), refresh=True)
     except KeyboardInterrupt:
+        console.line()
         console.print("[dim]replay stopped[/dim]")
         return False
     return True
