@@ -173,7 +173,7 @@ def _network(sc: Scenario, problems: list[str]) -> Any:
         merged.pop("profile", None)
         src = dict(merged.get("sources", {}))
         for k in over:
-            src[k] = f"scenario override ({sc.name}): modelling choice"
+            src[k] = "scenario override (modelling choice)"
         merged["sources"] = src
         banks.append(merged)
     raw["banks"] = banks
