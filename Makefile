@@ -8,7 +8,7 @@ PIP_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 CHROMIUM  ?= $(shell command -v chromium 2>/dev/null)
 
-.PHONY: setup demo test test-fast lint compile gas-report bench clean browser
+.PHONY: setup demo demo-chain test test-fast lint compile gas-report bench clean browser
 
 setup: $(PIP_STAMP) $(NPM_STAMP)
 
@@ -30,6 +30,10 @@ $(NPM_STAMP): package.json package-lock.json
 	touch $@
 
 demo: setup
+	$(VENV)/bin/settlesim run baseline --payments 3000 --out out/demo
+	$(PY) scripts/timeline_gallery.py --out out/demo/timelines
+
+demo-chain: setup
 	$(PY) scripts/onchain_demo.py
 
 test: setup browser

@@ -10,7 +10,12 @@ Public API (the rest is internal):
   rail-independent payments every rail replays;
 * :class:`Results`, :class:`ResultsBuilder`, :class:`PaymentRecord`,
   :func:`close_accounts` (``sim.results``): the payments and steps tables;
-* :class:`CorrespondentRail` and :func:`run_correspondent` (``sim.correspondent``).
+* :class:`CorrespondentRail` and :func:`run_correspondent` (``sim.correspondent``);
+* :class:`OnChainRail`, :func:`run_onchain` (``sim.onchain``), :class:`OnChainSpec`
+  (``sim.onchain_spec``), chain profiles and the fee market (``sim.chains``);
+* :class:`Scenario`, :func:`load_scenario`, :func:`run`, :func:`run_scenario`
+  (``sim.scenario``, ``sim.experiment``): scenario files and the notebook API;
+  :func:`write_report` (``sim.report``).
 
 Example
 -------
@@ -23,8 +28,17 @@ True
 """
 
 from sim.calendar import BusinessCalendar, CalendarError, to_timestamp, utc
+from sim.chains import (
+    ChainProfile,
+    ChainProfileError,
+    Congestion,
+    FeeMarket,
+    get_chain_profile,
+    load_chain_profiles,
+)
 from sim.correspondent import CorrespondentRail, PaymentDraws
 from sim.correspondent import run as run_correspondent
+from sim.experiment import ScenarioResults, replication_seed, run, run_scenario
 from sim.money import (
     MoneyError,
     convert,
@@ -35,6 +49,10 @@ from sim.money import (
     to_minor,
 )
 from sim.network import BankNetwork, FxTable, NetworkFileError, Route, RoutingError
+from sim.onchain import OnChainRail
+from sim.onchain import run as run_onchain
+from sim.onchain_spec import OnChainSpec, OnChainSpecError
+from sim.report import render_report, write_outputs, write_report
 from sim.results import (
     FEE_COMPONENTS,
     PAYMENT_COLUMNS,
@@ -48,6 +66,7 @@ from sim.results import (
     conservation_violations,
     kpis,
 )
+from sim.scenario import Scenario, ScenarioError, load_scenario, shipped_scenarios
 from sim.workload import Payment, Workload, WorkloadFileError, WorkloadSpec, make_payment
 
 __all__ = [
@@ -58,6 +77,27 @@ __all__ = [
     "BankNetwork",
     "BusinessCalendar",
     "CalendarError",
+    "ChainProfile",
+    "ChainProfileError",
+    "Congestion",
+    "FeeMarket",
+    "OnChainRail",
+    "OnChainSpec",
+    "OnChainSpecError",
+    "Scenario",
+    "ScenarioError",
+    "ScenarioResults",
+    "get_chain_profile",
+    "load_chain_profiles",
+    "load_scenario",
+    "render_report",
+    "replication_seed",
+    "run",
+    "run_onchain",
+    "run_scenario",
+    "shipped_scenarios",
+    "write_outputs",
+    "write_report",
     "CorrespondentRail",
     "FxTable",
     "MoneyError",
