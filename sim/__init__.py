@@ -15,7 +15,9 @@ Public API (the rest is internal):
   (``sim.onchain_spec``), chain profiles and the fee market (``sim.chains``);
 * :class:`Scenario`, :func:`load_scenario`, :func:`run`, :func:`run_scenario`
   (``sim.scenario``, ``sim.experiment``): scenario files and the notebook API;
-  :func:`write_report` (``sim.report``).
+  :func:`write_report` (``sim.report``);
+* :class:`Timeline`, :func:`simulate_timeline` (``sim.timeline``): one payment's
+  journey on both rails, for teaching.
 
 Example
 -------
@@ -67,6 +69,9 @@ from sim.results import (
     kpis,
 )
 from sim.scenario import Scenario, ScenarioError, load_scenario, shipped_scenarios
+from sim.timeline import Timeline, TimelineError
+from sim.timeline import from_results as timeline_from_results
+from sim.timeline import simulate as simulate_timeline
 from sim.workload import Payment, Workload, WorkloadFileError, WorkloadSpec, make_payment
 
 __all__ = [
@@ -85,6 +90,10 @@ __all__ = [
     "OnChainSpec",
     "OnChainSpecError",
     "Scenario",
+    "Timeline",
+    "TimelineError",
+    "simulate_timeline",
+    "timeline_from_results",
     "ScenarioError",
     "ScenarioResults",
     "get_chain_profile",
