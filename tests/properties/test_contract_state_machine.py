@@ -608,6 +608,7 @@ class SettlementMachine(RuleBasedStateMachine):
         self.mallow_seen = {ccy: self.m.tokens[ccy].minter_allowance for ccy in CCYS}
         self.mallow_raised = dict.fromkeys(CCYS, False)
         self.roots = self.w.storage_roots()
+        self.consistent = True  # False from a transaction until its step's checks passed
 
     # ----------------------------------------------------------------- helpers
 
@@ -626,6 +627,7 @@ class SettlementMachine(RuleBasedStateMachine):
         with the mirror after the step, and the storage of every contract none of them
         belongs to must be unchanged. On a revert, all storage must be unchanged.
         """
+        self.consistent = False
         block_ts = self.next_ts
         self.now, self.next_ts = block_ts, block_ts + 1
         try:
@@ -989,7 +991,9 @@ class SettlementMachine(RuleBasedStateMachine):
              ("bal", ccy, lk.beneficiary), ("bal", ccy, FEE_COLLECTOR)])
         if receipt is not None:
             released = receipt.event("Released")
-            assert (released["amountPaid"], released["fee"]) == (paid, fee)
+            assert (released["amountPaid"], released["fee"]) == (paid, fee), (
+                f"Released paid {released['amountPaid']} and fee {released['fee']}, "
+                f"predicted {paid} and {fee}")
             lk.state, lk.ends = LockState.RELEASED, lk.ends + 1
             self._apply(receipt, moves)
 
@@ -1043,11 +1047,31 @@ class SettlementMachine(RuleBasedStateMachine):
 
     # --------------------------------------------------------------------- FX
 
-    def _fund(self, sw: SwapMirror, caller: str) -> Receipt | None:
-        """Predict, send and check ``FxSwap.fund`` by ``caller``."""
+    def _fund(self, sw: SwapMirror, caller: str, with_permit: bool = False) -> Receipt | None:
+        """Predict, send and check ``FxSwap.fund`` (or ``fundWithPermit``) by ``caller``."""
         ts = self.next_ts
+        caller_addr = self._addr(CCYS[0], caller)
+        ccy, amount, funded = sw.leg(caller)
+        other = sw.party_b if caller == sw.party_a else sw.party_a
+        other_ccy, other_amount, other_funded = sw.leg(other)
+        is_party = caller in (sw.party_a, sw.party_b)
+        allowance = self.m.tokens[ccy].allowances.get((caller, FX), 0)
+        permitted = False
         expected: Err | None = None
-        if sw.state == SwapState.NONE:
+        if with_permit:
+            # fundWithPermit: only a party gets as far as the permit, whose failure is
+            # tolerated if the allowance already suffices
+            if not is_party:
+                expected = err("NotSwapParty", swapId=sw.swap_id, caller=caller_addr)
+            else:
+                permit_error = self._permit_error(ccy, caller, FX, sw.deadline, signer_ok=True)
+                if permit_error is None:
+                    allowance, permitted = amount, True
+                elif allowance < amount:
+                    expected = permit_error
+        if expected is not None:
+            pass
+        elif sw.state == SwapState.NONE:
             if (sw.party_a == sw.party_b or sw.ccy_a == sw.ccy_b or sw.amount_a == 0
                     or sw.amount_b == 0):
                 expected = err("InvalidSwapTerms")
@@ -1058,37 +1082,39 @@ class SettlementMachine(RuleBasedStateMachine):
         elif ts >= sw.deadline:
             expected = err("SwapExpired", swapId=sw.swap_id, deadline=sw.deadline,
                            nowTimestamp=ts)
-        caller_addr = self._addr(CCYS[0], caller)
-        ccy, amount, funded = sw.leg(caller)
-        other = sw.party_b if caller == sw.party_a else sw.party_a
-        other_ccy, other_amount, other_funded = sw.leg(other)
         moves: list[Move] = []
         touched: list[Key] = [("swap", sw.swap_id)]
+        if with_permit and is_party:
+            touched.append(("nonce", ccy, caller))
         if expected is None:
-            if caller not in (sw.party_a, sw.party_b):
+            if not is_party:
                 expected = err("NotSwapParty", swapId=sw.swap_id, caller=caller_addr)
             elif funded:
                 expected = err("LegAlreadyFunded", swapId=sw.swap_id, party=caller_addr)
             elif not other_funded:
-                expected = self._transfer_from_error(ccy, FX, caller, FX, amount)
+                expected = self._transfer_from_error(ccy, FX, caller, FX, amount, allowance)
                 moves = [(ccy, caller, FX, amount)]
                 touched += [("bal", ccy, caller), ("bal", ccy, FX), ("allow", ccy, caller, FX)]
             else:
                 # settlement: the caller's leg goes to the counterparty, the held leg to the caller
-                expected = self._transfer_from_error(ccy, FX, caller, other, amount)
+                expected = self._transfer_from_error(ccy, FX, caller, other, amount, allowance)
                 if expected is None:
                     expected = self._transfer_error(other_ccy, FX, caller, other_amount)
                 moves = [(ccy, caller, other, amount), (other_ccy, FX, caller, other_amount)]
                 touched += [("bal", ccy, caller), ("bal", ccy, other), ("bal", other_ccy, FX),
                             ("bal", other_ccy, caller), ("allow", ccy, caller, FX)]
-        if sw.state == SwapState.NONE and expected is not None:
-            touched = []  # nothing to read: the swap does not exist and must not
-        receipt = self._attempt(
-            expected,
-            lambda: self.w.fx.fund(sw.terms, sender=caller),
-            touched)
+
+        def send() -> Any:
+            if with_permit:  # the client signs the permit (nonce read from the chain)
+                return self.w.fx.fund_with_permit(sw.terms, self.w.tokens[ccy], sender=caller)
+            return self.w.fx.fund(sw.terms, sender=caller)
+
+        receipt = self._attempt(expected, send, touched)
         if receipt is None:
             return None
+        if permitted:
+            self.m.tokens[ccy].allowances[(caller, FX)] = amount
+            self.m.tokens[ccy].nonces[caller] += 1
         self._spend_allowance(ccy, caller, FX, amount)
         if caller == sw.party_a:
             sw.funded_a = True
@@ -1109,10 +1135,10 @@ class SettlementMachine(RuleBasedStateMachine):
           party_b=st.sampled_from((FX_PROVIDER,) * 5 + PARTIES), ccy_a=ccys,
           same_token=st.sampled_from((False,) * 7 + (True,)), amount_a=positive,
           amount_b=positive, ttl=lifetimes, funder=st.sampled_from(("A", "B", "A", "B", AGENT)),
-          flaw=flaws)
+          flaw=flaws, with_permit=st.sampled_from((False, False, True)))
     def fx_open(self, party_a: str, party_b: str, ccy_a: str, same_token: bool,
                 amount_a: int, amount_b: int, ttl: int, funder: str,
-                flaw: str | None = None) -> Any:
+                flaw: str | None = None, with_permit: bool = False) -> Any:
         """Agree on a swap and fund its first leg (or try to, as an outsider)."""
         ccy_b = ccy_a if same_token else next(c for c in CCYS if c != ccy_a)
         amount_b = 0 if flaw == "zero_amount" else amount_b
@@ -1123,16 +1149,17 @@ class SettlementMachine(RuleBasedStateMachine):
         sw = SwapMirror(self.w.swap_id(terms), terms, party_a, ccy_a, amount_a, party_b,
                         ccy_b, amount_b, deadline)
         caller = {"A": party_a, "B": party_b}.get(funder, funder)
-        if self._fund(sw, caller) is None:
+        if self._fund(sw, caller, with_permit) is None:
             return multiple()
         return sw
 
-    @rule(sw=swaps, who=st.sampled_from(("other", "other", "other", "same", AGENT)))
-    def fx_fund(self, sw: SwapMirror, who: str) -> None:
+    @rule(sw=swaps, who=st.sampled_from(("other", "other", "other", "same", AGENT)),
+          with_permit=st.sampled_from((False, False, True)))
+    def fx_fund(self, sw: SwapMirror, who: str, with_permit: bool = False) -> None:
         """Fund a leg of an existing swap: the second leg settles both."""
         funded = sw.party_a if sw.funded_a else sw.party_b
         other = sw.party_b if funded == sw.party_a else sw.party_a
-        self._fund(sw, {"same": funded, "other": other}.get(who, who))
+        self._fund(sw, {"same": funded, "other": other}.get(who, who), with_permit)
 
     @rule(sw=swaps)
     def settle_swap(self, sw: SwapMirror) -> None:
@@ -1228,9 +1255,11 @@ class SettlementMachine(RuleBasedStateMachine):
         wrong = {key: (value, self.m.expect(key)) for key, value in seen.items()
                  if value != self.m.expect(key)}
         assert not wrong, f"chain differs from the mirror (chain, mirror): {wrong}"
+        self.consistent = True
 
     def teardown(self) -> None:
-        sweep(self.w, self.m)
+        if self.consistent:  # after a failed step, its own error is the one to report
+            sweep(self.w, self.m)
 
 
 TestSettlementStateMachine = SettlementMachine.TestCase
