@@ -72,12 +72,17 @@ __all__ = [
     "SweepResult",
     "SweepTask",
     "TaskOutput",
+    "combine_parts",
     "expand_grid",
     "grid_points",
+    "param_columns",
     "parse_grid",
     "parse_value",
     "run_sweep",
     "run_task",
+    "sensitivity_figure",
+    "summarize",
+    "summary_frame",
     "t_quantile_975",
 ]
 
@@ -279,6 +284,8 @@ class TaskOutput:
     n_steps: int
     kpis: dict[str, dict[str, Any]]
     elapsed_s: float
+    cpu_s: float = 0.0
+    pid: int = 0
     payments_path: str | None = None
     steps_path: str | None = None
     payments_bytes: bytes | None = None
@@ -323,6 +330,7 @@ def run_task(task: SweepTask) -> TaskOutput:
     from sim.experiment import run_scenario
 
     clock = time.perf_counter()
+    cpu = time.process_time()
     res = run_scenario(task.scenario, payments=task.payments, seed=task.seed,
                        replication=task.replication, ledger=task.ledger)
     cal = res.meta.get("calendars")
@@ -340,6 +348,8 @@ def run_task(task: SweepTask) -> TaskOutput:
         del table
     del res
     out.elapsed_s = time.perf_counter() - clock
+    out.cpu_s = time.process_time() - cpu
+    out.pid = os.getpid()
     return out
 
 
@@ -545,7 +555,8 @@ class SweepResult:
 
     ``timing`` (seconds): ``startup_s`` (validation, cluster start), ``tasks_s`` (until
     the last task finished), ``combine_s`` (tables, summary, figure), ``total_s``, and
-    ``task_sum_s`` (the tasks' own run times added up).
+    ``task_sum_s`` (the tasks' own run times added up). ``task_times`` has, per task,
+    its grid point, replication, worker process id, wall and CPU seconds.
     """
 
     out: Path
@@ -554,6 +565,7 @@ class SweepResult:
     tasks: int
     workers: int | None
     timing: dict[str, float] = field(default_factory=dict)
+    task_times: list[dict[str, Any]] = field(default_factory=list)
 
     def payments(self) -> pd.DataFrame:
         """The sweep's payments table (read from ``payments.parquet``)."""
@@ -582,7 +594,7 @@ def _dask_client(workers: int, scheduler: str | None, retries: int) -> Iterator[
                 client = Client(cluster)
             else:
                 try:
-                    client = Client(scheduler, timeout="20s")
+                    client = Client(scheduler, timeout="60s")
                 except (OSError, TimeoutError) as exc:
                     raise SweepError(f"--scheduler {scheduler}: cannot reach the Dask "
                                      f"scheduler ({exc})") from None
@@ -776,7 +788,9 @@ def run_sweep(scenario: Scenario | str | Path, grid: Mapping[str, Sequence[Any]]
         if not ok and created:
             with contextlib.suppress(OSError):
                 out_dir.rmdir()
-    return SweepResult(out_dir, files, doc, len(tasks), n_workers, timing)
+    times = [{"grid_point": g, "replication": r, "pid": o.pid, "elapsed_s": o.elapsed_s,
+              "cpu_s": o.cpu_s} for (g, r), o in sorted(outputs.items())]
+    return SweepResult(out_dir, files, doc, len(tasks), n_workers, timing, times)
 
 
 def _task_error(t: SweepTask, exc: BaseException) -> SweepError:
