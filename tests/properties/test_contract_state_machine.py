@@ -1,9 +1,10 @@
 """Stateful property test: the settlement contracts against a Python mirror.
 
-A Hypothesis state machine drives random sequences of mints, burns, transfers,
-approvals, EIP-2612 permits, escrow locks (plain and with permit), releases,
-refunds, FX swap fundings, settlements and refunds, blacklisting, pausing, fee
-changes and clock advances through the real contracts on the embedded chain.
+A Hypothesis state machine drives random sequences of mints, burns, minter
+configuration, transfers, approvals, EIP-2612 permits, escrow locks (plain and
+with permit), releases, refunds, FX swap fundings (plain and with permit),
+settlements and refunds, blacklisting, pausing, fee changes and clock advances
+through the real contracts on the embedded chain.
 The stack is deployed once per module on a chain with a fixed genesis instant;
 every example starts by reverting to the same snapshot.
 
