@@ -463,6 +463,13 @@ class Chain:
         self.address_of(name)
         return bytes(self._accounts[name].key)
 
+    def _caller(self) -> str:
+        """Default ``from`` of read-only calls: the node's first account."""
+        caller = getattr(self, "_default_caller", None)
+        if caller is None:
+            caller = self._default_caller = str(self.w3.eth.accounts[0])
+        return caller
+
     def _fund(self, address: str, wei: int) -> None:
         """Send ether from the node's first unlocked account, in a block of its own.
 
@@ -644,8 +651,8 @@ class Chain:
         """A read-only call; returns the decoded result (a single value unwrapped)."""
         data = self.abis.encode_call(contract, function, args)
         tx: dict[str, Any] = {"to": address, "data": data}
-        if sender is not None:
-            tx["from"] = self.account(sender)
+        # an explicit caller saves the node looking up its own accounts on every call
+        tx["from"] = self.address_of(sender) if sender is not None else self._caller()
         try:
             raw = self.w3.eth.call(tx)  # type: ignore[arg-type]
         except _REVERT_EXCEPTIONS as exc:
