@@ -46,7 +46,7 @@ Example
 from __future__ import annotations
 
 import gc
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -58,7 +58,7 @@ from sim.calendar import BusinessCalendar, parse_clock
 from sim.money import convert, convert_for_reporting, format_minor, minor_exponent
 from sim.network import Account, Bank, BankNetwork, Conversion, Route, RoutingError
 from sim.results import Results, ResultsBuilder, close_accounts
-from sim.workload import Payment, Workload
+from sim.workload import Payment, Workload, arrivals
 
 __all__ = ["CorrespondentRail", "PaymentDraws", "RAIL", "country_calendars", "run"]
 
@@ -273,12 +273,8 @@ class CorrespondentRail:
         """Start a source process that releases each payment at its ``created_at``."""
         return self.env.process(self._source(list(payments)))
 
-    def _source(self, payments: list[Payment]) -> Generator[Any, Any, None]:
-        env = self.env
-        for p in payments:
-            if p.created_at > env.now:
-                yield env.timeout(p.created_at - env.now)
-            env.process(self.process(p))
+    def _source(self, payments: list[Payment]) -> Iterator[Any]:
+        return arrivals(self.env, payments, self.process)
 
     def process(self, p: Payment) -> Generator[Any, Any, None]:  # noqa: C901
         """The SimPy process of one payment; writes its steps and its payments row."""

@@ -63,7 +63,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -92,7 +92,7 @@ from sim.money import convert, convert_for_reporting, format_minor, minor_expone
 from sim.network import Bank, BankNetwork
 from sim.onchain_spec import OnChainSpec, RampSpec
 from sim.results import Results, ResultsBuilder, close_accounts
-from sim.workload import Payment, Workload
+from sim.workload import Payment, Workload, arrivals
 
 __all__ = ["RAIL", "OnChainRail", "contracts_ledger", "run"]
 
@@ -256,12 +256,36 @@ class OnChainRail:
     def submit(self, payments: Iterable[Payment]) -> simpy.Process:
         return self.env.process(self._source(list(payments)))
 
-    def _source(self, payments: list[Payment]) -> Generator[Any, Any, None]:
+    def _source(self, payments: list[Payment]) -> Iterator[Any]:
+        return arrivals(self.env, payments, self.process)
+
+    def _fiat_leg(self, ccy: str, mode: str, spec: RampSpec, z: float, leg: str, step: Any,
+                  S: str) -> Generator[Any, Any, tuple[float, float, str]]:
+        """Fiat moving to (on-ramp) or from (off-ramp) ``ccy``'s issuer: ``(start, end, how)``.
+
+        A wire waits for the issuer's banking day and cut-off (a ``cutoff_wait``
+        step naming why) and takes business minutes; an instant payment takes
+        seconds, 24/7; a pre-funded float takes no time.
+        """
         env = self.env
-        for p in payments:
-            if p.created_at > env.now:
-                yield env.timeout(p.created_at - env.now)
-            env.process(self.process(p))
+        t = env.now
+        if mode == "wire":
+            cal = self.ramp_calendar(ccy)
+            start, why = cal.next_accepting(t)
+            if start > t:
+                yield env.timeout(start - t)
+                step("cutoff_wait", f"issuer:{ccy}", t, start, 0, S, f"{leg} wire window: {why}")
+            t = env.now
+            end = cal.add_business_seconds(t, spec.wire_minutes.sample(z) * 60)
+            how = "domestic wire"
+        elif mode == "instant":
+            end = t + spec.instant_seconds.sample(z)
+            how = "instant payment"
+        else:
+            end = t
+            how = "pre-funded float"
+        yield env.timeout(end - t)
+        return t, end, how
 
     # -- liquidity provider ---------------------------------------------------------
     def _replenish(self, ccy: str) -> Generator[Any, Any, None]:
@@ -401,26 +425,9 @@ class OnChainRail:
 
         # 2. on-ramp
         r_cal = self.ramp_calendar(S)
-        t = env.now
-        mode = onramp_spec.onramp_mode
-        if mode == "wire":
-            start, why = r_cal.next_accepting(t)
-            if start > t:
-                yield env.timeout(start - t)
-                step("cutoff_wait", f"issuer:{S}", t, start, 0, S,
-                     f"on-ramp wire window: {why}")
-            t = env.now
-            end = r_cal.add_business_seconds(
-                t, onramp_spec.wire_minutes.sample(Z[_Z_ON_WIRE]) * 60)
-            how = "domestic wire to the issuer"
-        elif mode == "instant":
-            end = t + onramp_spec.instant_seconds.sample(Z[_Z_ON_WIRE])
-            how = "instant payment to the issuer"
-        else:
-            end = t
-            how = "pre-funded float"
-        yield env.timeout(end - t)
-        step("onramp", f"issuer:{S}", t, end, f_on, S, f"{how}; on-ramp fee")
+        t, end, how = yield from self._fiat_leg(S, onramp_spec.onramp_mode, onramp_spec,
+                                                Z[_Z_ON_WIRE], "on-ramp", step, S)
+        step("onramp", f"issuer:{S}", t, end, f_on, S, f"{how} to the issuer; on-ramp fee")
         if U[_U_ON_REVIEW] < onramp_spec.review_share:
             t = env.now
             hours = onramp_spec.review_hours.sample(Z[_Z_ON_REVIEW])
@@ -556,7 +563,6 @@ class OnChainRail:
         off_spec = self.ramp(D)
         f_off = _bps(paid, off_spec.offramp_fee_bps)
         f_ben = self._bank_fee(ben, "beneficiary_fee", p, paid, D)
-        o_cal = self.ramp_calendar(D)
         omode = off_spec.offramp_mode
         redeem_args = (named_address(_minter(D)), paid * scale_d)
         redemption = None
@@ -567,24 +573,11 @@ class OnChainRail:
             step("offramp", b_acc, t, t, 0, S, "paid out of the bank's pre-funded float")
         else:
             yield from self._redeem(D, redeem_args, b_acc, tx)
-            t = env.now
-            if omode == "wire":
-                start, why = o_cal.next_accepting(t)
-                if start > t:
-                    yield env.timeout(start - t)
-                    step("cutoff_wait", f"issuer:{D}", t, start, 0, S,
-                         f"off-ramp wire window: {why}")
-                t = env.now
-                end = o_cal.add_business_seconds(
-                    t, off_spec.wire_minutes.sample(Z[_Z_OFF_WIRE]) * 60)
-                how = "issuer pays out by domestic wire"
-            else:
-                end = t + off_spec.instant_seconds.sample(Z[_Z_OFF_WIRE])
-                how = "issuer pays out by instant payment"
-            yield env.timeout(end - t)
+            t, end, how = yield from self._fiat_leg(D, omode, off_spec, Z[_Z_OFF_WIRE],
+                                                    "off-ramp", step, S)
             step("offramp", f"issuer:{D}", t, end,
                  convert_for_reporting(f_off, D, S, self.fx.rate(D, S)), S,
-                 f"{how}; off-ramp fee")
+                 f"issuer pays out by {how}; off-ramp fee")
         # crediting at the beneficiary bank, as it credits any incoming payment
         t = env.now
         if U[_U_STP] < ben.credit.stp_share:

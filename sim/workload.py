@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -455,3 +455,15 @@ def make_payment(index: int, created_at: datetime | float, sender_bank: str,
                    check_currency(currency_delivered), segment,  # type: ignore[arg-type]
                    charge_option)  # type: ignore[arg-type]
 
+
+def arrivals(env: Any, payments: Sequence[Payment],
+             start: Callable[[Payment], Any]) -> Iterator[Any]:
+    """A SimPy process body that starts ``start(p)`` as a process at each ``p.created_at``.
+
+    Every rail releases a workload this way, so a payment enters each rail at the
+    same instant.
+    """
+    for p in payments:
+        if p.created_at > env.now:
+            yield env.timeout(p.created_at - env.now)
+        env.process(start(p))
