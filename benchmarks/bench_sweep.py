@@ -90,8 +90,8 @@ def speedup(replications: int, payments: int) -> dict[str, Any]:
     runs: dict[int, dict[str, float]] = {}
     for workers in (1, 2):
         load = os.getloadavg()[0]
-        with tempfile.TemporaryDirectory() as out:
-            res = run_sweep("baseline", grid, out=out, replications=replications,
+        with tempfile.TemporaryDirectory() as tmp:
+            res = run_sweep("baseline", grid, out=tmp, replications=replications,
                             payments=payments, ledger="table", workers=workers,
                             in_process=False)
         per_pid: dict[int, float] = {}
@@ -104,7 +104,7 @@ def speedup(replications: int, payments: int) -> dict[str, Any]:
         print(f"  {workers} worker(s): {res.tasks} tasks, total {t['total_s']:.1f} s, "
               f"tasks {t['tasks_s']:.1f} s (task time summed {t['task_sum_s']:.1f} s), "
               f"load average before {load:.1f}", flush=True)
-    out = {
+    out: dict[str, Any] = {
         "tasks": 2 * replications, "payments_per_task": payments, "runs": runs,
         "speedup_total": runs[1]["total_s"] / runs[2]["total_s"],
         "speedup_tasks": runs[1]["tasks_s"] / runs[2]["tasks_s"],

@@ -3,7 +3,7 @@
 Example
 -------
 ``settlesim sweep baseline --grid onchain.chain=ethereum-l1,fast-ledger
---replications 4 --payments 200 --workers 2 --out sweeps/chains``
+--replications 4 --payments 200 --workers 2 --out out/chains-sweep``
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     grid = parse_grid(args.grid or [])
     scenario = load_scenario(args.scenario)
-    out = Path(args.out) if args.out else Path("sweeps") / scenario.name
+    out = Path(args.out) if args.out else Path("out") / f"{scenario.name}-sweep"
     res = run_sweep(scenario, grid, out=out, replications=args.replications,
                     payments=args.payments, ledger=args.ledger, workers=args.workers,
                     scheduler=args.scheduler, retries=args.retries,
@@ -109,7 +109,7 @@ def register(sub: Any) -> None:
                        help="local worker processes (default: CPUs; 1 runs in this process)")
     where.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                        help="run on the Dask cluster of this scheduler")
-    s.add_argument("--out", metavar="DIR", help="output directory (default sweeps/<scenario>)")
+    s.add_argument("--out", metavar="DIR", help="output directory (default out/<scenario>-sweep)")
     s.add_argument("--retries", type=int, default=2, metavar="N",
                    help="re-runs of a task that failed or whose worker died (default 2)")
     s.add_argument("--collect", action=argparse.BooleanOptionalAction, default=None,

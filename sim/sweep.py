@@ -40,6 +40,7 @@ Example
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import json
 import math
@@ -315,6 +316,14 @@ def _dtype(v: Any) -> str:
     return "str"
 
 
+def _write_table(table: pa.Table, path: Path) -> None:
+    pq.write_table(table, path)
+
+
+def _write_bytes(data: bytes, path: Path) -> None:
+    path.write_bytes(data)
+
+
 def _parquet_bytes(table: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink)
@@ -343,7 +352,7 @@ def run_task(task: SweepTask) -> TaskOutput:
             setattr(out, f"{name}_bytes", _parquet_bytes(table))
         else:
             path = Path(task.part_dir) / _part_name(task.grid_point, task.replication, name)
-            atomic_write(path, lambda t, table=table: pq.write_table(table, t))
+            atomic_write(path, functools.partial(_write_table, table))
             setattr(out, f"{name}_path", str(path))
         del table
     del res
@@ -478,7 +487,9 @@ def sensitivity_figure(doc: Mapping[str, Any], path: str | Path) -> Path | None:
                            if pt["params"][p] == v and rail in pt["rails"]]
                     means = [e["mean"] for e in pts if e["mean"] is not None]
                     if not means:
-                        ys.append(np.nan), lo.append(np.nan), hi.append(np.nan)
+                        ys.append(np.nan)
+                        lo.append(np.nan)
+                        hi.append(np.nan)
                         continue
                     ys.append(float(np.mean(means)) * scale)
                     if len(params) == 1:
@@ -725,7 +736,7 @@ def run_sweep(scenario: Scenario | str | Path, grid: Mapping[str, Sequence[Any]]
             data = getattr(o, f"{name}_bytes")
             if data is not None:
                 path = parts / _part_name(o.grid_point, o.replication, name)
-                atomic_write(path, lambda t, data=data: t.write_bytes(data))
+                atomic_write(path, functools.partial(_write_bytes, data))
                 setattr(o, f"{name}_path", str(path))
                 setattr(o, f"{name}_bytes", None)
         outputs[(o.grid_point, o.replication)] = o
@@ -775,7 +786,7 @@ def run_sweep(scenario: Scenario | str | Path, grid: Mapping[str, Sequence[Any]]
             lambda t: frame.to_csv(t, index=False, lineterminator="\n"))
         text = json.dumps(doc, indent=2) + "\n"
         files["sweep_summary.json"] = atomic_write(out_dir / "sweep_summary.json",
-                                                   lambda t: t.write_text(text))
+                                                   functools.partial(_write_bytes, text.encode()))
         fig = sensitivity_figure(doc, out_dir / "figures" / "sensitivity.png")
         if fig is not None:
             files["figures/sensitivity.png"] = fig

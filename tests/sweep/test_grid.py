@@ -3,10 +3,12 @@ runs or is written."""
 
 from __future__ import annotations
 
+import doctest
 from pathlib import Path
 
 import pytest
 
+import sim.sweep
 from sim.cli import main
 from sim.scenario import load_scenario
 from sim.sweep import (
@@ -129,3 +131,8 @@ def test_t_quantiles() -> None:
     for dof, t in [(1, 12.7062), (2, 4.3027), (10, 2.2281), (30, 2.0423), (40, 2.0211),
                    (60, 2.0003), (120, 1.9799)]:
         assert t_quantile_975(dof) == pytest.approx(t, abs=2e-4)
+
+
+def test_doctests() -> None:
+    res = doctest.testmod(sim.sweep, optionflags=doctest.ELLIPSIS)
+    assert res.attempted >= 8 and res.failed == 0
