@@ -136,8 +136,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--replications", type=int, default=6,
                     help="replications per grid point of the speed-up sweep (default 6)")
-    ap.add_argument("--payments", type=int, default=1000,
-                    help="payments per run of the speed-up sweep (default 1000)")
+    ap.add_argument("--payments", type=int, default=2000,
+                    help="payments per run of the speed-up sweep (default 2000)")
     ap.add_argument("--no-speedup", action="store_true", help="skip the speed-up sweep")
     ap.add_argument("--memory", action="store_true", help="also measure peak memory")
     ap.add_argument("--memory-payments", type=int, default=100_000)
