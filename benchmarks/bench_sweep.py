@@ -4,7 +4,8 @@ Both go through :func:`sim.sweep.run_sweep` on a Dask ``LocalCluster`` of worker
 processes (the same code path as a remote cluster):
 
 * **speed-up**: the same sweep (``baseline``, table ledger, a grid of two chains x
-  ``--replications`` x ``--payments``) on 1 worker process, then on 2; the figure
+  ``--replications`` x ``--payments``, default 2 x 6 x 4,000) on 1 worker process,
+  then on 2; the figure
   is the ratio of wall-clock times, whole sweep (cluster start, imports and the
   per-process gas measurement included) and task phase alone (target >= 1.8x).
   The load average is printed beside it: on a 2-core machine any other process
@@ -21,7 +22,7 @@ processes (the same code path as a remote cluster):
 
 Usage::
 
-    python benchmarks/bench_sweep.py                       # speed-up, ~2-4 minutes
+    python benchmarks/bench_sweep.py                       # speed-up, ~2-3 minutes
     python benchmarks/bench_sweep.py --memory              # adds 100,000 payments
     python benchmarks/bench_sweep.py --memory --full --no-speedup   # 1,000,000 payments
 """
@@ -136,8 +137,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--replications", type=int, default=6,
                     help="replications per grid point of the speed-up sweep (default 6)")
-    ap.add_argument("--payments", type=int, default=2000,
-                    help="payments per run of the speed-up sweep (default 2000)")
+    ap.add_argument("--payments", type=int, default=4000,
+                    help="payments per run of the speed-up sweep (default 4000)")
     ap.add_argument("--no-speedup", action="store_true", help="skip the speed-up sweep")
     ap.add_argument("--memory", action="store_true", help="also measure peak memory")
     ap.add_argument("--memory-payments", type=int, default=100_000)
