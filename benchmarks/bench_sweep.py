@@ -5,9 +5,9 @@ processes (the same code path as a remote cluster):
 
 * **speed-up**: the same sweep (``baseline``, table ledger, a grid of two chains x
   ``--replications`` x ``--payments``, default 2 x 6 x 4,000) on 1 worker process,
-  then on 2; the figure
-  is the ratio of wall-clock times, whole sweep (cluster start, imports and the
-  per-process gas measurement included) and task phase alone (target >= 1.8x).
+  then on 2; the figure is the ratio of wall-clock times, whole sweep (cluster
+  start, imports and the per-process gas measurement included) and task phase
+  alone (target >= 1.8x).
   The load average is printed beside it: on a 2-core machine any other process
   takes from the 2-worker run first, so a third figure is given in CPU time: the
   1-worker run's task CPU seconds over those of the busiest of the 2 workers (what
