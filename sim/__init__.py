@@ -16,6 +16,8 @@ Public API (the rest is internal):
 * :class:`Scenario`, :func:`load_scenario`, :func:`run`, :func:`run_scenario`
   (``sim.scenario``, ``sim.experiment``): scenario files and the notebook API;
   :func:`write_report` (``sim.report``);
+* :func:`run_sweep` (``sim.sweep``): a parameter grid x replications on a local
+  or Dask pool;
 * :class:`Timeline`, :func:`simulate_timeline` (``sim.timeline``): one payment's
   journey on both rails, for teaching.
 
@@ -69,6 +71,7 @@ from sim.results import (
     kpis,
 )
 from sim.scenario import Scenario, ScenarioError, load_scenario, shipped_scenarios
+from sim.sweep import SweepError, run_sweep
 from sim.timeline import Timeline, TimelineError
 from sim.timeline import from_results as timeline_from_results
 from sim.timeline import simulate as simulate_timeline
@@ -90,6 +93,8 @@ __all__ = [
     "OnChainSpec",
     "OnChainSpecError",
     "Scenario",
+    "SweepError",
+    "run_sweep",
     "Timeline",
     "TimelineError",
     "simulate_timeline",

@@ -24,9 +24,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
+import os
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import rlp
@@ -368,13 +372,54 @@ def _warm_up(chain: Any, stack: Any, holders: Iterable[tuple[str, str]]) -> None
     chain.set_automine(True)
 
 
-def measure_rail_gas(release: str = "attestation") -> GasTable:
+def measure_rail_gas(release: str = "attestation", *, use_cache: bool = True) -> GasTable:
     """Execution gas of every operation of the rail, measured on the real contracts.
 
     Runs each operation once in the warm state the contracts ledger uses and
-    subtracts the intrinsic gas of its calldata.
+    subtracts the intrinsic gas of its calldata. The measurement is
+    deterministic, so it is kept in memory and in a cache file
+    (``$XDG_CACHE_HOME/settlesim``, else ``~/.cache/settlesim``) keyed by the
+    contracts' bytecode and the EVM's version: a sweep's workers measure once per
+    machine, not once each. ``use_cache=False`` measures afresh.
     """
-    return _measure(release)
+    if not use_cache:
+        return _measure.__wrapped__(release)
+    return _cached(release)
+
+
+def _cache_file(release: str) -> Path:
+    from importlib.metadata import version
+
+    from settlement.compile import CONTRACTS, load_artifact
+
+    h = hashlib.sha256()
+    for name in CONTRACTS:
+        h.update(load_artifact(name)["deployedBytecode"].encode())
+    h.update(version("py-evm").encode())
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "settlesim" / f"rail-gas-{release}-{h.hexdigest()[:16]}.json"
+
+
+@functools.lru_cache(maxsize=4)
+def _cached(release: str) -> GasTable:
+    try:
+        path: Path | None = _cache_file(release)
+        assert path is not None
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return GasTable({str(k): int(v) for k, v in data["exec_gas"].items()}, release)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    table = _measure(release)
+    try:
+        path = _cache_file(release)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"release": release, "exec_gas": table.exec_gas}, fh, sort_keys=True)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # no writable cache: measure again next time
+    return table
 
 
 @functools.lru_cache(maxsize=4)

@@ -287,3 +287,20 @@ def test_property_time_moves_forward_and_money_is_conserved(net, hours, minute, 
         assert p["credited_at"] >= p["created_at"]
         assert steps["ended_at"].max() <= p["credited_at"] or steps.iloc[-1]["kind"] == "credit"
     assert conservation_violations(r.payments).empty
+
+
+def test_gas_table_cache_holds_a_fresh_measurement(tmp_path, monkeypatch) -> None:
+    from sim import ledger
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    ledger._cached.cache_clear()
+    try:
+        cached = ledger.measure_rail_gas("attestation")
+        path = ledger._cache_file("attestation")
+        assert path.parent == tmp_path / "settlesim" and path.exists()
+        assert cached == ledger.measure_rail_gas("attestation", use_cache=False)
+        ledger._cached.cache_clear()
+        path.write_text("{not json")  # a damaged cache is measured again, not trusted
+        assert ledger.measure_rail_gas("attestation") == cached
+    finally:
+        ledger._cached.cache_clear()
