@@ -7,7 +7,7 @@ and returns a :class:`matplotlib.figure.Figure`:
   log time axis, with the 1 h and 1 (business) day marks and the FSB 75% target;
 * :func:`cost_breakdown`: mean cost per fee component as % of the amount sent,
   stacked, per corridor and rail, with the 3% and 5% lines;
-* :func:`latency_heatmap`: median latency by hour of the week of creation (UTC),
+* :func:`latency_heatmap`: median latency by hour of the week of creation (sender's local time),
   one panel per rail: cut-off and weekend effects;
 * :func:`paired_differences`: per payment credited on both rails, on-chain minus
   correspondent latency and cost.
@@ -27,7 +27,7 @@ Example
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -180,8 +180,27 @@ def cost_breakdown(payments: pd.DataFrame) -> Figure:
         return fig
 
 
-def latency_heatmap(payments: pd.DataFrame) -> Figure:
-    """Median latency (h) by UTC weekday and hour of creation, one panel per rail."""
+def _creation_clock(c: pd.DataFrame, timezones: Mapping[str, str] | None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Weekday and hour of creation: in the sender bank's time zone where known, else UTC."""
+    ts = pd.DatetimeIndex(c["created_at"]).tz_convert("UTC")
+    days, hours = np.asarray(ts.day_of_week), np.asarray(ts.hour)
+    if timezones:
+        zones = c["sender_bank"].map(timezones).to_numpy()
+        for tz in {z for z in zones if isinstance(z, str)}:
+            sel = zones == tz
+            local = ts[sel].tz_convert(tz)
+            days[sel], hours[sel] = local.day_of_week, local.hour
+    return days, hours
+
+
+def latency_heatmap(payments: pd.DataFrame,
+                    timezones: Mapping[str, str] | None = None) -> Figure:
+    """Median latency (h) by weekday and hour of creation, one panel per rail.
+
+    With ``timezones`` (bank id -> IANA zone) the clock is the sender bank's
+    local time, where cut-offs and weekends act; otherwise UTC.
+    """
     with plt.rc_context(_STYLE):
         rails = _rails(payments)
         fig, axes = plt.subplots(len(rails), 1, figsize=(7.2, 1.9 * len(rails) + 0.8),
@@ -196,9 +215,9 @@ def latency_heatmap(payments: pd.DataFrame) -> Figure:
             if c.empty:
                 _empty(ax, f"{rail}: no credited payments")
                 continue
-            ts = pd.DatetimeIndex(c["created_at"]).tz_convert("UTC")
+            days, hours = _creation_clock(c, timezones)
             grid = np.full((7, 24), np.nan)
-            df = pd.DataFrame({"d": ts.day_of_week, "h": ts.hour,
+            df = pd.DataFrame({"d": days, "h": hours,
                                "lat": c["latency_s"].to_numpy(float) / 3600})
             for (d, h), g in df.groupby(["d", "h"]):
                 grid[int(d), int(h)] = max(float(g["lat"].median()), 1 / 60)
@@ -209,7 +228,8 @@ def latency_heatmap(payments: pd.DataFrame) -> Figure:
             ax.set_title(f"{RAIL_LABELS.get(rail, rail)}: median latency by creation time",
                          loc="left")
             ax.spines[:].set_visible(False)
-        axes[-1, 0].set_xlabel("hour of creation (UTC); blank: no payment created then")
+        clock = "sender bank's local time" if timezones else "UTC"
+        axes[-1, 0].set_xlabel(f"hour of creation ({clock}); blank: no payment created then")
         if im is not None:
             cb = fig.colorbar(im, ax=axes[:, 0].tolist(), shrink=0.9)
             cb.set_label("median latency (h, log scale)")
@@ -273,9 +293,17 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def render_figures(payments: pd.DataFrame) -> dict[str, bytes]:
-    """Every figure of :data:`FIGURES` as PNG bytes, by name."""
-    return {name: _png(make(payments)) for name, make in FIGURES.items()}
+def render_figures(payments: pd.DataFrame,
+                   timezones: Mapping[str, str] | None = None) -> dict[str, bytes]:
+    """Every figure of :data:`FIGURES` as PNG bytes, by name.
+
+    ``timezones`` (bank id -> IANA zone) puts the heatmap on the sender's local clock.
+    """
+    out = {}
+    for name, make in FIGURES.items():
+        fig = make(payments, timezones) if name == "latency_heatmap" else make(payments)
+        out[name] = _png(fig)
+    return out
 
 
 def write_figures(payments: pd.DataFrame | dict[str, bytes], out_dir: str | Path

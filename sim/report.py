@@ -59,7 +59,8 @@ _FIG_CAPTIONS = {
     "cost_breakdown": "Mean cost of credited payments per corridor, by fee component, as % of "
                       "the amount sent (left bar correspondent, right bar on-chain, hatched). "
                       "Dashed: 3% and 5% (FSB retail and remittance ceilings per corridor).",
-    "latency_heatmap": "Median latency by weekday and hour (UTC) of creation: cut-offs, "
+    "latency_heatmap": "Median latency by weekday and hour of creation in the sender bank's "
+                       "local time: cut-offs, "
                        "closed hours and weekends show as bright cells.",
     "paired_differences": "Per payment credited on both rails: on-chain minus correspondent "
                           "latency (left, symmetric log axis) and cost (right, percentage "
@@ -289,13 +290,28 @@ def _corridor_table(summary: Mapping[str, Any]) -> tuple[list[str], list[list[st
     return header, rows
 
 
+def sender_timezones(results: Any) -> dict[str, str] | None:
+    """Bank id -> time zone of the results' scenario network (None when unknown)."""
+    sc = getattr(results, "scenario", None)
+    if sc is None:
+        return None
+    from sim.experiment import build_components
+
+    try:
+        net = build_components(sc).network
+    except ValueError:
+        return None
+    return {bid: b.timezone for bid, b in net.banks.items()}
+
+
 def render_report(results: Any, figures: Mapping[str, bytes] | None = None) -> str:
     """The report as one HTML string (figures rendered unless given as PNG bytes)."""
     from sim.figures import render_figures
 
     sc = results.scenario
     summary = results.summary()
-    pngs = dict(figures) if figures is not None else render_figures(results.payments)
+    pngs = dict(figures) if figures is not None else render_figures(
+        results.payments, sender_timezones(results))
     header, rows = kpi_rows(summary)
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
@@ -392,7 +408,7 @@ def write_outputs(results: Any, out: str | Path, *,
             json.dumps(results.scenario.to_dict(), indent=2) + "\n", encoding="utf-8")
         if tick:
             tick("tables and summary written")
-        pngs = render_figures(results.payments)
+        pngs = render_figures(results.payments, sender_timezones(results))
         write_figures(pngs, staging / "figures")
         if tick:
             tick("figures drawn")
