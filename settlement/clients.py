@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 from settlement.chain import Chain, PendingTransaction, Receipt
 
 __all__ = [
+    "PERMIT_TYPES",
     "EscrowClient",
     "FxSwapClient",
     "LockState",
@@ -43,6 +44,16 @@ TxResult = Receipt | PendingTransaction
 ZERO_ADDRESS = "0x" + "00" * 20
 ZERO32 = b"\x00" * 32
 UINT256_MAX = 2**256 - 1
+#: EIP-2612 ``Permit`` typed data (EIP-712 types)
+PERMIT_TYPES: dict[str, list[dict[str, str]]] = {
+    "Permit": [
+        {"name": "owner", "type": "address"},
+        {"name": "spender", "type": "address"},
+        {"name": "value", "type": "uint256"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ]
+}
 
 
 def hashlock_of(preimage: bytes) -> bytes:
@@ -200,16 +211,8 @@ class StablecoinClient(_Client):
             "chainId": self.chain.chain_id,
             "verifyingContract": self.address,
         }
-        types = {
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ]
-        }
-        signed = Account.sign_typed_data(self.chain.private_key(owner), domain, types, message)
+        signed = Account.sign_typed_data(self.chain.private_key(owner), domain, PERMIT_TYPES,
+                                         message)
         return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
 
     def permit(

@@ -38,8 +38,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.network import deep_merge
 from sim.results import Results
-from sim.scenario import Scenario, ScenarioError, deep_merge, freeze, load_scenario
+from sim.scenario import Scenario, ScenarioError, freeze, load_scenario
 
 __all__ = [
     "Components",

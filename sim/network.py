@@ -407,14 +407,33 @@ class Route:
 # ---------------------------------------------------------------------------
 # loading
 # ---------------------------------------------------------------------------
-def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``over`` merged into a copy of ``base`` (tables field by field)."""
     out = copy.deepcopy(dict(base))
     for k, v in over.items():
         if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
-            out[k] = _merge(out[k], v)
+            out[k] = deep_merge(out[k], v)
         else:
             out[k] = copy.deepcopy(v)
     return out
+
+
+def _with_profile(entry: Mapping[str, Any], profiles: Mapping[str, Mapping[str, Any]],
+                  label: str, kind: str, problems: list[str]
+                  ) -> tuple[dict[str, Any], str] | None:
+    """``entry`` merged over its named profile, and how to say where a field came from.
+
+    None (with the problem recorded) when the profile does not exist.
+    """
+    name = entry.get("profile")
+    if name is None:
+        return dict(entry), ""
+    if name not in profiles:
+        problems.append(f"{label} field 'profile': no {kind} {name!r}; fix: use one of "
+                        f"{', '.join(sorted(profiles)) or '(none)'}")
+        return None
+    prof = {k: v for k, v in profiles[name].items() if k != "sources"}
+    return deep_merge(prof, entry), f" ({kind} '{name}' or the entry)"
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
@@ -551,17 +570,10 @@ class BankNetwork:
         seen: dict[str, int] = {}
         for i, entry in enumerate(raw.get("banks", [])):
             label = f"banks[{i}] (id {entry.get('id')!r})"
-            prof_name = entry.get("profile")
-            origin = ""
-            data = dict(entry)
-            if prof_name is not None:
-                if prof_name not in profiles:
-                    problems.append(f"{label} field 'profile': no profile {prof_name!r}; fix: "
-                                    f"use one of {', '.join(sorted(profiles)) or '(none)'}")
-                    continue
-                prof = {k: v for k, v in profiles[prof_name].items() if k != "sources"}
-                data = _merge(prof, entry)
-                origin = f" (profile '{prof_name}' or the entry)"
+            merged = _with_profile(entry, profiles, label, "profile", problems)
+            if merged is None:
+                continue
+            data, origin = merged
             try:
                 bank = Bank.model_validate(data)
             except ValidationError as exc:
@@ -583,17 +595,10 @@ class BankNetwork:
         for i, entry in enumerate(raw.get("accounts", [])):
             label = (f"accounts[{i}] ({entry.get('owner')} at {entry.get('servicer')}, "
                      f"{entry.get('currency')})")
-            data = dict(entry)
-            origin = ""
-            prof_name = entry.get("profile")
-            if prof_name is not None:
-                if prof_name not in aprofiles:
-                    problems.append(f"{label} field 'profile': no account profile {prof_name!r}; "
-                                    f"fix: use one of {', '.join(sorted(aprofiles)) or '(none)'}")
-                    continue
-                prof = {k: v for k, v in aprofiles[prof_name].items() if k != "sources"}
-                data = _merge(prof, entry)
-                origin = f" (account profile '{prof_name}' or the entry)"
+            merged = _with_profile(entry, aprofiles, label, "account profile", problems)
+            if merged is None:
+                continue
+            data, origin = merged
             try:
                 acc = Account.model_validate(data)
             except ValidationError as exc:

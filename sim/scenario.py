@@ -32,7 +32,6 @@ charge_bank_fees, settings, ramps, escrow, fx
 
 from __future__ import annotations
 
-import copy
 import json
 import tomllib
 import types
@@ -504,17 +503,6 @@ def load_scenario(name_or_path: str | Path, *, check: bool = True) -> Scenario:
     if check:
         sc.check()
     return sc
-
-
-def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    """``over`` merged into a copy of ``base`` (tables field by field)."""
-    out = copy.deepcopy(dict(base))
-    for k, v in over.items():
-        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
-            out[k] = deep_merge(out[k], v)
-        else:
-            out[k] = copy.deepcopy(v)
-    return out
 
 
 def freeze(obj: Any) -> str:

@@ -79,6 +79,7 @@ from settlement import (
     hashlock_of,
     minter_name,
 )
+from settlement.clients import PERMIT_TYPES
 
 #: Fixed genesis instant (2026-01-01T00:00:00Z), so every run sees the same chain.
 GENESIS = 1_767_225_600
@@ -114,15 +115,6 @@ WRONG_PREIMAGE = hashlib.sha256(b"settlesim property wrong preimage").digest()
 
 LOCK_TERMS_ABI = "(address,address,uint256,uint64,bytes32,address,bytes32)"
 SWAP_TERMS_ABI = "(address,address,uint256,address,address,uint256,uint64,bytes32)"
-PERMIT_TYPES = {
-    "Permit": [
-        {"name": "owner", "type": "address"},
-        {"name": "spender", "type": "address"},
-        {"name": "value", "type": "uint256"},
-        {"name": "nonce", "type": "uint256"},
-        {"name": "deadline", "type": "uint256"},
-    ]
-}
 
 Key = tuple[Any, ...]
 Move = tuple[str, str | None, str | None, int]  # (ccy, from, to, amount); None: mint/burn side
