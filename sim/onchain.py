@@ -248,10 +248,13 @@ class OnChainRail:
         fee = bank.fee(kind, p.segment, value, ccy, self.fx)  # type: ignore[arg-type]
         return convert_for_reporting(fee, bank.currency, ccy, self.fx.rate(bank.currency, ccy))
 
+    def _dealt_rate(self, source: str, target: str, segment: str) -> Decimal:
+        """The provider's rate: mid less its spread for the segment."""
+        spread = getattr(self.spec.fx.spread_bps, segment)
+        return self.fx.rate(source, target) * (1 - Decimal(spread) / Decimal(10_000))
+
     def _dealt(self, p: Payment) -> Decimal:
-        spread = getattr(self.spec.fx.spread_bps, p.segment)
-        return self.fx.rate(p.currency_sent, p.currency_delivered) * (
-            1 - Decimal(spread) / Decimal(10_000))
+        return self._dealt_rate(p.currency_sent, p.currency_delivered, p.segment)
 
     def submit(self, payments: Iterable[Payment]) -> simpy.Process:
         return self.env.process(self._source(list(payments)))
@@ -352,8 +355,7 @@ class OnChainRail:
             """End the payment: ``value`` (in ``value_ccy``) goes back to the sender."""
             refund = value
             if value_ccy != S:
-                refund = convert(value, value_ccy, S, self.fx.rate(value_ccy, S) * (
-                    1 - Decimal(getattr(spec.fx.spread_bps, p.segment)) / Decimal(10_000)))
+                refund = convert(value, value_ccy, S, self._dealt_rate(value_ccy, S, p.segment))
             step("return", place, env.now, env.now, refund, S,
                  f"{reason}; {format_minor(refund, S)} returned to the ordering customer")
             close(status, reason, 0, refund, {"sender_bank": acct.sender_bank,
