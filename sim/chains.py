@@ -88,6 +88,8 @@ WEI_PER_GWEI = 10**9
 #: block is filled (demand above the limit only means the block is full).
 _MAX_UTILISATION = 2.0
 _LOG_MAX_UTILISATION = math.log(_MAX_UTILISATION)
+#: standard normals the fee market draws ahead at a time
+_DRAW_AHEAD = 4096
 _CONFIDENCE = re.compile(r"confidence [HML]\b|modelling choice", re.IGNORECASE)
 
 
@@ -586,6 +588,12 @@ class FeeMarket:
         self._denominator, self._elasticity = fm.max_change_denominator, fm.elasticity
         self._open: BlockSpace | None = None
         self._next: int | None = None
+        # standard normals drawn ahead in batches (numpy draws a batch exactly as it
+        # draws them one at a time), consumed one per block
+        self._normals: list[float] = []
+        self._drawn = 0
+        p = profile
+        self._price, self._l1_fee = p.native_price_usd, p.fee_market.l1_data_fee_usd
 
     # -- state ---------------------------------------------------------------
     @property
@@ -623,7 +631,12 @@ class FeeMarket:
                              "numbers must increase")
         if self._next is not None and number > self._next:
             self._skip(number - self._next, timestamp)
-        z = float(self.rng.standard_normal())
+        i = self._drawn
+        if i < len(self._normals):
+            self._drawn = i + 1
+            z = self._normals[i]
+        else:
+            z = self._draw(1)[0]
         background = self._background(z, timestamp)
         self._open = BlockSpace(number=number, timestamp=timestamp, base_fee_wei=self._base,
                                 background_gas=background,
@@ -644,27 +657,98 @@ class FeeMarket:
         self._next = self._open.number + 1
         self._open = None
 
+    def _draw(self, k: int) -> list[float]:
+        """The next ``k`` standard normals of ``rng`` (drawn ahead in batches)."""
+        i, buf = self._drawn, self._normals
+        if i + k <= len(buf):
+            self._drawn = i + k
+            return buf[i:i + k]
+        rest = buf[i:]
+        need = k - len(rest)
+        fresh = self.rng.standard_normal(max(need, _DRAW_AHEAD)).tolist()
+        self._normals, self._drawn = fresh, need
+        return rest + fresh[:need] if rest else fresh[:need]
+
     def _skip(self, k: int, timestamp: float) -> None:
         """Produce ``k`` blocks with none of our gas, ending one interval before ``timestamp``.
 
         The same draws and arithmetic as :meth:`open_block` + ``close_block(0)`` per
-        block (numpy draws a batch of normals exactly as it draws them one at a
-        time; ``tests/onchain`` checks the equivalence), inlined for speed: idle
-        periods are long (a weekend is ~130k blocks of a 2 s chain). Without an
-        EIP-1559 base fee the background gas of a skipped block affects nothing,
-        so only the demand process advances.
+        block, inlined for speed: idle periods are long (a weekend is ~130k blocks
+        of a 2 s chain). ``tests/onchain`` checks the equivalence, for this loop and
+        for :meth:`_skip_reference`, the straightforward one. Without an EIP-1559 base
+        fee the background gas of a skipped block affects nothing, so only the
+        demand process advances. The fast loop applies when no congestion episode
+        overlaps the skipped blocks and the base fee is at least 1 (it then stays
+        so, and ``max(base, 1)`` is ``base``); ``a // target // denom`` is
+        ``a // (target * denom)`` for non-negative integers.
         """
         phi, innov, x = self._phi, self._innov, self._x
-        zs = self.rng.standard_normal(k).tolist()
+        zs = self._draw(k)
         if not self._eip1559:
             for z in zs:
                 x = phi * x + innov * z
             self._x = x
             return
         dt, limit, base, floor = self.profile.block_time_s, self._limit, self._base, self._min_base
+        first, last = timestamp - k * dt, timestamp - dt
+        overlap = any(e.start <= last and first < e.end for e in self.congestion)
         log_mean, elastic, ref, cap = self._log_mean, self._elastic, self._ref_log, \
             _LOG_MAX_UTILISATION
-        target, denom = limit // self._elasticity, self._denominator
+        if overlap or log_mean is None or base < 1:
+            self._skip_reference(zs, timestamp)
+            return
+        target = limit // self._elasticity
+        td = target * self._denominator
+        log, exp = math.log, math.exp
+        if elastic == 1.0:
+            for z in zs:
+                x = phi * x + innov * z
+                log_u = log_mean + x + (ref - log(base))
+                used = round(exp(log_u if log_u < cap else cap) * limit)
+                if used > limit:
+                    used = limit
+                if used > target:
+                    base += base * (used - target) // td or 1
+                elif used < target:
+                    base -= base * (target - used) // td
+                if base < floor:
+                    base = floor
+        elif elastic:
+            for z in zs:
+                x = phi * x + innov * z
+                log_u = log_mean + x + elastic * (ref - log(base))
+                used = round(exp(log_u if log_u < cap else cap) * limit)
+                if used > limit:
+                    used = limit
+                if used > target:
+                    base += base * (used - target) // td or 1
+                elif used < target:
+                    base -= base * (target - used) // td
+                if base < floor:
+                    base = floor
+        else:
+            for z in zs:
+                x = phi * x + innov * z
+                log_u = log_mean + x
+                used = round(exp(log_u if log_u < cap else cap) * limit)
+                if used > limit:
+                    used = limit
+                if used > target:
+                    base += base * (used - target) // td or 1
+                elif used < target:
+                    base -= base * (target - used) // td
+                if base < floor:
+                    base = floor
+        self._x, self._base = x, base
+
+    def _skip_reference(self, zs: Sequence[float], timestamp: float) -> None:
+        """:meth:`_skip` written plainly: the general case, and the reference of its tests."""
+        k = len(zs)
+        phi, innov, x = self._phi, self._innov, self._x
+        dt, limit, base, floor = self.profile.block_time_s, self._limit, self._base, self._min_base
+        log_mean, elastic, ref, cap = self._log_mean, self._elastic, self._ref_log, \
+            _LOG_MAX_UTILISATION
+        denom = self._denominator
         episodes = [(e.start, e.end, e.utilisation) for e in self.congestion]
         log, exp = math.log, math.exp
         for i, z in enumerate(zs):
@@ -681,12 +765,10 @@ class FeeMarket:
                     if start <= ts < end and level > u:
                         u = level
             used = min(limit, int(round(u * limit)))
-            if used > target:                       # next_base_fee, inlined
-                base += max(base * (used - target) // target // denom, 1)
-            elif used < target:
-                base -= base * (target - used) // target // denom
-            if base < floor:
-                base = floor
+            if self._eip1559:
+                base = next_base_fee(base, used, limit, denom, self._elasticity)
+                if base < floor:
+                    base = floor
         self._x, self._base = x, base
 
     def _background(self, z: float, timestamp: float) -> int:
@@ -724,9 +806,7 @@ class FeeMarket:
 
     def fee_usd(self, gas_used: int) -> Decimal:
         """:meth:`fee_wei` at the profile's ``native_price_usd``, plus ``l1_data_fee_usd``."""
-        p = self.profile
-        return (Decimal(self.fee_wei(gas_used)) * p.native_price_usd / WEI_PER_NATIVE
-                + p.fee_market.l1_data_fee_usd)
+        return Decimal(self.fee_wei(gas_used)) * self._price / WEI_PER_NATIVE + self._l1_fee
 
 
 def _gwei_to_wei(gwei: Decimal) -> int:

@@ -99,9 +99,10 @@ class TxOp:
     est_gas: int = 0
     done: Any = None               # the SimPy event that fires with the TxResult
     data: bytes | None = None      # calldata, encoded once
+    tokens: int = -1               # EIP-2028 calldata tokens (counted once; -1: not yet)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TxResult:
     ok: bool
     gas_used: int
@@ -151,10 +152,15 @@ class GasTable:
     release: str
 
     def gas(self, kind: str, calldata: bytes) -> int:
+        return self.gas_tokens(kind, intrinsic_tokens(calldata))
+
+    def gas_tokens(self, kind: str, tokens: int) -> int:
+        """:meth:`gas` of a call whose calldata counts ``tokens`` EIP-2028 tokens."""
         try:
-            return intrinsic_gas(calldata, self.exec_gas[kind])
+            exec_gas = self.exec_gas[kind]
         except KeyError:
             raise KeyError(f"no measured gas for operation {kind!r}") from None
+        return 21_000 + max(4 * tokens + exec_gas, 10 * tokens)
 
 
 class Ledger:
@@ -173,7 +179,9 @@ class Ledger:
         return op.data
 
     def estimate(self, op: TxOp) -> int:
-        return self.table.gas(op.kind, self.calldata(op))
+        if op.tokens < 0:
+            op.tokens = static_calldata_tokens(op.contract, op.function, op.args)
+        return self.table.gas_tokens(op.kind, op.tokens)
 
     def execute_block(self, ops: Sequence[TxOp], timestamp: int) -> list[TxResult]:
         raise NotImplementedError
@@ -206,6 +214,48 @@ def _words(value: Any, out: list[bytes]) -> None:
             out.append(int(v).to_bytes(32, "big"))
 
 
+#: zero bytes in the 32-byte word of an address (there are few addresses, many calls)
+_ADDRESS_ZEROS: dict[str, int] = {}
+
+
+def _zeros_and_words(values: Any) -> tuple[int, int]:
+    """(zero bytes, bytes) of ``values`` laid out by :func:`_words`, without building them."""
+    zeros = size = 0
+    for v in values:
+        t = type(v)
+        if t is int:
+            zeros += v.to_bytes(32, "big").count(0)
+            size += 32
+        elif t is str:
+            z = _ADDRESS_ZEROS.get(v)
+            if z is None:
+                z = _ADDRESS_ZEROS[v] = 12 + bytes.fromhex(v[2:]).count(0)
+            zeros += z
+            size += 32
+        elif t is bytes and len(v) == 32:
+            zeros += v.count(0)
+            size += 32
+        elif t is tuple or t is list:
+            z, n = _zeros_and_words(v)
+            zeros += z
+            size += n
+        else:
+            out: list[bytes] = []
+            _words((v,), out)
+            zeros += out[0].count(0)
+            size += len(out[0])
+    return zeros, size
+
+
+def static_calldata_tokens(contract: str, function: str, args: Sequence[Any]) -> int:
+    """``intrinsic_tokens(static_calldata(contract, function, args))``, counted from the
+    arguments without encoding them."""
+    sel = _selector(contract, function)
+    zeros, size = _zeros_and_words(args)
+    zeros += sel.count(0)
+    return zeros + 4 * (size + len(sel) - zeros)
+
+
 def static_calldata(contract: str, function: str, args: Sequence[Any]) -> bytes:
     """Calldata of a call whose arguments are all static (addresses, uints, bytes32, tuples
     of those): the selector and one 32-byte word per value, as ``abi.encode`` lays them out.
@@ -232,12 +282,18 @@ class GasTableLedger(Ledger):
 
     def execute_block(self, ops: Sequence[TxOp], timestamp: int) -> list[TxResult]:
         self._number += 1
+        number, table = self._number, self.table
         out = []
         for op in ops:
-            error = op.predict(timestamp) if op.predict else None
-            kind = op.kind if error is None else f"{op.kind}!{error}"
-            gas = self.table.gas(kind, self.calldata(op))
-            out.append(TxResult(error is None, gas, self._number, timestamp, error))
+            error = op.predict(timestamp) if op.predict is not None else None
+            if op.tokens < 0:
+                op.tokens = static_calldata_tokens(op.contract, op.function, op.args)
+            if error is None:
+                out.append(TxResult(True, table.gas_tokens(op.kind, op.tokens), number,
+                                    timestamp))
+            else:
+                out.append(TxResult(False, table.gas_tokens(f"{op.kind}!{error}", op.tokens),
+                                    number, timestamp, error))
         return out
 
 

@@ -533,3 +533,41 @@ def test_fee_monotone_in_gas(name: str, seed: int, blocks: int, g1: int, g2: int
 def test_docstring_examples_run() -> None:
     res = doctest.testmod(sim.chains, optionflags=doctest.ELLIPSIS)
     assert res.failed == 0 and res.attempted > 10
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize(("mean", "elasticity", "floor"),
+                         [(0.5, 1.0, None), (0.5, 0.0, None), (0.6, 0.5, None),
+                          (1.5, 1.0, None), (0.05, 2.0, "0.001")])
+def test_fast_skip_equals_stepping_and_the_plain_loop(name: str, mean: float, elasticity: float,
+                                                      floor: str | None) -> None:
+    """The fast loop of ``_skip`` (no episode in the gap) is block-for-block stepping."""
+    over: dict[str, object] = {"background": {"volatility": 0.5, "mean_utilisation": mean,
+                                              "price_elasticity": elasticity}}
+    p = get_chain_profile(name)
+    if floor is not None and p.fee_market.kind == "eip1559":
+        over["fee_market"] = {"min_base_fee_gwei": floor}
+    p = p.with_overrides(**over)
+    dt = p.block_time_s
+    # an episode well after the gap: the fast loop must not be taken for it
+    episode = [Congestion(T0 + 3000 * dt, T0 + 3010 * dt, 1.0)]
+    stepped = FeeMarket(p, np.random.default_rng(17), episode)
+    _run(stepped, 3, our_gas=80_000)
+    _run(stepped, 2497, start=3)
+    jumped = FeeMarket(p, np.random.default_rng(17), episode)
+    _run(jumped, 3, our_gas=80_000)
+    first = jumped.open_block(2500, T0 + 2500 * dt)          # skips blocks 3..2499
+    assert first == stepped.open_block(2500, T0 + 2500 * dt)
+    assert (jumped._x, jumped.base_fee_wei) == (stepped._x, stepped.base_fee_wei)
+    stepped.close_block(0)
+    jumped.close_block(0)
+    assert _run(jumped, 600, start=2501) == _run(stepped, 600, start=2501)
+    # and the fast loop against the plain one, from the same state
+    a = FeeMarket(p, np.random.default_rng(3), episode)
+    b = FeeMarket(p, np.random.default_rng(3), episode)
+    _run(a, 2, our_gas=1_000_000)
+    _run(b, 2, our_gas=1_000_000)
+    zs = b._draw(1500)
+    b._skip_reference(zs, T0 + 1502 * dt)
+    a._skip(1500, T0 + 1502 * dt)
+    assert (a._x, a.base_fee_wei) == (b._x, b.base_fee_wei)
