@@ -46,18 +46,34 @@ Example
 from __future__ import annotations
 
 import gc
-from collections import deque
-from collections.abc import Generator, Iterable, Iterator
+import heapq
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import numpy as np
 import simpy
 
 from sim.calendar import BusinessCalendar, parse_clock
-from sim.money import convert, convert_for_reporting, format_minor, minor_exponent
-from sim.network import Account, Bank, BankNetwork, Conversion, Route, RoutingError
+from sim.money import (
+    convert,
+    convert_for_reporting,
+    format_minor,
+    minor_exponent,
+    scaled_rate,
+    to_minor,
+)
+from sim.network import (
+    Account,
+    Bank,
+    BankNetwork,
+    Conversion,
+    FeeRule,
+    Route,
+    RoutingError,
+    fee_minor,
+)
 from sim.results import Results, ResultsBuilder, close_accounts
 from sim.workload import Payment, Workload, arrivals
 
@@ -120,32 +136,30 @@ class PaymentDraws:
 
 
 class _Processors:
-    """A bank's processing capacity: taken at once while a processor is free, else
-    a FIFO queue. Cheaper than a ``simpy.Resource``, which spends two events per
-    payment and bank even when nobody waits."""
+    """A bank's processing capacity, FIFO: the instants at which its processors come free.
 
-    __slots__ = ("env", "free", "waiting")
+    A payment that reaches the bank at ``t`` takes the processor that comes free
+    first, at ``max(t, free)``, and holds it until its work ends. Payments reach
+    a bank in simulated-time order (each takes a processor at the instant it
+    arrives), so this is the FIFO multi-server queue (Kiefer-Wolfowitz recursion):
+    the same schedule as a ``simpy.Resource`` of the same capacity whose holders
+    release at the end of their work, without the two events per payment and
+    bank that a Resource spends, and without waking the payment at the end of
+    its work when nothing else is waiting for it there.
+    """
 
-    def __init__(self, env: simpy.Environment, capacity: int) -> None:
-        self.env = env
-        self.free = capacity
-        self.waiting: deque[simpy.Event] = deque()
+    __slots__ = ("free_at",)
 
-    def acquire(self) -> simpy.Event | None:
-        """None when a processor was free and is now taken; else the event of one's turn."""
-        if self.free > 0 and not self.waiting:
-            self.free -= 1
-            return None
-        turn = self.env.event()
-        self.waiting.append(turn)
-        return turn
+    def __init__(self, capacity: int) -> None:
+        self.free_at = [float("-inf")] * capacity   # a heap
 
-    def release(self) -> None:
-        """Hand the processor to the first payment waiting, or free it."""
-        if self.waiting:
-            self.waiting.popleft().succeed()
-        else:
-            self.free += 1
+    def first_free(self) -> float:
+        """When the next processor comes free (``-inf``: one is free now)."""
+        return self.free_at[0]
+
+    def hold_until(self, end: float) -> None:
+        """Take the processor that comes free first and hold it until ``end``."""
+        heapq.heapreplace(self.free_at, end)
 
 
 class _Nostro:
@@ -226,7 +240,7 @@ class CorrespondentRail:
         self.draws = PaymentDraws(seed)
         self.out = builder or ResultsBuilder(RAIL)
         self.policy, self.via = policy, via
-        self.resources = {bid: _Processors(env, b.capacity)
+        self.resources = {bid: _Processors(b.capacity)
                           for bid, b in network.banks.items()}
         self.nostros: dict[tuple[str, str, str], _Nostro] = {}
         t0 = float(env.now)
@@ -235,7 +249,9 @@ class CorrespondentRail:
             if bal is not None:
                 self.nostros[key] = _Nostro(acc, bal, network.bank(acc.servicer).calendar, t0)
         self._rates: dict[tuple[str, str, str, str], Decimal] = {}
-        self._fixed_fee: dict[tuple[str, str, str, str], int | None] = {}
+        self._routes: dict[tuple[str, str, str, str, str], Route | RoutingError] = {}
+        self._conversions: dict[tuple[Conversion, str], tuple[Decimal, str]] = {}
+        self._fee_fns: dict[tuple[str, str, str, str], Callable[[int], int]] = {}
         self._text: dict[Any, str] = {}
         self._scaled: dict[tuple[str, str], Decimal] = {}
         self._fee_cache: dict[tuple[int, str, str], int] = {}
@@ -277,26 +293,68 @@ class CorrespondentRail:
             self._rates[key] = r
         return r
 
-    def _fee_in(self, bank: Bank, kind: str, p: Payment, value: int, currency: str) -> int:
-        """A bank's fee for this payment, in minor units of ``currency`` (half to even)."""
-        key = (bank.id, kind, p.segment, currency)
-        fixed = self._fixed_fee.get(key, -1)
-        if fixed is None or fixed == -1:
-            rule = getattr(getattr(bank, kind), p.segment)
-            if fixed == -1 and rule.percent == 0:
-                # amount-independent: compute once
-                fixed = self._fixed_fee[key] = self._fee_in_uncached(bank, kind, p, value,
-                                                                     currency)
-                return fixed
-            self._fixed_fee[key] = None
-            return self._fee_in_uncached(bank, kind, p, value, currency)
-        return fixed
+    def _conversion(self, bank: Bank, conv: Conversion, segment: str) -> tuple[Decimal, str]:
+        """The customer rate of ``conv`` scaled to minor units, and the fx step's text."""
+        key = (conv, segment)
+        c = self._conversions.get(key)
+        if c is None:
+            rate = self._customer_rate(bank, conv.source, conv.target, segment)
+            c = self._conversions[key] = (
+                scaled_rate(rate, conv.source, conv.target),
+                f"{conv.source}->{conv.target} at {rate:.6f} "
+                f"(mid {self.fx.rate(conv.source, conv.target):.6f})")
+        return c
 
-    def _fee_in_uncached(self, bank: Bank, kind: str, p: Payment, value: int,
-                         currency: str) -> int:
-        fee_bank_ccy = bank.fee(kind, p.segment, value, currency, self.fx)  # type: ignore[arg-type]
-        return convert_for_reporting(fee_bank_ccy, bank.currency, currency,
-                                     self.fx.rate(bank.currency, currency))
+    def _fee_fn(self, bank: Bank, kind: str, segment: str, currency: str
+                ) -> Callable[[int], int]:
+        """A bank's fee rule for ``segment`` as a function of the value (minor units of
+        ``currency``) giving the fee in minor units of ``currency``, half to even.
+
+        The same arithmetic as :func:`sim.network.fee_minor` followed by
+        :func:`sim.money.convert_for_reporting`, with the rule's constants and the
+        scaled rates worked out once per bank, kind, segment and currency.
+        """
+        key = (bank.id, kind, segment, currency)
+        fn = self._fee_fns.get(key)
+        if fn is not None:
+            return fn
+        rule: FeeRule = getattr(getattr(bank, kind), segment)
+        own, fx = bank.currency, self.fx
+
+        def exact(value: int) -> int:
+            fee = fee_minor(rule, value, currency, own, fx)
+            return convert_for_reporting(fee, own, currency, fx.rate(own, currency))
+
+        if rule.percent == 0:
+            const = exact(0)
+            fn = self._fee_fns[key] = lambda value: const
+            return fn
+        rc = rule.currency or own
+
+        def major(v: Decimal) -> int:   # as in fee_minor: a rule amount in own minor units
+            return convert_for_reporting(to_minor(v, rc), rc, own, fx.rate(rc, own))
+
+        fixed, minimum = major(rule.fixed), major(rule.minimum)
+        ceiling = None if rule.maximum is None else major(rule.maximum)
+        pct, hundred = rule.percent, Decimal(100)
+        to_own = None if own == currency else scaled_rate(fx.rate(currency, own), currency, own)
+        back = None if own == currency else scaled_rate(fx.rate(own, currency), own, currency)
+
+        def fast(value: int) -> int:
+            base = value if to_own is None else int(
+                (Decimal(value) * to_own).to_integral_value(rounding=ROUND_HALF_EVEN))
+            fee = fixed + int((Decimal(base) * pct / hundred).to_integral_value(
+                rounding=ROUND_HALF_EVEN))
+            if fee < minimum:
+                fee = minimum
+            if ceiling is not None and fee > ceiling:
+                fee = ceiling
+            if back is None:
+                return fee
+            return int((Decimal(fee) * back).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+        self._fee_fns[key] = fast
+        return fast
 
     # -- the process -----------------------------------------------------------
     def submit(self, payments: Iterable[Payment]) -> simpy.Process:
@@ -313,23 +371,30 @@ class CorrespondentRail:
         step = rows.append
 
         S = p.currency_sent
-        try:
-            route: Route = net.route(p.sender_bank, p.beneficiary_bank, S, p.currency_delivered,
-                                     policy=self.policy, via=self.via, segment=p.segment)
-        except RoutingError as exc:
-            reason = f"unroutable: {exc}"
+        rkey = (p.sender_bank, p.beneficiary_bank, S, p.currency_delivered, p.segment)
+        found = self._routes.get(rkey)
+        if found is None:
+            try:
+                found = net.route(p.sender_bank, p.beneficiary_bank, S, p.currency_delivered,
+                                  policy=self.policy, via=self.via, segment=p.segment)
+            except RoutingError as exc:
+                found = exc
+            self._routes[rkey] = found
+        if isinstance(found, RoutingError):
+            reason = f"unroutable: {found}"
             step(("return", p.sender_bank, env.now, env.now, 0, S, reason))
             out.add_steps(pid, rows)
             out.add_payment(close_accounts(
                 pid, RAIL, p.corridor, p.sender_bank, p.beneficiary_bank, p.charge_option, 0, S,
                 0, p.currency_delivered, p.created_at, None, "failed", reason, 0, {}))
             return
+        route: Route = found
         banks = route.banks
         U, Z = self.draws.row(p.index, len(banks))
         convs = self._convs(route)
         last = len(banks) - 1
         sender = net.banks[banks[0]]
-        f0 = self._fee_in(sender, "sender_fee", p, p.amount, S)
+        f0 = self._fee_fn(sender, "sender_fee", p.segment, S)(p.amount)
         if p.charge_option == "BEN":
             f0 = min(f0, p.amount)  # the bank cannot take more than the amount
             m = _Money(p.amount - f0, S, p.amount, f0)
@@ -337,14 +402,15 @@ class CorrespondentRail:
             m = _Money(p.amount, S, p.amount + f0, f0)
         hops = route.intermediaries
 
-        def fail(status: str, reason: str, place: str, refund_rate_bank: Bank | None) -> None:
+        def fail(status: str, reason: str, place: str, refund_rate_bank: Bank | None,
+                 at: float) -> None:
             refund = m.value
             if m.currency != S and refund > 0:
                 assert refund_rate_bank is not None
                 refund = convert(m.value, m.currency, S, self._customer_rate(
                     refund_rate_bank, m.currency, S, p.segment))
             refund = max(refund, 0)
-            step(("return", place, env.now, env.now, refund, S,
+            step(("return", place, at, at, refund, S,
                   f"{reason}; {format_minor(refund, S)} returned to the ordering customer"))
             out.add_steps(pid, rows)
             fees = {"sender_bank": m.sender_fee_sent, "lifting": m.lifting_sent,
@@ -355,12 +421,12 @@ class CorrespondentRail:
                 reason, hops, fees, 0, m.has_fx or m.currency != S))
 
         if m.value <= 0:
-            fail("returned", "charges exceed the amount", banks[0], None)
+            fail("returned", "charges exceed the amount", banks[0], None, env.now)
             return
 
         def charge_beneficiary(ben: Bank) -> int | None:
             """The beneficiary bank's fee in the value's currency; None if it exceeds it."""
-            fee = self._fee_in(ben, "beneficiary_fee", p, m.value, m.currency)
+            fee = self._fee_fn(ben, "beneficiary_fee", p.segment, m.currency)(m.value)
             if p.charge_option != "OUR" and fee >= m.value:
                 return None
             fee_s = self._fee_to_sent(fee, m.currency, S)
@@ -371,8 +437,13 @@ class CorrespondentRail:
                 m.value -= fee
             return fee
 
+        # The process wakes only where it meets other payments: when it reaches a bank
+        # (to take a processor in arrival order) and when it moves funds through a
+        # limited nostro account. Everything in between is the payment's own and is
+        # laid out in simulated time without sleeping through it.
         arrival = env.now   # when the payment (message and funds) reaches the next bank
         stp = False
+        end = arrival
         for i, bid in enumerate(banks):
             bank = net.banks[bid]
             cal = bank.calendar
@@ -387,90 +458,84 @@ class CorrespondentRail:
                     step(("cutoff_wait", bid, arrival, start, 0, None, why))
             if start > env.now:
                 yield env.timeout(start - env.now)
-            # 2. capacity
-            t = env.now
+            # 2. capacity: the first processor to come free, in order of arrival
             processors = self.resources[bid]
-            turn = processors.acquire()
-            if turn is not None:
-                yield turn
-            try:
-                if env.now > t:
-                    step(("queue", bid, t, env.now, 0, None, ""))
-                # 3. screening, 4. processing and conversion: the bank works on the payment
-                # without interruption while it holds a processor, so the steps are laid out
-                # back to back and the process sleeps once until the last one ends.
-                t = env.now
-                end = t + bank.screening_seconds.sample(Z[o + _Z_SCREEN])
-                if U[o + _U_REVIEW] < bank.review_share:
-                    hours = bank.review_hours.sample(Z[o + _Z_REVIEW])
-                    end = cal.add_business_seconds(end, hours * 3600.0)
-                    rejected = U[o + _U_REJECT] < bank.review_reject_share
-                    verdict = "rejected" if rejected else "released"
-                    step(("screening", bid, t, end, 0, None,
-                          f"manual review ({hours:.1f} business h): {verdict}"))
-                    if rejected:
-                        yield env.timeout(end - t)
-                        fail("returned", f"rejected in compliance screening at {bid}", bid, bank)
-                        return
+            t = start
+            free = processors.first_free()
+            if free > t:
+                step(("queue", bid, t, free, 0, None, ""))
+                t = free
+            # 3. screening, 4. processing and conversion: the bank works on the payment
+            # without interruption while it holds the processor, back to back.
+            end = t + bank.screening_seconds.sample(Z[o + _Z_SCREEN])
+            if U[o + _U_REVIEW] < bank.review_share:
+                hours = bank.review_hours.sample(Z[o + _Z_REVIEW])
+                end = cal.add_business_seconds(end, hours * 3600.0)
+                rejected = U[o + _U_REJECT] < bank.review_reject_share
+                verdict = "rejected" if rejected else "released"
+                step(("screening", bid, t, end, 0, None,
+                      f"manual review ({hours:.1f} business h): {verdict}"))
+                if rejected:
+                    processors.hold_until(end)
+                    fail("returned", f"rejected in compliance screening at {bid}", bid, bank,
+                         end)
+                    return
+            else:
+                step(("screening", bid, t, end, 0, None, "automated"))
+            if not is_ben:
+                start, end = end, end + bank.processing_seconds.sample(Z[o + _Z_PROC])
+                if i == 0:
+                    step(("processing", bid, start, end, f0, S,
+                          _ORDERING_TEXT[p.charge_option]))
                 else:
-                    step(("screening", bid, t, end, 0, None, "automated"))
-                if not is_ben:
-                    start, end = end, end + bank.processing_seconds.sample(Z[o + _Z_PROC])
-                    if i == 0:
-                        step(("processing", bid, start, end, f0, S,
-                              _ORDERING_TEXT[p.charge_option]))
+                    leg_in = route.legs[i - 1]
+                    fee = net.lifting_fee_minor[leg_in.account.key]
+                    if p.charge_option != "OUR":
+                        fee = min(fee, m.value)  # cannot deduct more than is left
+                    fee_s = self._fee_to_sent(fee, m.currency, S)
+                    m.lifting_sent += fee_s
+                    if p.charge_option == "OUR":
+                        m.paid_in += fee_s
                     else:
-                        leg_in = route.legs[i - 1]
-                        fee = net.lifting_fee_minor[leg_in.account.key]
-                        if p.charge_option != "OUR":
-                            fee = min(fee, m.value)  # cannot deduct more than is left
-                        fee_s = self._fee_to_sent(fee, m.currency, S)
-                        m.lifting_sent += fee_s
-                        if p.charge_option == "OUR":
-                            m.paid_in += fee_s
-                        else:
-                            m.value -= fee
-                        step(("processing", bid, start, end, fee, m.currency,
-                              _LIFTING_TEXT[p.charge_option]))
-                        if m.value <= 0:
-                            yield env.timeout(end - t)
-                            fail("returned", f"charges exceed the amount at {bid}", bid, bank)
-                            return
-                for conv in convs[i]:
-                    rate = self._customer_rate(bank, conv.source, conv.target, p.segment)
-                    new = convert(m.value, conv.source, conv.target, rate)
-                    back = self._to_sent(new, conv.target, conv.source)
-                    text = self._text.get((conv, p.segment))
-                    if text is None:
-                        text = self._text[(conv, p.segment)] = (
-                            f"{conv.source}->{conv.target} at {rate:.6f} "
-                            f"(mid {self.fx.rate(conv.source, conv.target):.6f})")
-                    step(("fx", bid, end, end + _FX_SECONDS, m.value - back, conv.source, text))
-                    end += _FX_SECONDS
-                    m.value, m.currency, m.has_fx = new, conv.target, True
-                if stp:
-                    # straight-through credit: the same processor credits the account at once
-                    fee = charge_beneficiary(bank)
-                    if fee is None:
-                        yield env.timeout(end - t)
-                        fail("returned", "charges exceed the amount at the beneficiary bank",
-                             bid, bank)
+                        m.value -= fee
+                    step(("processing", bid, start, end, fee, m.currency,
+                          _LIFTING_TEXT[p.charge_option]))
+                    if m.value <= 0:
+                        processors.hold_until(end)
+                        fail("returned", f"charges exceed the amount at {bid}", bid, bank, end)
                         return
-                    c_end = end + bank.credit.stp_seconds.sample(Z[o + _Z_CREDIT])
-                    step(("credit", bid, end, c_end, fee, m.currency,
-                          _CREDIT_TEXT[("straight-through credit", p.charge_option == "OUR")]))
-                    end = c_end
-                yield env.timeout(end - t)
-            finally:
-                processors.release()
+            for conv in convs[i]:
+                scaled, text = self._conversion(bank, conv, p.segment)
+                # convert(): paid out at the customer rate, rounded down
+                new = int((Decimal(m.value) * scaled).to_integral_value(rounding=ROUND_FLOOR))
+                back = self._to_sent(new, conv.target, conv.source)
+                step(("fx", bid, end, end + _FX_SECONDS, m.value - back, conv.source, text))
+                end += _FX_SECONDS
+                m.value, m.currency, m.has_fx = new, conv.target, True
+            if stp:
+                # straight-through credit: the same processor credits the account at once
+                fee = charge_beneficiary(bank)
+                if fee is None:
+                    processors.hold_until(end)
+                    fail("returned", "charges exceed the amount at the beneficiary bank",
+                         bid, bank, end)
+                    return
+                c_end = end + bank.credit.stp_seconds.sample(Z[o + _Z_CREDIT])
+                step(("credit", bid, end, c_end, fee, m.currency,
+                      _CREDIT_TEXT[("straight-through credit", p.charge_option == "OUR")]))
+                end = c_end
+            processors.hold_until(end)
             if is_ben:
                 break
             # 5. nostro liquidity and transit
             leg = route.legs[i]
             key = leg.account.key
             nos = self.nostros.get(key)
+            t = end
             if nos is not None:
-                t = env.now
+                # a shared balance: move the funds at their true instant
+                if end > env.now:
+                    yield env.timeout(end - env.now)
                 nos.refresh(t)
                 if leg.debit:
                     waited = False
@@ -486,10 +551,10 @@ class CorrespondentRail:
                               f"nostro of {leg.account.owner} at {leg.account.servicer} "
                               f"({m.currency}) short of {format_minor(m.value, m.currency)}"
                               "; funded at the next window"))
+                        t = env.now
                     nos.balance -= m.value
                 else:
                     nos.balance += m.value
-            t = env.now
             arrival = t + leg.account.processing_seconds.sample(Z[o + _Z_LEG])
             tkey = (leg.sender, leg.receiver, leg.currency, leg.debit)
             text = self._text.get(tkey)
@@ -500,18 +565,18 @@ class CorrespondentRail:
                     f"account at {leg.account.servicer})")
             step(("transit", leg.receiver, t, arrival, 0, None, text))
 
-        # beneficiary bank: batch or manual crediting after release of the processor
+        # beneficiary bank: batch or manual crediting after the processor is released
         ben = net.banks[banks[last]]
         if not stp:
-            t = env.now
+            t = end
             fee = charge_beneficiary(ben)
             if fee is None:
-                fail("returned", "charges exceed the amount at the beneficiary bank", ben.id, ben)
+                fail("returned", "charges exceed the amount at the beneficiary bank", ben.id,
+                     ben, t)
                 return
             o = _SLOTS * (last % _MAX_BANKS)
             hours = ben.credit.manual_hours.sample(Z[o + _Z_CREDIT])
             end = ben.calendar.add_business_seconds(t, hours * 3600.0)
-            yield env.timeout(end - t)
             step(("credit", ben.id, t, end, fee, m.currency,
                   _CREDIT_TEXT[(f"batch/manual credit ({hours:.1f} business h)",
                                 p.charge_option == "OUR")]))
@@ -519,7 +584,7 @@ class CorrespondentRail:
         out.add_steps(pid, rows)
         out.add_payment(close_accounts(
             pid, RAIL, p.corridor, p.sender_bank, p.beneficiary_bank, p.charge_option,
-            m.paid_in, S, delivered, m.currency, p.created_at, env.now, "credited", None, hops,
+            m.paid_in, S, delivered, m.currency, p.created_at, end, "credited", None, hops,
             {"sender_bank": m.sender_fee_sent, "lifting": m.lifting_sent,
              "beneficiary_bank": m.beneficiary_sent},
             self._to_sent(delivered, m.currency, S), m.has_fx))

@@ -140,7 +140,12 @@ def format_minor(amount: int, currency: str) -> str:
     return f"{from_minor(amount, currency):.{exp}f} {currency}"
 
 
-def _scaled_rate(rate: Decimal, source: str, target: str) -> Decimal:
+def scaled_rate(rate: Decimal, source: str, target: str) -> Decimal:
+    """``rate`` (target per source, major units) as target minor units per source minor unit.
+
+    >>> scaled_rate(Decimal("149.5"), "USD", "JPY")
+    Decimal('1.495')
+    """
     return rate.scaleb(minor_exponent(target) - minor_exponent(source))
 
 
@@ -158,7 +163,7 @@ def convert(amount: int, source: str, target: str, rate: Decimal) -> int:
     """
     if source == target:
         return amount
-    value = Decimal(amount) * _scaled_rate(rate, source, target)
+    value = Decimal(amount) * scaled_rate(rate, source, target)
     return int(value.to_integral_value(rounding=ROUND_FLOOR))
 
 
@@ -170,7 +175,7 @@ def convert_for_reporting(amount: int, source: str, target: str, rate: Decimal) 
     """
     if source == target:
         return amount
-    value = Decimal(amount) * _scaled_rate(rate, source, target)
+    value = Decimal(amount) * scaled_rate(rate, source, target)
     return int(value.to_integral_value(rounding=ROUND_HALF_EVEN))
 
 

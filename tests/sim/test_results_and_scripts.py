@@ -56,3 +56,12 @@ def test_validate_gpi_script_writes_outputs(tmp_path: Path) -> None:
     assert k["count"] == 60 and summ["seed"] == 4 and "US-MX" in summ["corridors"]
     assert 0 <= fig["share_5m"] <= fig["share_30m"] <= fig["share_6h"] <= fig["share_24h"] <= 1
     assert 5 < fig["rpw_cost_pct"] < 25
+
+
+def test_text_columns_built_through_arrow_equal_pandas_str_arrays() -> None:
+    from sim.results import _str_array
+
+    for values in (["a", None, "ü €", ""], [None, None], [], ["x", 3]):
+        got, want = _str_array(list(values)), pd.array(list(values), dtype="str")
+        assert got.dtype == want.dtype
+        assert list(pd.Series(got).fillna("<NA>")) == list(pd.Series(want).fillna("<NA>"))
