@@ -56,6 +56,20 @@ ZERO_ADDRESS = "0x" + "00" * 20
 EMBEDDED_CHAIN_ID = 131277322940537
 
 
+try:  # the C Keccak of safe-pysha3 when installed: several times faster than eth_utils'
+    from sha3 import keccak_256 as _keccak_256  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - pycryptodome, which eth-hash uses
+    from Crypto.Hash import keccak as _keccak_mod
+
+    def _keccak_256(data: bytes) -> Any:
+        return _keccak_mod.new(digest_bits=256, data=data)
+
+
+def keccak256(data: bytes) -> bytes:
+    """Keccak-256 of ``data`` (as ``eth_utils.keccak``, with less overhead per call)."""
+    return bytes(_keccak_256(data).digest())
+
+
 @functools.lru_cache(maxsize=4096)
 def named_address(name: str) -> str:
     """Address of a named account, as :class:`settlement.Chain` derives it."""
@@ -136,12 +150,12 @@ def _encode_static(values: Sequence[Any]) -> bytes:
 
 def lock_id(chain_id: int, escrow: str, payer: str, terms: tuple[Any, ...]) -> bytes:
     """``SettlementEscrow.lockIdOf``: keccak256(abi.encode(chainid, escrow, payer, terms))."""
-    return keccak(_encode_static((chain_id, escrow, payer, terms)))
+    return keccak256(_encode_static((chain_id, escrow, payer, terms)))
 
 
 def swap_id(chain_id: int, fx: str, terms: tuple[Any, ...]) -> bytes:
     """``FxSwap.swapIdOf``: keccak256(abi.encode(chainid, fx, terms))."""
-    return keccak(_encode_static((chain_id, fx, terms)))
+    return keccak256(_encode_static((chain_id, fx, terms)))
 
 
 @dataclass(frozen=True)

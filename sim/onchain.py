@@ -70,7 +70,6 @@ from typing import Any
 
 import numpy as np
 import simpy
-from eth_utils import keccak
 
 from sim.chains import ChainProfile, Congestion, FeeMarket, get_chain_profile
 from sim.correspondent import PaymentDraws, country_calendars
@@ -83,12 +82,20 @@ from sim.ledger import (
     Ledger,
     TxOp,
     TxResult,
+    keccak256,
     lock_id,
     measure_rail_gas,
     named_address,
     swap_id,
 )
-from sim.money import convert, convert_for_reporting, format_minor, minor_exponent, percent_of
+from sim.money import (
+    convert,
+    convert_for_reporting,
+    format_minor,
+    minor_exponent,
+    percent_of,
+    to_minor,
+)
 from sim.network import Bank, BankNetwork
 from sim.onchain_spec import OnChainSpec, RampSpec
 from sim.results import Results, ResultsBuilder, close_accounts
@@ -215,6 +222,10 @@ class OnChainRail:
         self._inv_usd = usd
         self._replenishing: dict[str, simpy.Event] = {}
         self.replenishments: list[tuple[str, float, int]] = []
+        self._usd_factors: dict[str, tuple[Decimal, Decimal]] = {}
+        self._fee_rules: dict[tuple[str, str, str, str], tuple[Any, ...]] = {}
+        self._gwei_base = -1
+        self._gwei_text = ""
 
     # -- helpers -----------------------------------------------------------------
     def ramp(self, ccy: str) -> RampSpec:
@@ -230,8 +241,18 @@ class OnChainRail:
         return self._cals[ccy]
 
     def _usd_to(self, usd: Decimal, ccy: str) -> int:
-        minor = usd * self.fx.rate("USD", ccy) * (Decimal(10) ** minor_exponent(ccy))
-        return int(minor.to_integral_value())
+        f = self._usd_factors.get(ccy)
+        if f is None:
+            f = self._usd_factors[ccy] = (self.fx.rate("USD", ccy),
+                                          Decimal(10) ** minor_exponent(ccy))
+        return int((usd * f[0] * f[1]).to_integral_value())
+
+    def _gwei(self, base_wei: int) -> str:
+        """A base fee in gwei, as the step details show it (3 significant digits)."""
+        if base_wei != self._gwei_base:
+            self._gwei_base = base_wei
+            self._gwei_text = f"{Decimal(base_wei) / Decimal(10**9):.3g}"
+        return self._gwei_text
 
     def _inv(self, ccy: str) -> int:
         if ccy not in self.inventory:
@@ -243,10 +264,31 @@ class OnChainRail:
         return minor * 10 ** (TOKEN_DECIMALS - minor_exponent(ccy))
 
     def _bank_fee(self, bank: Bank, kind: str, p: Payment, value: int, ccy: str) -> int:
+        """``bank.fee`` (:func:`sim.network.fee_minor`) on ``value`` ``ccy``, reported in
+        ``ccy``; the rule's fixed, minimum and maximum parts converted once per bank."""
         if not self.spec.charge_bank_fees:
             return 0
-        fee = bank.fee(kind, p.segment, value, ccy, self.fx)  # type: ignore[arg-type]
-        return convert_for_reporting(fee, bank.currency, ccy, self.fx.rate(bank.currency, ccy))
+        key = (bank.id, kind, p.segment, ccy)
+        c = self._fee_rules.get(key)
+        if c is None:
+            fx, fee_ccy = self.fx, bank.currency
+            rule = getattr(getattr(bank, kind), p.segment)
+            rc = rule.currency or fee_ccy
+            r = fx.rate(rc, fee_ccy)
+
+            def major(v: Decimal) -> int:
+                return convert_for_reporting(to_minor(v, rc), rc, fee_ccy, r)
+
+            c = self._fee_rules[key] = (
+                fee_ccy, fx.rate(ccy, fee_ccy), major(rule.fixed), rule.percent,
+                major(rule.minimum), None if rule.maximum is None else major(rule.maximum),
+                fx.rate(fee_ccy, ccy))
+        fee_ccy, rate_in, fixed, pct, minimum, maximum, rate_out = c
+        fee = fixed + percent_of(convert_for_reporting(value, ccy, fee_ccy, rate_in), pct)
+        fee = max(fee, minimum)
+        if maximum is not None:
+            fee = min(fee, maximum)
+        return convert_for_reporting(fee, fee_ccy, ccy, rate_out)
 
     def _dealt_rate(self, source: str, target: str, segment: str) -> Decimal:
         """The provider's rate: mid less its spread for the segment."""
@@ -263,22 +305,21 @@ class OnChainRail:
         return arrivals(self.env, payments, self.process)
 
     def _fiat_leg(self, ccy: str, mode: str, spec: RampSpec, z: float, leg: str, step: Any,
-                  S: str) -> Generator[Any, Any, tuple[float, float, str]]:
-        """Fiat moving to (on-ramp) or from (off-ramp) ``ccy``'s issuer: ``(start, end, how)``.
+                  S: str, t: float) -> tuple[float, float, str]:
+        """Fiat moving to (on-ramp) or from (off-ramp) ``ccy``'s issuer from ``t``:
+        ``(start, end, how)``.
 
         A wire waits for the issuer's banking day and cut-off (a ``cutoff_wait``
         step naming why) and takes business minutes; an instant payment takes
-        seconds, 24/7; a pre-funded float takes no time.
+        seconds, 24/7; a pre-funded float takes no time. Nothing shared is touched
+        on the way, so the caller waits once, for the end.
         """
-        env = self.env
-        t = env.now
         if mode == "wire":
             cal = self.ramp_calendar(ccy)
             start, why = cal.next_accepting(t)
             if start > t:
-                yield env.timeout(start - t)
                 step("cutoff_wait", f"issuer:{ccy}", t, start, 0, S, f"{leg} wire window: {why}")
-            t = env.now
+                t = start
             end = cal.add_business_seconds(t, spec.wire_minutes.sample(z) * 60)
             how = "domestic wire"
         elif mode == "instant":
@@ -287,7 +328,6 @@ class OnChainRail:
         else:
             end = t
             how = "pre-funded float"
-        yield env.timeout(end - t)
         return t, end, how
 
     # -- liquidity provider ---------------------------------------------------------
@@ -326,18 +366,18 @@ class OnChainRail:
         acct = _Acct()
         n_tx = 0
 
+        submit, usd_to, gwei = self.producer.submit, self._usd_to, self._gwei
+
         def tx(op: TxOp, what: str) -> Generator[Any, Any, TxResult]:
             nonlocal n_tx
             op.payment_id = pid
             t0 = env.now
-            r, fee_usd, base, slot = yield self.producer.submit(op)
+            r, fee_usd, base, slot = yield submit(op)
             n_tx += 1
             acct.gas_usd += fee_usd
-            cost = self._usd_to(fee_usd, S)
-            gwei = Decimal(base) / Decimal(10**9)
             status = "" if r.ok else f"; reverted: {r.error}"
-            step("mempool", chain_place, t0, env.now, cost, S,
-                 f"{what}: {r.gas_used:,} gas, base fee {gwei:.3g} gwei, slot {slot}{status}")
+            step("mempool", chain_place, t0, env.now, usd_to(fee_usd, S), S,
+                 f"{what}: {r.gas_used:,} gas, base fee {gwei(base)} gwei, slot {slot}{status}")
             return r  # type: ignore[no-any-return]
 
         def close(status: str, reason: str | None, delivered: int, refund: int,
@@ -381,8 +421,9 @@ class OnChainRail:
             hours = sender.review_hours.sample(Z[_Z_S_REVIEW])
             end = sender.calendar.add_business_seconds(end, hours * 3600)
             detail = f"held for manual review ({hours:.1f} business h)"
-        yield env.timeout(end - t)
         step("screening", sender.id, t, end, 0, S, detail)
+        # the screening, the on-ramp and the issuer's review touch nothing shared:
+        # the payment waits once, until it asks for the mint (or is returned)
 
         # amounts: what is minted and converted
         f_bank = self._bank_fee(sender, "sender_fee", p, p.amount, S)
@@ -397,10 +438,12 @@ class OnChainRail:
             y = p.amount
             acct.paid_in = p.amount + f_bank + f_on
         if U[_U_S_REVIEW] < sender.review_share and U[_U_S_REJECT] < sender.review_reject_share:
+            yield env.timeout(end - t)
             give_back("rejected in the ordering bank's compliance review", "returned", y, S,
                       sender.id)
             return
         if y <= 0:
+            yield env.timeout(end - t)
             give_back("charges exceed the amount", "returned", max(y, 0), S, sender.id)
             return
 
@@ -427,16 +470,16 @@ class OnChainRail:
 
         # 2. on-ramp
         r_cal = self.ramp_calendar(S)
-        t, end, how = yield from self._fiat_leg(S, onramp_spec.onramp_mode, onramp_spec,
-                                                Z[_Z_ON_WIRE], "on-ramp", step, S)
+        t, end, how = self._fiat_leg(S, onramp_spec.onramp_mode, onramp_spec, Z[_Z_ON_WIRE],
+                                     "on-ramp", step, S, end)
         step("onramp", f"issuer:{S}", t, end, f_on, S, f"{how} to the issuer; on-ramp fee")
         if U[_U_ON_REVIEW] < onramp_spec.review_share:
-            t = env.now
+            t = end
             hours = onramp_spec.review_hours.sample(Z[_Z_ON_REVIEW])
             end = r_cal.add_business_seconds(t, hours * 3600)
-            yield env.timeout(end - t)
             step("screening", f"issuer:{S}", t, end, 0, S,
                  f"issuer compliance review ({hours:.1f} business h)")
+        yield env.timeout(end - env.now)
         r = yield from tx(TxOp("mint", _minter(S), "Stablecoin", f"token:{S}", "mint",
                                (named_address(s_acc), self.tok(y, S))),
                           f"mint {format_minor(y, S)} as {S}x to the ordering bank")
@@ -445,7 +488,7 @@ class OnChainRail:
             return
 
         # 3. FX by PvP
-        salt = keccak(text=f"settlesim {self.seed} {pid}")
+        salt = keccak256(f"settlesim {self.seed} {pid}".encode())
         if S != D:
             t = env.now
             yield env.timeout(spec.fx.quote_seconds)
@@ -494,7 +537,7 @@ class OnChainRail:
 
         # 4. escrow lock for the beneficiary bank
         if spec.release == "hashlock":
-            preimage = keccak(text=f"settlesim preimage {self.seed} {pid}")
+            preimage = keccak256(f"settlesim preimage {self.seed} {pid}".encode())
             hashlock = hashlib.sha256(preimage).digest()
         else:
             preimage = hashlock = ZERO32
@@ -573,15 +616,17 @@ class OnChainRail:
             redemption = env.process(self._redeem(D, redeem_args, b_acc, tx))
             t = env.now
             step("offramp", b_acc, t, t, 0, S, "paid out of the bank's pre-funded float")
+            t = env.now
         else:
             yield from self._redeem(D, redeem_args, b_acc, tx)
-            t, end, how = yield from self._fiat_leg(D, omode, off_spec, Z[_Z_OFF_WIRE],
-                                                    "off-ramp", step, S)
+            # the payout and the crediting touch nothing shared: one wait, for the credit
+            t, end, how = self._fiat_leg(D, omode, off_spec, Z[_Z_OFF_WIRE], "off-ramp", step,
+                                         S, env.now)
             step("offramp", f"issuer:{D}", t, end,
                  convert_for_reporting(f_off, D, S, self.fx.rate(D, S)), S,
                  f"issuer pays out by {how}; off-ramp fee")
+            t = end
         # crediting at the beneficiary bank, as it credits any incoming payment
-        t = env.now
         if U[_U_STP] < ben.credit.stp_share:
             c_end = t + ben.credit.stp_seconds.sample(Z[_Z_CREDIT])
             if not ben.credit.outside_hours:
@@ -592,7 +637,7 @@ class OnChainRail:
             hours = ben.credit.manual_hours.sample(Z[_Z_CREDIT])
             c_end = ben.calendar.add_business_seconds(ben.calendar.next_open(t), hours * 3600)
             how = f"batch/manual credit ({hours:.1f} business h)"
-        yield env.timeout(c_end - t)
+        yield env.timeout(c_end - env.now)
         step("credit", ben.id, t, c_end, convert_for_reporting(f_ben, D, S, self.fx.rate(D, S)),
              S, how)
 
@@ -691,7 +736,9 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
     rail = OnChainRail(env, network, spec, profile, led, market, seed, builder)
     rail.submit(payments)
     setup_s = time.perf_counter() - clock
+    cpu = time.process_time()
     env.run()
+    simulate_cpu_s = time.process_time() - cpu
     simulate_s = time.perf_counter() - clock - setup_s
     res = builder.build()
     order = {p.payment_id: p.index for p in payments}
@@ -705,7 +752,8 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
         "chain": profile.name, "ledger": mode, "gas_table": dict(table.exec_gas),
         "blocks": rail.producer.blocks, "gas_total": rail.producer.gas_total,
         "replenishments": list(rail.replenishments),
-        "timing": {"setup_s": setup_s, "simulate_s": simulate_s},
+        "timing": {"setup_s": setup_s, "simulate_s": simulate_s,
+                   "simulate_cpu_s": simulate_cpu_s},
     }
     if isinstance(led, ContractLedger):
         meta["supply_check"] = led.check_supply()
