@@ -182,6 +182,8 @@ class BusinessCalendar:
                 ) from exc
         self._days: dict[date, DayWindow] = {}
         self._hot: DayWindow | None = None  # last business day seen: fast path
+        # last wait worked out: (from, until, start, why), valid for instants in [from, until)
+        self._cold: tuple[float, float, float, str] | None = None
 
     def __repr__(self) -> str:
         return (f"BusinessCalendar({self.timezone!r}, {self.country!r}, opens={self.opens!r}, "
@@ -283,6 +285,9 @@ class BusinessCalendar:
         hot = self._hot
         if hot is not None and hot.opens <= t < hot.cutoff:
             return t, ""
+        cold = self._cold
+        if cold is not None and cold[0] <= t < cold[1]:
+            return cold[2], cold[3]
         reasons: list[str] = []
         first = True
         for w in self._windows_from(t):
@@ -292,7 +297,7 @@ class BusinessCalendar:
             elif t < w.opens:
                 if first:
                     reasons.append("before opening")
-                return w.opens, "; ".join(reasons)
+                return self._remember_wait(t, w.opens, "; ".join(reasons))
             elif t < w.cutoff:
                 self._hot = w
                 return t, "; ".join(reasons)
@@ -300,6 +305,19 @@ class BusinessCalendar:
                 reasons.append("after cut-off" if t < w.closes else "after closing")
             first = False
         raise AssertionError("unreachable")
+
+    def _remember_wait(self, t: float, start: float, why: str) -> tuple[float, str]:
+        """Keep the answer for the rest of ``t``'s part of its local day: before opening,
+        between cut-off and closing, after closing (or the whole of a closed day), where
+        every instant waits for the same opening for the same reasons."""
+        d = self.local_date(t)
+        w = self.day(d)
+        until = self._at(d, (24, 0))
+        for edge in (w.opens, w.cutoff, w.closes):
+            if t < edge < until:
+                until = edge
+        self._cold = (t, until, start, why)
+        return start, why
 
     def next_business_day_start(self, t: float) -> float:
         """Opening instant of the first business day after the local date of ``t``."""

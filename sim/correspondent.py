@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import gc
 import heapq
+import math
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
@@ -70,6 +71,8 @@ from sim.network import (
     BankNetwork,
     Conversion,
     FeeRule,
+    Leg,
+    LogNormal,
     Route,
     RoutingError,
     fee_minor,
@@ -209,6 +212,38 @@ class _Money:
     has_fx: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class _Stop:
+    """What a payment of one route and segment meets at one bank, worked out once."""
+
+    bid: str
+    bank: Bank
+    cal: BusinessCalendar
+    processors: _Processors
+    o: int                          # offset of this bank's draws
+    is_ben: bool
+    stp_share: float                # beneficiary bank: share credited straight through
+    stp_any_hours: bool             # ... and at any hour
+    screen: tuple[float, float]     # (median, sigma) of the lognormal durations
+    review_share: float
+    review: tuple[float, float]
+    reject_share: float
+    processing: tuple[float, float]
+    lifting: int | None             # intermediary: lifting fee on the incoming leg
+    convs: tuple[tuple[str, str, Decimal, str], ...]  # (source, target, scaled rate, text)
+    stp_seconds: tuple[float, float]
+    manual_hours: tuple[float, float]
+    # the leg to the next bank
+    leg: Leg | None
+    nostro: _Nostro | None
+    transit: tuple[float, float]
+    transit_text: str
+
+
+def _ln(d: LogNormal) -> tuple[float, float]:
+    return (d.median, d.sigma)
+
+
 def country_calendars(network: BankNetwork) -> dict[str, BusinessCalendar]:
     """A full-day business calendar per country (time zone of its first bank), for KPIs."""
     out: dict[str, BusinessCalendar] = {}
@@ -305,6 +340,41 @@ class CorrespondentRail:
                 f"(mid {self.fx.rate(conv.source, conv.target):.6f})")
         return c
 
+    def _plan(self, route: Route, segment: str, sent: str) -> tuple[_Stop, ...]:
+        """The stops of ``route`` for a payment of ``segment`` sent in ``sent``."""
+        net, convs = self.net, self._convs(route)
+        last = len(route.banks) - 1
+        stops = []
+        currency = sent
+        for i, bid in enumerate(route.banks):
+            bank = net.banks[bid]
+            conv = []
+            for c in convs[i]:
+                scaled, text = self._conversion(bank, c, segment)
+                conv.append((c.source, c.target, scaled, text))
+                currency = c.target
+            leg = route.legs[i] if i < last else None
+            text = "" if leg is None else (
+                f"{leg.sender}->{leg.receiver} {currency} "
+                f"({'debit' if leg.debit else 'credit'} of {leg.account.owner}'s "
+                f"account at {leg.account.servicer})")
+            stops.append(_Stop(
+                bid=bid, bank=bank, cal=bank.calendar, processors=self.resources[bid],
+                o=_SLOTS * (i % _MAX_BANKS), is_ben=i == last,
+                stp_share=bank.credit.stp_share if i == last else -1.0,
+                stp_any_hours=bank.credit.outside_hours,
+                screen=_ln(bank.screening_seconds), review_share=bank.review_share,
+                review=_ln(bank.review_hours), reject_share=bank.review_reject_share,
+                processing=_ln(bank.processing_seconds),
+                lifting=(net.lifting_fee_minor[route.legs[i - 1].account.key]
+                         if 0 < i < last else None),
+                convs=tuple(conv), stp_seconds=_ln(bank.credit.stp_seconds),
+                manual_hours=_ln(bank.credit.manual_hours), leg=leg,
+                nostro=None if leg is None else self.nostros.get(leg.account.key),
+                transit=(1.0, 0.0) if leg is None else _ln(leg.account.processing_seconds),
+                transit_text=text))
+        return tuple(stops)
+
     def _fee_fn(self, bank: Bank, kind: str, segment: str, currency: str
                 ) -> Callable[[int], int]:
         """A bank's fee rule for ``segment`` as a function of the value (minor units of
@@ -369,14 +439,16 @@ class CorrespondentRail:
         env, net, out, pid = self.env, self.net, self.out, p.payment_id
         rows: list[tuple[Any, ...]] = []   # (kind, place, start, end, cost, currency, detail)
         step = rows.append
+        exp = math.exp
 
-        S = p.currency_sent
-        rkey = (p.sender_bank, p.beneficiary_bank, S, p.currency_delivered, p.segment)
+        S, seg, charge = p.currency_sent, p.segment, p.charge_option
+        rkey = (p.sender_bank, p.beneficiary_bank, S, p.currency_delivered, seg)
         found = self._routes.get(rkey)
         if found is None:
             try:
-                found = net.route(p.sender_bank, p.beneficiary_bank, S, p.currency_delivered,
-                                  policy=self.policy, via=self.via, segment=p.segment)
+                route = net.route(p.sender_bank, p.beneficiary_bank, S, p.currency_delivered,
+                                  policy=self.policy, via=self.via, segment=seg)
+                found = (route, self._plan(route, seg, S))
             except RoutingError as exc:
                 found = exc
             self._routes[rkey] = found
@@ -385,22 +457,20 @@ class CorrespondentRail:
             step(("return", p.sender_bank, env.now, env.now, 0, S, reason))
             out.add_steps(pid, rows)
             out.add_payment(close_accounts(
-                pid, RAIL, p.corridor, p.sender_bank, p.beneficiary_bank, p.charge_option, 0, S,
+                pid, RAIL, p.corridor, p.sender_bank, p.beneficiary_bank, charge, 0, S,
                 0, p.currency_delivered, p.created_at, None, "failed", reason, 0, {}))
             return
-        route: Route = found
-        banks = route.banks
-        U, Z = self.draws.row(p.index, len(banks))
-        convs = self._convs(route)
-        last = len(banks) - 1
-        sender = net.banks[banks[0]]
-        f0 = self._fee_fn(sender, "sender_fee", p.segment, S)(p.amount)
-        if p.charge_option == "BEN":
+        route, plan = found
+        U, Z = self.draws.row(p.index, len(plan))
+        sender = plan[0].bank
+        f0 = self._fee_fn(sender, "sender_fee", seg, S)(p.amount)
+        our = charge == "OUR"
+        if charge == "BEN":
             f0 = min(f0, p.amount)  # the bank cannot take more than the amount
             m = _Money(p.amount - f0, S, p.amount, f0)
         else:
             m = _Money(p.amount, S, p.amount + f0, f0)
-        hops = route.intermediaries
+        hops = len(plan) - 2
 
         def fail(status: str, reason: str, place: str, refund_rate_bank: Bank | None,
                  at: float) -> None:
@@ -408,7 +478,7 @@ class CorrespondentRail:
             if m.currency != S and refund > 0:
                 assert refund_rate_bank is not None
                 refund = convert(m.value, m.currency, S, self._customer_rate(
-                    refund_rate_bank, m.currency, S, p.segment))
+                    refund_rate_bank, m.currency, S, seg))
             refund = max(refund, 0)
             step(("return", place, at, at, refund, S,
                   f"{reason}; {format_minor(refund, S)} returned to the ordering customer"))
@@ -416,22 +486,22 @@ class CorrespondentRail:
             fees = {"sender_bank": m.sender_fee_sent, "lifting": m.lifting_sent,
                     "beneficiary_bank": m.beneficiary_sent}
             out.add_payment(close_accounts(
-                pid, RAIL, p.corridor, p.sender_bank, p.beneficiary_bank, p.charge_option,
+                pid, RAIL, p.corridor, p.sender_bank, p.beneficiary_bank, charge,
                 m.paid_in - refund, S, 0, p.currency_delivered, p.created_at, None, status,
                 reason, hops, fees, 0, m.has_fx or m.currency != S))
 
         if m.value <= 0:
-            fail("returned", "charges exceed the amount", banks[0], None, env.now)
+            fail("returned", "charges exceed the amount", sender.id, None, env.now)
             return
 
         def charge_beneficiary(ben: Bank) -> int | None:
             """The beneficiary bank's fee in the value's currency; None if it exceeds it."""
-            fee = self._fee_fn(ben, "beneficiary_fee", p.segment, m.currency)(m.value)
-            if p.charge_option != "OUR" and fee >= m.value:
+            fee = self._fee_fn(ben, "beneficiary_fee", seg, m.currency)(m.value)
+            if not our and fee >= m.value:
                 return None
             fee_s = self._fee_to_sent(fee, m.currency, S)
             m.beneficiary_sent = fee_s
-            if p.charge_option == "OUR":
+            if our:
                 m.paid_in += fee_s
             else:
                 m.value -= fee
@@ -444,93 +514,90 @@ class CorrespondentRail:
         arrival = env.now   # when the payment (message and funds) reaches the next bank
         stp = False
         end = arrival
-        for i, bid in enumerate(banks):
-            bank = net.banks[bid]
-            cal = bank.calendar
-            o = _SLOTS * (i % _MAX_BANKS)
-            is_ben = i == last
-            stp = is_ben and U[o + _U_STP] < bank.credit.stp_share
+        for x in plan:
+            bid, o = x.bid, x.o
+            stp = U[o + _U_STP] < x.stp_share
             # 1. operating hours and cut-off (one sleep covers the transit that led here too)
             start = arrival
-            if not (stp and bank.credit.outside_hours):
-                start, why = cal.next_accepting(arrival)
+            if not (stp and x.stp_any_hours):
+                start, why = x.cal.next_accepting(arrival)
                 if start > arrival:
                     step(("cutoff_wait", bid, arrival, start, 0, None, why))
             if start > env.now:
                 yield env.timeout(start - env.now)
             # 2. capacity: the first processor to come free, in order of arrival
-            processors = self.resources[bid]
             t = start
-            free = processors.first_free()
+            free = x.processors.free_at[0]
             if free > t:
                 step(("queue", bid, t, free, 0, None, ""))
                 t = free
             # 3. screening, 4. processing and conversion: the bank works on the payment
             # without interruption while it holds the processor, back to back.
-            end = t + bank.screening_seconds.sample(Z[o + _Z_SCREEN])
-            if U[o + _U_REVIEW] < bank.review_share:
-                hours = bank.review_hours.sample(Z[o + _Z_REVIEW])
-                end = cal.add_business_seconds(end, hours * 3600.0)
-                rejected = U[o + _U_REJECT] < bank.review_reject_share
+            med, sig = x.screen
+            end = t + med * exp(sig * Z[o + _Z_SCREEN])
+            if U[o + _U_REVIEW] < x.review_share:
+                med, sig = x.review
+                hours = med * exp(sig * Z[o + _Z_REVIEW])
+                end = x.cal.add_business_seconds(end, hours * 3600.0)
+                rejected = U[o + _U_REJECT] < x.reject_share
                 verdict = "rejected" if rejected else "released"
                 step(("screening", bid, t, end, 0, None,
                       f"manual review ({hours:.1f} business h): {verdict}"))
                 if rejected:
-                    processors.hold_until(end)
-                    fail("returned", f"rejected in compliance screening at {bid}", bid, bank,
+                    x.processors.hold_until(end)
+                    fail("returned", f"rejected in compliance screening at {bid}", bid, x.bank,
                          end)
                     return
             else:
                 step(("screening", bid, t, end, 0, None, "automated"))
-            if not is_ben:
-                start, end = end, end + bank.processing_seconds.sample(Z[o + _Z_PROC])
-                if i == 0:
-                    step(("processing", bid, start, end, f0, S,
-                          _ORDERING_TEXT[p.charge_option]))
+            if not x.is_ben:
+                med, sig = x.processing
+                start, end = end, end + med * exp(sig * Z[o + _Z_PROC])
+                if x.lifting is None:       # the ordering bank
+                    step(("processing", bid, start, end, f0, S, _ORDERING_TEXT[charge]))
                 else:
-                    leg_in = route.legs[i - 1]
-                    fee = net.lifting_fee_minor[leg_in.account.key]
-                    if p.charge_option != "OUR":
+                    fee = x.lifting
+                    if not our:
                         fee = min(fee, m.value)  # cannot deduct more than is left
                     fee_s = self._fee_to_sent(fee, m.currency, S)
                     m.lifting_sent += fee_s
-                    if p.charge_option == "OUR":
+                    if our:
                         m.paid_in += fee_s
                     else:
                         m.value -= fee
-                    step(("processing", bid, start, end, fee, m.currency,
-                          _LIFTING_TEXT[p.charge_option]))
+                    step(("processing", bid, start, end, fee, m.currency, _LIFTING_TEXT[charge]))
                     if m.value <= 0:
-                        processors.hold_until(end)
-                        fail("returned", f"charges exceed the amount at {bid}", bid, bank, end)
+                        x.processors.hold_until(end)
+                        fail("returned", f"charges exceed the amount at {bid}", bid, x.bank,
+                             end)
                         return
-            for conv in convs[i]:
-                scaled, text = self._conversion(bank, conv, p.segment)
+            for source, target, scaled, text in x.convs:
                 # convert(): paid out at the customer rate, rounded down
                 new = int((Decimal(m.value) * scaled).to_integral_value(rounding=ROUND_FLOOR))
-                back = self._to_sent(new, conv.target, conv.source)
-                step(("fx", bid, end, end + _FX_SECONDS, m.value - back, conv.source, text))
+                back = self._to_sent(new, target, source)
+                step(("fx", bid, end, end + _FX_SECONDS, m.value - back, source, text))
                 end += _FX_SECONDS
-                m.value, m.currency, m.has_fx = new, conv.target, True
+                m.value, m.currency, m.has_fx = new, target, True
             if stp:
                 # straight-through credit: the same processor credits the account at once
-                fee = charge_beneficiary(bank)
+                fee = charge_beneficiary(x.bank)
                 if fee is None:
-                    processors.hold_until(end)
+                    x.processors.hold_until(end)
                     fail("returned", "charges exceed the amount at the beneficiary bank",
-                         bid, bank, end)
+                         bid, x.bank, end)
                     return
-                c_end = end + bank.credit.stp_seconds.sample(Z[o + _Z_CREDIT])
+                med, sig = x.stp_seconds
+                c_end = end + med * exp(sig * Z[o + _Z_CREDIT])
                 step(("credit", bid, end, c_end, fee, m.currency,
-                      _CREDIT_TEXT[("straight-through credit", p.charge_option == "OUR")]))
+                      _CREDIT_TEXT[("straight-through credit", our)]))
                 end = c_end
-            processors.hold_until(end)
-            if is_ben:
+            x.processors.hold_until(end)
+            if x.is_ben:
                 break
             # 5. nostro liquidity and transit
-            leg = route.legs[i]
-            key = leg.account.key
-            nos = self.nostros.get(key)
+            leg = x.leg
+            assert leg is not None
+            nos = x.nostro
             t = end
             if nos is not None:
                 # a shared balance: move the funds at their true instant
@@ -555,35 +622,28 @@ class CorrespondentRail:
                     nos.balance -= m.value
                 else:
                     nos.balance += m.value
-            arrival = t + leg.account.processing_seconds.sample(Z[o + _Z_LEG])
-            tkey = (leg.sender, leg.receiver, leg.currency, leg.debit)
-            text = self._text.get(tkey)
-            if text is None:
-                text = self._text[tkey] = (
-                    f"{leg.sender}->{leg.receiver} {m.currency} "
-                    f"({'debit' if leg.debit else 'credit'} of {leg.account.owner}'s "
-                    f"account at {leg.account.servicer})")
-            step(("transit", leg.receiver, t, arrival, 0, None, text))
+            med, sig = x.transit
+            arrival = t + med * exp(sig * Z[o + _Z_LEG])
+            step(("transit", leg.receiver, t, arrival, 0, None, x.transit_text))
 
         # beneficiary bank: batch or manual crediting after the processor is released
-        ben = net.banks[banks[last]]
+        x = plan[-1]
         if not stp:
             t = end
-            fee = charge_beneficiary(ben)
+            fee = charge_beneficiary(x.bank)
             if fee is None:
-                fail("returned", "charges exceed the amount at the beneficiary bank", ben.id,
-                     ben, t)
+                fail("returned", "charges exceed the amount at the beneficiary bank", x.bid,
+                     x.bank, t)
                 return
-            o = _SLOTS * (last % _MAX_BANKS)
-            hours = ben.credit.manual_hours.sample(Z[o + _Z_CREDIT])
-            end = ben.calendar.add_business_seconds(t, hours * 3600.0)
-            step(("credit", ben.id, t, end, fee, m.currency,
-                  _CREDIT_TEXT[(f"batch/manual credit ({hours:.1f} business h)",
-                                p.charge_option == "OUR")]))
+            med, sig = x.manual_hours
+            hours = med * exp(sig * Z[x.o + _Z_CREDIT])
+            end = x.cal.add_business_seconds(t, hours * 3600.0)
+            step(("credit", x.bid, t, end, fee, m.currency,
+                  _CREDIT_TEXT[(f"batch/manual credit ({hours:.1f} business h)", our)]))
         delivered = m.value
         out.add_steps(pid, rows)
         out.add_payment(close_accounts(
-            pid, RAIL, p.corridor, p.sender_bank, p.beneficiary_bank, p.charge_option,
+            pid, RAIL, p.corridor, p.sender_bank, p.beneficiary_bank, charge,
             m.paid_in, S, delivered, m.currency, p.created_at, end, "credited", None, hops,
             {"sender_bank": m.sender_fee_sent, "lifting": m.lifting_sent,
              "beneficiary_bank": m.beneficiary_sent},

@@ -143,3 +143,27 @@ def test_rail_fee_functions_equal_the_fee_rule(bank: str, kind: str, segment: st
     expected = convert_for_reporting(b.fee(kind, segment, value, currency, NET.fx),  # type: ignore[arg-type]
                                      b.currency, currency, NET.fx.rate(b.currency, currency))
     assert rail._fee_fn(b, kind, segment, currency)(value) == expected
+
+
+_CAL_ARGS = [("America/New_York", "US", "09:00", "17:00", "15:00"),
+             ("America/Mexico_City", "MX", "08:30", "17:30", "16:00"),
+             ("Pacific/Apia", "WS", "08:00", "16:00", None),
+             ("Europe/London", "GB", "00:00", "24:00", "23:00")]
+
+
+@FAST
+@given(which=st.integers(0, len(_CAL_ARGS) - 1),
+       instants=st.lists(st.floats(T0 + 50 * 86400, T0 + 160 * 86400), min_size=1,
+                         max_size=40),
+       near=st.lists(st.integers(-7200, 7200), min_size=40, max_size=40))
+def test_calendar_answers_do_not_depend_on_what_it_was_asked_before(
+        which: int, instants: list[float], near: list[int]) -> None:
+    # the calendar keeps its last answers to answer the next question quickly; any
+    # sequence of questions must get the answers a fresh calendar gives (dates span
+    # the US and UK daylight-saving changes, Christmas and MX holidays)
+    tz, country, opens, closes, cutoff = _CAL_ARGS[which]
+    shared = BusinessCalendar(tz, country, opens=opens, closes=closes, cutoff=cutoff)
+    asked = [t + dt for t, dt in zip(instants * 2, near, strict=False)]
+    for t in asked:
+        fresh = BusinessCalendar(tz, country, opens=opens, closes=closes, cutoff=cutoff)
+        assert shared.next_accepting(t) == fresh.next_accepting(t)
