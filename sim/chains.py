@@ -586,7 +586,11 @@ class FeeMarket:
         self._elastic = bg.price_elasticity if self._eip1559 else 0.0
         self._limit = profile.block_gas_limit
         self._denominator, self._elasticity = fm.max_change_denominator, fm.elasticity
-        self._open: BlockSpace | None = None
+        self._target = self._limit // self._elasticity
+        self._target_denom = self._target * self._denominator
+        self._open_number: int | None = None     # the open block (None: none open)
+        self._open_timestamp = 0.0
+        self._open_background = 0
         self._next: int | None = None
         # standard normals drawn ahead in batches (numpy draws a batch exactly as it
         # draws them one at a time), consumed one per block
@@ -614,7 +618,12 @@ class FeeMarket:
     @property
     def current_block(self) -> BlockSpace | None:
         """The open block, or ``None`` between ``close_block`` and ``open_block``."""
-        return self._open
+        if self._open_number is None:
+            return None
+        bg = self._open_background
+        return BlockSpace(number=self._open_number, timestamp=self._open_timestamp,
+                          base_fee_wei=self._base, background_gas=bg,
+                          capacity_gas=self._limit - bg)
 
     # -- blocks --------------------------------------------------------------
     def open_block(self, number: int, timestamp: float) -> BlockSpace:
@@ -624,13 +633,23 @@ class FeeMarket:
         gas, ``block_time_s`` apart before ``timestamp``. Raises ``ValueError`` if
         a block is already open or ``number`` goes backwards.
         """
-        if self._open is not None:
-            raise ValueError(f"block {self._open.number} is still open; call close_block first")
-        if self._next is not None and number < self._next:
-            raise ValueError(f"block {number} is before the next block {self._next}; block "
-                             "numbers must increase")
-        if self._next is not None and number > self._next:
-            self._skip(number - self._next, timestamp)
+        self.open_block_capacity(number, timestamp)
+        block = self.current_block
+        assert block is not None
+        return block
+
+    def open_block_capacity(self, number: int, timestamp: float) -> int:
+        """:meth:`open_block`, returning only the gas left for the rail (``capacity_gas``;
+        the base fee is :attr:`base_fee_wei`): the block producer's call."""
+        if self._open_number is not None:
+            raise ValueError(f"block {self._open_number} is still open; call close_block "
+                             "first")
+        nxt = self._next
+        if nxt is not None and number != nxt:
+            if number < nxt:
+                raise ValueError(f"block {number} is before the next block {nxt}; block "
+                                 "numbers must increase")
+            self._skip(number - nxt, timestamp)
         i = self._drawn
         if i < len(self._normals):
             self._drawn = i + 1
@@ -638,10 +657,9 @@ class FeeMarket:
         else:
             z = self._draw(1)[0]
         background = self._background(z, timestamp)
-        self._open = BlockSpace(number=number, timestamp=timestamp, base_fee_wei=self._base,
-                                background_gas=background,
-                                capacity_gas=self._limit - background)
-        return self._open
+        self._open_number, self._open_timestamp = number, timestamp
+        self._open_background = background
+        return self._limit - background
 
     def close_block(self, our_gas: int) -> None:
         """Close the open block with ``our_gas`` used by the rail; update the base fee.
@@ -649,13 +667,14 @@ class FeeMarket:
         Gas used = ``min(limit, background + our_gas)``; the base fee follows
         EIP-1559 and never goes below the profile's minimum.
         """
-        if self._open is None:
+        if self._open_number is None:
             raise ValueError("no block is open; call open_block first")
         if our_gas < 0:
             raise ValueError(f"our_gas {our_gas} is negative")
-        self._update(min(self._limit, self._open.background_gas + int(our_gas)))
-        self._next = self._open.number + 1
-        self._open = None
+        used = self._open_background + int(our_gas)
+        self._update(used if used < self._limit else self._limit)
+        self._next = self._open_number + 1
+        self._open_number = None
 
     def _draw(self, k: int) -> list[float]:
         """The next ``k`` standard normals of ``rng`` (drawn ahead in batches)."""
@@ -773,23 +792,30 @@ class FeeMarket:
 
     def _background(self, z: float, timestamp: float) -> int:
         """Advance the demand process by one block (innovation ``z``): background gas."""
-        self._x = self._phi * self._x + self._innov * z
+        x = self._x = self._phi * self._x + self._innov * z
         u = 0.0
-        if self._log_mean is not None:
-            log_u = self._log_mean + self._x
+        log_mean = self._log_mean
+        if log_mean is not None:
+            log_u = log_mean + x
             if self._elastic:
-                log_u += self._elastic * (self._ref_log - math.log(max(self._base, 1)))
-            u = math.exp(min(log_u, _LOG_MAX_UTILISATION))
+                base = self._base
+                log_u += self._elastic * (self._ref_log - math.log(base if base > 1 else 1))
+            u = math.exp(log_u if log_u < _LOG_MAX_UTILISATION else _LOG_MAX_UTILISATION)
         for ep in self.congestion:
             if ep.start <= timestamp < ep.end and ep.utilisation > u:
                 u = ep.utilisation
-        return min(self._limit, int(round(u * self._limit)))
+        limit = self._limit
+        used = round(u * limit)
+        return used if used < limit else limit
 
     def _update(self, used: int) -> None:
-        if self._eip1559:
-            new = next_base_fee(self._base, used, self._limit, self._denominator,
-                                self._elasticity)
-            self._base = new if new > self._min_base else self._min_base
+        if self._eip1559:          # next_base_fee, inlined (a // t // d == a // (t * d))
+            base, target = self._base, self._target
+            if used > target:
+                base += base * (used - target) // self._target_denom or 1
+            elif used < target:
+                base -= base * (target - used) // self._target_denom
+            self._base = base if base > self._min_base else self._min_base
 
     # -- fees ----------------------------------------------------------------
     def fee_wei(self, gas_used: int) -> int:

@@ -65,7 +65,7 @@ import hashlib
 import time
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 import numpy as np
@@ -124,10 +124,6 @@ def _minter(ccy: str) -> str:
     return f"minter_{ccy}"
 
 
-def _bps(amount: int, bps: int) -> int:
-    return percent_of(amount, Decimal(bps) / Decimal(100))
-
-
 class BlockProducer:
     """Mines a block at each slot instant while transactions wait; FIFO by submission.
 
@@ -147,49 +143,84 @@ class BlockProducer:
         env.process(self._run())
 
     def submit(self, op: TxOp) -> simpy.Event:
-        op.submitted_at = float(self.env.now)
-        op.est_gas = self.ledger.estimate(op)
-        if op.est_gas > self.profile.block_gas_limit:
+        env = self.env
+        op.submitted_at = float(env.now)
+        est = op.est_gas = self.ledger.estimate(op)
+        if est > self.profile.block_gas_limit:
             raise ValueError(f"{op.kind} needs {op.est_gas} gas, more than the block gas limit "
                              f"{self.profile.block_gas_limit} of {self.profile.name}")
-        op.done = self.env.event()
+        done = op.done = env.event()
         self.mempool.append(op)
-        if self._wake is not None and not self._wake.triggered:
-            self._wake.succeed()
-        return op.done  # type: ignore[no-any-return]
+        wake = self._wake
+        if wake is not None and not wake.triggered:
+            wake.succeed()
+        return done  # type: ignore[no-any-return]
 
     def _run(self) -> Generator[Any, Any, None]:
-        env = self.env
+        env, market, ledger, mempool = self.env, self.market, self.ledger, self.mempool
+        t0, bt, fee_usd = self.t0, self.bt, market.fee_usd
         while True:
-            if not self.mempool:
+            if not mempool:
                 self._wake = env.event()
                 yield self._wake
                 self._wake = None
             # next slot strictly after now (a transaction sent at a slot instant
             # misses that block)
-            k = int((env.now - self.t0) // self.bt) + 1
-            t = self.t0 + k * self.bt
+            k = int((env.now - t0) // bt) + 1
+            t = t0 + k * bt
             yield env.timeout(t - env.now)
-            space = self.market.open_block(k, t)
-            room = space.capacity_gas
-            chosen: list[TxOp] = []
-            for op in self.mempool:
+            room = market.open_block_capacity(k, t)
+            n = 0
+            for op in mempool:
                 if op.est_gas > room:
                     break
-                chosen.append(op)
                 room -= op.est_gas
-            if not chosen:
-                self.market.close_block(0)
+                n += 1
+            if not n:
+                market.close_block(0)
                 continue
-            del self.mempool[:len(chosen)]
-            results = self.ledger.execute_block(chosen, int(t))
-            fees = [self.market.fee_usd(r.gas_used) for r in results]
-            used = sum(r.gas_used for r in results)
-            self.market.close_block(used)
+            chosen = mempool[:n]
+            del mempool[:n]
+            base = market.base_fee_wei
+            results = ledger.execute_block(chosen, int(t))
+            used = 0
+            fees = []
+            for r in results:
+                used += r.gas_used
+                fees.append(fee_usd(r.gas_used))
+            market.close_block(used)
             self.blocks += 1
             self.gas_total += used
             for op, r, fee in zip(chosen, results, fees, strict=True):
-                op.done.succeed((r, fee, space.base_fee_wei, k))
+                op.done.succeed((r, fee, base, k))
+
+
+@dataclass(slots=True)
+class _Ccy:
+    """A currency's constants on the rail."""
+
+    code: str
+    exp: int                       # minor-unit exponent
+    tok: int                       # token units per minor unit
+    fmt: str                       # format of its major units (format_minor)
+    key: str                       # its token's address key
+    token: str                     # its token's address
+    minter: str                    # the issuer's account
+    minter_address: str
+    issuer: str                    # the issuer as a step's place
+    ramp: RampSpec
+    cal: Any                       # the issuer's calendar
+    onramp_pct: Decimal
+    offramp_pct: Decimal
+
+
+@dataclass(slots=True)
+class _Pair:
+    """The provider's terms for a currency pair and segment."""
+
+    dealt: Decimal                 # mid less the spread
+    scaled: Decimal                # dealt, per minor unit (money.convert's scaled rate)
+    detail: str                    # the fx step's detail
 
 
 @dataclass
@@ -226,6 +257,12 @@ class OnChainRail:
         self._fee_rules: dict[tuple[str, str, str, str], tuple[Any, ...]] = {}
         self._gwei_base = -1
         self._gwei_text = ""
+        self._ccys: dict[str, _Ccy] = {}
+        self._pairs: dict[tuple[str, str, str], _Pair] = {}
+        self._lp_address = named_address(LP)
+        self._escrow_address = ledger.addresses["escrow"]
+        self._finality_s = profile.finality_delay_s()
+        self._finality_text = f"{profile.finality.value:g} {profile.finality.kind} to finality"
 
     # -- helpers -----------------------------------------------------------------
     def ramp(self, ccy: str) -> RampSpec:
@@ -295,9 +332,6 @@ class OnChainRail:
         spread = getattr(self.spec.fx.spread_bps, segment)
         return self.fx.rate(source, target) * (1 - Decimal(spread) / Decimal(10_000))
 
-    def _dealt(self, p: Payment) -> Decimal:
-        return self._dealt_rate(p.currency_sent, p.currency_delivered, p.segment)
-
     def submit(self, payments: Iterable[Payment]) -> simpy.Process:
         return self.env.process(self._source(list(payments)))
 
@@ -348,6 +382,34 @@ class OnChainRail:
         ev = self._replenishing.pop(ccy)
         ev.succeed()
 
+    def _ccy(self, ccy: str) -> _Ccy:
+        """Constants of ``ccy`` on the rail (computed once)."""
+        c = self._ccys.get(ccy)
+        if c is None:
+            exp = minor_exponent(ccy)
+            ramp = self.ramp(ccy)
+            key = f"token:{ccy}"
+            minter = _minter(ccy)
+            c = self._ccys[ccy] = _Ccy(
+                ccy, exp, 10 ** (TOKEN_DECIMALS - exp), f".{exp}f", key,
+                self.ledger.addresses[key], minter, named_address(minter), f"issuer:{ccy}",
+                ramp, self._cals[ccy], Decimal(ramp.onramp_fee_bps) / Decimal(100),
+                Decimal(ramp.offramp_fee_bps) / Decimal(100))
+        return c
+
+    def _pair(self, source: str, target: str, segment: str) -> _Pair:
+        """The provider's terms for ``source`` -> ``target`` in ``segment`` (computed once)."""
+        key = (source, target, segment)
+        q = self._pairs.get(key)
+        if q is None:
+            dealt = self._dealt_rate(source, target, segment)
+            rate = self.fx.rate(source, target)
+            spread = getattr(self.spec.fx.spread_bps, segment)
+            q = self._pairs[key] = _Pair(
+                dealt, dealt.scaleb(minor_exponent(target) - minor_exponent(source)),
+                f"PvP quote {dealt:.6g} {target}/{source} (mid {rate:.6g}, spread {spread} bp)")
+        return q
+
     # -- one payment -------------------------------------------------------------
     def process(self, p: Payment) -> Generator[Any, Any, None]:  # noqa: C901
         env, out, pid, net = self.env, self.out, p.payment_id, self.net
@@ -356,11 +418,12 @@ class OnChainRail:
         U, Z = self.draws.row(p.index)
         seq = 0
         chain_place = profile.name
+        add_step = out.add_step
 
         def step(kind: str, place: str, start: float, end: float, cost: int = 0,
                  ccy: str | None = None, detail: str = "") -> None:
             nonlocal seq
-            out.add_step(pid, seq, kind, place, start, end, cost, ccy, detail)
+            add_step(pid, seq, kind, place, start, end, cost, ccy, detail)
             seq += 1
 
         acct = _Acct()
@@ -369,15 +432,17 @@ class OnChainRail:
         submit, usd_to, gwei = self.producer.submit, self._usd_to, self._gwei
 
         def tx(op: TxOp, what: str) -> Generator[Any, Any, TxResult]:
-            nonlocal n_tx
+            nonlocal n_tx, seq
             op.payment_id = pid
             t0 = env.now
             r, fee_usd, base, slot = yield submit(op)
             n_tx += 1
             acct.gas_usd += fee_usd
-            status = "" if r.ok else f"; reverted: {r.error}"
-            step("mempool", chain_place, t0, env.now, usd_to(fee_usd, S), S,
-                 f"{what}: {r.gas_used:,} gas, base fee {gwei(base)} gwei, slot {slot}{status}")
+            add_step(pid, seq, "mempool", chain_place, t0, env.now, usd_to(fee_usd, S), S,
+                     f"{what}: {r.gas_used:,} gas, base fee {gwei(base)} gwei, slot {slot}"
+                     if r.ok else f"{what}: {r.gas_used:,} gas, base fee {gwei(base)} gwei, "
+                     f"slot {slot}; reverted: {r.error}")
+            seq += 1
             return r  # type: ignore[no-any-return]
 
         def close(status: str, reason: str | None, delivered: int, refund: int,
@@ -412,6 +477,7 @@ class OnChainRail:
             return
 
         s_acc, b_acc = bank_account(sender.id), bank_account(ben.id)
+        cS, cD = self._ccy(S), self._ccy(D)
 
         # 1. the ordering bank's screening (as on the correspondent rail)
         t = env.now
@@ -426,17 +492,17 @@ class OnChainRail:
         # the payment waits once, until it asks for the mint (or is returned)
 
         # amounts: what is minted and converted
-        f_bank = self._bank_fee(sender, "sender_fee", p, p.amount, S)
-        onramp_spec = self.ramp(S)
-        f_on = _bps(p.amount, onramp_spec.onramp_fee_bps)
+        amount = p.amount
+        f_bank = self._bank_fee(sender, "sender_fee", p, amount, S)
+        onramp_spec = cS.ramp
+        f_on = percent_of(amount, cS.onramp_pct)
         acct.sender_bank, acct.onramp = f_bank, f_on
-        dealt = self._dealt(p)
         if p.charge_option == "BEN":
-            y = p.amount - f_bank - f_on
-            acct.paid_in = p.amount
+            y = amount - f_bank - f_on
+            acct.paid_in = amount
         else:
-            y = p.amount
-            acct.paid_in = p.amount + f_bank + f_on
+            y = amount
+            acct.paid_in = amount + f_bank + f_on
         if U[_U_S_REVIEW] < sender.review_share and U[_U_S_REJECT] < sender.review_reject_share:
             yield env.timeout(end - t)
             give_back("rejected in the ordering bank's compliance review", "returned", y, S,
@@ -448,41 +514,45 @@ class OnChainRail:
             return
 
         escrow_bps = spec.escrow.fee_bps
-        scale_d = 10 ** (TOKEN_DECIMALS - minor_exponent(D))
-        target = convert(p.amount, S, D, dealt) if S != D else p.amount
+        tok_d = cD.tok
+        scale_d = tok_d
+        if S != D:
+            pair = self._pair(S, D, p.segment)
+            scaled = pair.scaled
+            # convert(v, S, D, dealt), with the scaled rate computed once
+            target = int((Decimal(amount) * scaled).to_integral_value(rounding=ROUND_FLOOR))
+        else:
+            target = amount
         if p.charge_option == "OUR":
             # gross up: the beneficiary gets the principal at the dealt rate
             lock = -(-target * 10_000 // (10_000 - escrow_bps))
-            while (self.tok(lock, D) - self.tok(lock, D) * escrow_bps // 10_000) // scale_d \
-                    < target:
+            while (lock * tok_d - lock * tok_d * escrow_bps // 10_000) // scale_d < target:
                 lock += 1
             if S != D:
-                y = int((Decimal(lock) / dealt.scaleb(minor_exponent(D) - minor_exponent(S))
-                         ).to_integral_value(rounding="ROUND_CEILING"))
-                while convert(y, S, D, dealt) < lock:
+                y = int((Decimal(lock) / scaled).to_integral_value(rounding=ROUND_CEILING))
+                while int((Decimal(y) * scaled).to_integral_value(rounding=ROUND_FLOOR)) < lock:
                     y += 1
             else:
                 y = lock
             acct.paid_in = y + f_bank + f_on
-            x = convert(y, S, D, dealt) if S != D else y
-        else:
-            x = convert(y, S, D, dealt) if S != D else y
+        x = int((Decimal(y) * scaled).to_integral_value(rounding=ROUND_FLOOR)) if S != D else y
 
         # 2. on-ramp
-        r_cal = self.ramp_calendar(S)
         t, end, how = self._fiat_leg(S, onramp_spec.onramp_mode, onramp_spec, Z[_Z_ON_WIRE],
                                      "on-ramp", step, S, end)
-        step("onramp", f"issuer:{S}", t, end, f_on, S, f"{how} to the issuer; on-ramp fee")
+        step("onramp", cS.issuer, t, end, f_on, S, f"{how} to the issuer; on-ramp fee")
         if U[_U_ON_REVIEW] < onramp_spec.review_share:
             t = end
             hours = onramp_spec.review_hours.sample(Z[_Z_ON_REVIEW])
-            end = r_cal.add_business_seconds(t, hours * 3600)
-            step("screening", f"issuer:{S}", t, end, 0, S,
+            end = cS.cal.add_business_seconds(t, hours * 3600)
+            step("screening", cS.issuer, t, end, 0, S,
                  f"issuer compliance review ({hours:.1f} business h)")
         yield env.timeout(end - env.now)
-        r = yield from tx(TxOp("mint", _minter(S), "Stablecoin", f"token:{S}", "mint",
-                               (named_address(s_acc), self.tok(y, S))),
-                          f"mint {format_minor(y, S)} as {S}x to the ordering bank")
+        s_addr = named_address(s_acc)
+        r = yield from tx(TxOp("mint", cS.minter, "Stablecoin", cS.key, "mint",
+                               (s_addr, y * cS.tok)),
+                          f"mint {format(Decimal(y).scaleb(-cS.exp), cS.fmt)} {S} as {S}x to "
+                          "the ordering bank")
         if not r.ok:
             give_back(f"mint reverted: {r.error}", "failed", y, S, chain_place)
             return
@@ -508,14 +578,10 @@ class OnChainRail:
                      f"waiting for the provider to replenish {D} inventory")
             self.inventory[D] -= x
             self.inventory[S] = self._inv(S) + y
-            rate = self.fx.rate(S, D)
-            step("fx", LP, t, env.now, 0, S,
-                 f"PvP quote {dealt:.6g} {D}/{S} (mid {rate:.6g}, spread "
-                 f"{getattr(spec.fx.spread_bps, p.segment)} bp)")
+            step("fx", LP, t, env.now, 0, S, pair.detail)
             fx_deadline = int(env.now) + _FX_DEADLINE_S
-            terms = (named_address(s_acc), self.ledger.addresses[f"token:{S}"],
-                     self.tok(y, S), named_address(LP), self.ledger.addresses[f"token:{D}"],
-                     self.tok(x, D), fx_deadline, salt)
+            terms = (s_addr, cS.token, y * cS.tok, self._lp_address, cD.token, x * tok_d,
+                     fx_deadline, salt)
             r = yield from tx(TxOp("fx_fund", s_acc, "FxSwap", "fx", "fund", (terms,)),
                               f"fund the {S}x leg of the PvP swap")
             if not r.ok:
@@ -541,21 +607,21 @@ class OnChainRail:
             hashlock = hashlib.sha256(preimage).digest()
         else:
             preimage = hashlock = ZERO32
-        agent = named_address(b_acc) if spec.release == "attestation" else ZERO_ADDRESS
+        b_addr = named_address(b_acc)
+        agent = b_addr if spec.release == "attestation" else ZERO_ADDRESS
         deadline = int(env.now + spec.escrow.deadline_hours * 3600)
-        lock_terms = (self.ledger.addresses[f"token:{D}"], named_address(b_acc),
-                      self.tok(x, D), deadline, hashlock, agent, salt)
+        lock_tok = x * tok_d
+        lock_terms = (cD.token, b_addr, lock_tok, deadline, hashlock, agent, salt)
         r = yield from tx(TxOp("lock", s_acc, "SettlementEscrow", "escrow", "lock",
                                (lock_terms,),
                                predict=lambda ts: "DeadlineNotInFuture" if ts >= deadline
                                else None),
-                          f"lock {format_minor(x, D)} as {D}x in escrow for {ben.id} "
-                          f"(deadline +{spec.escrow.deadline_hours:g} h)")
+                          f"lock {format(Decimal(x).scaleb(-cD.exp), cD.fmt)} {D} as {D}x in "
+                          f"escrow for {ben.id} (deadline +{spec.escrow.deadline_hours:g} h)")
         if not r.ok:
             give_back(f"escrow lock reverted: {r.error}", "failed", x, D, chain_place)
             return
-        lid = lock_id(self.ledger.chain_id, self.ledger.addresses["escrow"],
-                      named_address(s_acc), lock_terms)
+        lid = lock_id(self.ledger.chain_id, self._escrow_address, s_addr, lock_terms)
 
         # 5. the beneficiary bank's compliance review, then the release
         t = env.now
@@ -575,8 +641,9 @@ class OnChainRail:
             r = yield from tx(TxOp(
                 "release", b_acc, "SettlementEscrow", "escrow", "release", (lid, pre),
                 predict=lambda ts: "LockExpired" if ts >= deadline else None),
-                "beneficiary bank releases the escrow"
-                + (" (attestation)" if spec.release == "attestation" else " (preimage)"))
+                "beneficiary bank releases the escrow (attestation)"
+                if spec.release == "attestation"
+                else "beneficiary bank releases the escrow (preimage)")
             released = r.ok
             why = f"escrow release reverted: {r.error}" if not r.ok else ""
         else:
@@ -594,22 +661,21 @@ class OnChainRail:
 
         # 6. finality
         t = env.now
-        fin = profile.finality_delay_s()
+        fin = self._finality_s
         if fin > 0:
             yield env.timeout(fin)
-        step("finality", chain_place, t, env.now, 0, S,
-             f"{profile.finality.value:g} {profile.finality.kind} to finality")
+        step("finality", chain_place, t, env.now, 0, S, self._finality_text)
 
         # 7. off-ramp and crediting
-        lock_tok = self.tok(x, D)
         paid_tok = lock_tok - lock_tok * escrow_bps // 10_000
         paid = paid_tok // scale_d
         fee_escrow = x - paid
-        off_spec = self.ramp(D)
-        f_off = _bps(paid, off_spec.offramp_fee_bps)
+        off_spec = cD.ramp
+        f_off = percent_of(paid, cD.offramp_pct)
         f_ben = self._bank_fee(ben, "beneficiary_fee", p, paid, D)
         omode = off_spec.offramp_mode
-        redeem_args = (named_address(_minter(D)), paid * scale_d)
+        redeem_args = (cD.minter_address, paid * scale_d)
+        mid_back = self.fx.rate(D, S)
         redemption = None
         if omode == "prefunded":
             # the bank pays its customer out of its own float; redemption runs alongside
@@ -622,29 +688,28 @@ class OnChainRail:
             # the payout and the crediting touch nothing shared: one wait, for the credit
             t, end, how = self._fiat_leg(D, omode, off_spec, Z[_Z_OFF_WIRE], "off-ramp", step,
                                          S, env.now)
-            step("offramp", f"issuer:{D}", t, end,
-                 convert_for_reporting(f_off, D, S, self.fx.rate(D, S)), S,
+            step("offramp", cD.issuer, t, end,
+                 convert_for_reporting(f_off, D, S, mid_back), S,
                  f"issuer pays out by {how}; off-ramp fee")
             t = end
         # crediting at the beneficiary bank, as it credits any incoming payment
-        if U[_U_STP] < ben.credit.stp_share:
-            c_end = t + ben.credit.stp_seconds.sample(Z[_Z_CREDIT])
-            if not ben.credit.outside_hours:
+        credit = ben.credit
+        if U[_U_STP] < credit.stp_share:
+            c_end = t + credit.stp_seconds.sample(Z[_Z_CREDIT])
+            if not credit.outside_hours:
                 c_start = ben.calendar.next_open(t)
                 c_end = c_start + (c_end - t)
             how = "straight-through credit"
         else:
-            hours = ben.credit.manual_hours.sample(Z[_Z_CREDIT])
+            hours = credit.manual_hours.sample(Z[_Z_CREDIT])
             c_end = ben.calendar.add_business_seconds(ben.calendar.next_open(t), hours * 3600)
             how = f"batch/manual credit ({hours:.1f} business h)"
         yield env.timeout(c_end - env.now)
-        step("credit", ben.id, t, c_end, convert_for_reporting(f_ben, D, S, self.fx.rate(D, S)),
-             S, how)
+        step("credit", ben.id, t, c_end, convert_for_reporting(f_ben, D, S, mid_back), S, how)
 
         credited_at = float(env.now)
         if redemption is not None:
             yield redemption  # its gas is part of this payment's cost
-        mid_back = self.fx.rate(D, S)
         fees = {"sender_bank": f_bank, "onramp": f_on,
                 "escrow": convert_for_reporting(fee_escrow, D, S, mid_back),
                 "offramp": convert_for_reporting(f_off, D, S, mid_back),
@@ -662,9 +727,10 @@ class OnChainRail:
     def _redeem(self, ccy: str, args: tuple[Any, ...], who: str, tx: Any
                 ) -> Generator[Any, Any, None]:
         """The beneficiary bank returns the stablecoin to the issuer, who burns it."""
-        yield from tx(TxOp("redeem", who, "Stablecoin", f"token:{ccy}", "transfer", args),
+        c = self._ccy(ccy)
+        yield from tx(TxOp("redeem", who, "Stablecoin", c.key, "transfer", args),
                       f"redeem {ccy}x with the issuer")
-        yield from tx(TxOp("burn", _minter(ccy), "Stablecoin", f"token:{ccy}", "burn",
+        yield from tx(TxOp("burn", c.minter, "Stablecoin", c.key, "burn",
                            (int(args[1]),)), f"issuer burns the redeemed {ccy}x")
 
 
