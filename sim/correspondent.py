@@ -676,15 +676,16 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
     rail.submit(workload)
     # The run allocates millions of small objects that refcounting frees; the cyclic
     # collector's passes over the growing result rows only cost time (measured: same
-    # peak memory with it paused), so it is paused for the run and restored after.
+    # peak memory with it paused), so it is paused for the run and the tables' build,
+    # and restored after.
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         env.run()
+        res = builder.build(order=[p.payment_id for p in workload])
     finally:
         if was_enabled:
             gc.enable()
-    res = builder.build(order=[p.payment_id for p in workload])
     res.meta.update({"calendars": country_calendars(network), "seed": seed,
                      "network": network.name})
     return res
