@@ -96,7 +96,7 @@ def intrinsic_gas(calldata: bytes, exec_gas: int) -> int:
     return 21_000 + max(4 * tokens + exec_gas, 10 * tokens)
 
 
-@dataclass
+@dataclass(slots=True)
 class TxOp:
     """One transaction the rail wants mined."""
 
@@ -114,6 +114,7 @@ class TxOp:
     done: Any = None               # the SimPy event that fires with the TxResult
     data: bytes | None = None      # calldata, encoded once
     tokens: int = -1               # EIP-2028 calldata tokens (counted once; -1: not yet)
+    outcome: Any = None            # what the block producer reports once it is included
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,6 +129,13 @@ class BlockProducer:
 
     A transaction is included when its estimated gas fits in what the background
     demand leaves of the block (strict FIFO, so each sender's nonces stay in order).
+
+    Every transaction waiting in the mempool waits on one shared event, the next
+    block's: :meth:`submit` returns it, and the caller yields it at once, so its
+    callbacks are in mempool order. A block triggers it for the transactions it
+    includes (their processes resume in that order, as they would on one event
+    each) and hands the others' callbacks to the next block's event. Each included
+    transaction's ``(TxResult, fee in USD, base fee, slot)`` is in ``op.outcome``.
     """
 
     def __init__(self, env: simpy.Environment, ledger: Ledger, market: FeeMarket,
@@ -137,6 +144,7 @@ class BlockProducer:
         self.t0 = float(t0)
         self.bt = float(profile.block_time_s)
         self.mempool: list[TxOp] = []
+        self._next_block = env.event()
         self._wake: simpy.Event | None = None
         self.blocks = 0
         self.gas_total = 0
@@ -149,12 +157,12 @@ class BlockProducer:
         if est > self.profile.block_gas_limit:
             raise ValueError(f"{op.kind} needs {op.est_gas} gas, more than the block gas limit "
                              f"{self.profile.block_gas_limit} of {self.profile.name}")
-        done = op.done = env.event()
+        done = op.done = self._next_block
         self.mempool.append(op)
         wake = self._wake
         if wake is not None and not wake.triggered:
             wake.succeed()
-        return done  # type: ignore[no-any-return]
+        return done
 
     def _run(self) -> Generator[Any, Any, None]:
         env, market, ledger, mempool = self.env, self.market, self.ledger, self.mempool
@@ -192,7 +200,14 @@ class BlockProducer:
             self.blocks += 1
             self.gas_total += used
             for op, r, fee in zip(chosen, results, fees, strict=True):
-                op.done.succeed((r, fee, base, k))
+                op.outcome = (r, fee, base, k)
+            block = self._next_block
+            waiting = block.callbacks
+            if len(waiting) != n + len(mempool):
+                raise RuntimeError("a submitted transaction was not waited for at once")
+            later = self._next_block = env.event()
+            later.callbacks, block.callbacks = waiting[n:], waiting[:n]
+            block.succeed()
 
 
 @dataclass(slots=True)
@@ -435,7 +450,8 @@ class OnChainRail:
             nonlocal n_tx, seq
             op.payment_id = pid
             t0 = env.now
-            r, fee_usd, base, slot = yield submit(op)
+            yield submit(op)
+            r, fee_usd, base, slot = op.outcome
             n_tx += 1
             acct.gas_usd += fee_usd
             add_step(pid, seq, "mempool", chain_place, t0, env.now, usd_to(fee_usd, S), S,
