@@ -592,8 +592,9 @@ class FeeMarket:
         self._open_timestamp = 0.0
         self._open_background = 0
         self._next: int | None = None
-        # standard normals drawn ahead in batches (numpy draws a batch exactly as it
-        # draws them one at a time), consumed one per block
+        # the demand process's innovations (``innov * z``, z standard normal), drawn
+        # ahead in batches (numpy draws a batch exactly as it draws them one at a
+        # time, and multiplies each exactly as Python does), consumed one per block
         self._normals: list[float] = []
         self._drawn = 0
         p = profile
@@ -653,10 +654,10 @@ class FeeMarket:
         i = self._drawn
         if i < len(self._normals):
             self._drawn = i + 1
-            z = self._normals[i]
+            e = self._normals[i]
         else:
-            z = self._draw(1)[0]
-        background = self._background(z, timestamp)
+            e = self._draw(1)[0]
+        background = self._background(e, timestamp)
         self._open_number, self._open_timestamp = number, timestamp
         self._open_background = background
         return self._limit - background
@@ -677,14 +678,15 @@ class FeeMarket:
         self._open_number = None
 
     def _draw(self, k: int) -> list[float]:
-        """The next ``k`` standard normals of ``rng`` (drawn ahead in batches)."""
+        """The innovations ``innov * z`` of the next ``k`` blocks, ``z`` the next standard
+        normals of ``rng`` (drawn ahead in batches)."""
         i, buf = self._drawn, self._normals
         if i + k <= len(buf):
             self._drawn = i + k
             return buf[i:i + k]
         rest = buf[i:]
         need = k - len(rest)
-        fresh = self.rng.standard_normal(max(need, _DRAW_AHEAD)).tolist()
+        fresh = (self._innov * self.rng.standard_normal(max(need, _DRAW_AHEAD))).tolist()
         self._normals, self._drawn = fresh, need
         return rest + fresh[:need] if rest else fresh[:need]
 
@@ -701,27 +703,28 @@ class FeeMarket:
         so, and ``max(base, 1)`` is ``base``); ``a // target // denom`` is
         ``a // (target * denom)`` for non-negative integers.
         """
-        phi, innov, x = self._phi, self._innov, self._x
-        zs = self._draw(k)
+        phi, x = self._phi, self._x
+        shocks = self._draw(k)
         if not self._eip1559:
-            for z in zs:
-                x = phi * x + innov * z
+            for e in shocks:
+                x = phi * x + e
             self._x = x
             return
         dt, limit, base, floor = self.profile.block_time_s, self._limit, self._base, self._min_base
         first, last = timestamp - k * dt, timestamp - dt
-        overlap = any(e.start <= last and first < e.end for e in self.congestion)
+        overlap = bool(self.congestion) and any(
+            ep.start <= last and first < ep.end for ep in self.congestion)
         log_mean, elastic, ref, cap = self._log_mean, self._elastic, self._ref_log, \
             _LOG_MAX_UTILISATION
         if overlap or log_mean is None or base < 1:
-            self._skip_reference(zs, timestamp)
+            self._skip_reference(shocks, timestamp)
             return
         target = limit // self._elasticity
         td = target * self._denominator
         log, exp = math.log, math.exp
         if elastic == 1.0:
-            for z in zs:
-                x = phi * x + innov * z
+            for e in shocks:
+                x = phi * x + e
                 log_u = log_mean + x + (ref - log(base))
                 used = round(exp(log_u if log_u < cap else cap) * limit)
                 if used > limit:
@@ -733,8 +736,8 @@ class FeeMarket:
                 if base < floor:
                     base = floor
         elif elastic:
-            for z in zs:
-                x = phi * x + innov * z
+            for e in shocks:
+                x = phi * x + e
                 log_u = log_mean + x + elastic * (ref - log(base))
                 used = round(exp(log_u if log_u < cap else cap) * limit)
                 if used > limit:
@@ -746,8 +749,8 @@ class FeeMarket:
                 if base < floor:
                     base = floor
         else:
-            for z in zs:
-                x = phi * x + innov * z
+            for e in shocks:
+                x = phi * x + e
                 log_u = log_mean + x
                 used = round(exp(log_u if log_u < cap else cap) * limit)
                 if used > limit:
@@ -760,18 +763,19 @@ class FeeMarket:
                     base = floor
         self._x, self._base = x, base
 
-    def _skip_reference(self, zs: Sequence[float], timestamp: float) -> None:
-        """:meth:`_skip` written plainly: the general case, and the reference of its tests."""
-        k = len(zs)
-        phi, innov, x = self._phi, self._innov, self._x
+    def _skip_reference(self, shocks: Sequence[float], timestamp: float) -> None:
+        """:meth:`_skip` written plainly, given the blocks' innovations: the general case,
+        and the reference of its tests."""
+        k = len(shocks)
+        phi, x = self._phi, self._x
         dt, limit, base, floor = self.profile.block_time_s, self._limit, self._base, self._min_base
         log_mean, elastic, ref, cap = self._log_mean, self._elastic, self._ref_log, \
             _LOG_MAX_UTILISATION
         denom = self._denominator
         episodes = [(e.start, e.end, e.utilisation) for e in self.congestion]
         log, exp = math.log, math.exp
-        for i, z in enumerate(zs):
-            x = phi * x + innov * z
+        for i, e in enumerate(shocks):
+            x = phi * x + e
             u = 0.0
             if log_mean is not None:
                 log_u = log_mean + x
@@ -790,9 +794,9 @@ class FeeMarket:
                     base = floor
         self._x, self._base = x, base
 
-    def _background(self, z: float, timestamp: float) -> int:
-        """Advance the demand process by one block (innovation ``z``): background gas."""
-        x = self._x = self._phi * self._x + self._innov * z
+    def _background(self, e: float, timestamp: float) -> int:
+        """Advance the demand process by one block (innovation ``e``): background gas."""
+        x = self._x = self._phi * self._x + e
         u = 0.0
         log_mean = self._log_mean
         if log_mean is not None:

@@ -194,9 +194,13 @@ class Ledger:
         return op.data
 
     def estimate(self, op: TxOp) -> int:
-        if op.tokens < 0:
-            op.tokens = static_calldata_tokens(op.contract, op.function, op.args)
-        return self.table.gas_tokens(op.kind, op.tokens)
+        tokens = op.tokens
+        if tokens < 0:
+            tokens = op.tokens = static_calldata_tokens(op.contract, op.function, op.args)
+        exec_gas = self.table.exec_gas.get(op.kind)
+        if exec_gas is None:
+            return self.table.gas_tokens(op.kind, tokens)   # raises the KeyError
+        return 21_000 + max(4 * tokens + exec_gas, 10 * tokens)
 
     def execute_block(self, ops: Sequence[TxOp], timestamp: int) -> list[TxResult]:
         raise NotImplementedError
@@ -236,15 +240,16 @@ _ADDRESS_ZEROS: dict[str, int] = {}
 def _zeros_and_words(values: Any) -> tuple[int, int]:
     """(zero bytes, bytes) of ``values`` laid out by :func:`_words`, without building them."""
     zeros = size = 0
+    addresses = _ADDRESS_ZEROS
     for v in values:
         t = type(v)
         if t is int:
             zeros += v.to_bytes(32, "big").count(0)
             size += 32
         elif t is str:
-            z = _ADDRESS_ZEROS.get(v)
+            z = addresses.get(v)
             if z is None:
-                z = _ADDRESS_ZEROS[v] = 12 + bytes.fromhex(v[2:]).count(0)
+                z = addresses[v] = 12 + bytes.fromhex(v[2:]).count(0)
             zeros += z
             size += 32
         elif t is bytes and len(v) == 32:
@@ -262,13 +267,20 @@ def _zeros_and_words(values: Any) -> tuple[int, int]:
     return zeros, size
 
 
+#: (zero bytes, bytes) of each function's selector
+_SELECTOR_ZEROS: dict[tuple[str, str], tuple[int, int]] = {}
+
+
 def static_calldata_tokens(contract: str, function: str, args: Sequence[Any]) -> int:
     """``intrinsic_tokens(static_calldata(contract, function, args))``, counted from the
     arguments without encoding them."""
-    sel = _selector(contract, function)
+    sel = _SELECTOR_ZEROS.get((contract, function))
+    if sel is None:
+        b = _selector(contract, function)
+        sel = _SELECTOR_ZEROS[(contract, function)] = (b.count(0), len(b))
     zeros, size = _zeros_and_words(args)
-    zeros += sel.count(0)
-    return zeros + 4 * (size + len(sel) - zeros)
+    zeros += sel[0]
+    return zeros + 4 * (size + sel[1] - zeros)
 
 
 def static_calldata(contract: str, function: str, args: Sequence[Any]) -> bytes:
@@ -301,11 +313,10 @@ class GasTableLedger(Ledger):
         out = []
         for op in ops:
             error = op.predict(timestamp) if op.predict is not None else None
-            if op.tokens < 0:
-                op.tokens = static_calldata_tokens(op.contract, op.function, op.args)
-            if error is None:
-                out.append(TxResult(True, table.gas_tokens(op.kind, op.tokens), number,
-                                    timestamp))
+            if op.tokens < 0 or not op.est_gas:
+                op.est_gas = self.estimate(op)
+            if error is None:          # the estimate is this table's gas for the call
+                out.append(TxResult(True, op.est_gas, number, timestamp))
             else:
                 out.append(TxResult(False, table.gas_tokens(f"{op.kind}!{error}", op.tokens),
                                     number, timestamp, error))

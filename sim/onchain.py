@@ -106,6 +106,7 @@ __all__ = ["RAIL", "OnChainRail", "contracts_ledger", "run"]
 RAIL = "onchain"
 _STREAM = 0x4F4E       # separates this rail's draws from the correspondent rail's
 _FX_DEADLINE_S = 6 * 3600
+_WEI_PER_GWEI = Decimal(10**9)
 LP = "fx_provider"
 
 # uniform slots
@@ -135,7 +136,8 @@ class BlockProducer:
     callbacks are in mempool order. A block triggers it for the transactions it
     includes (their processes resume in that order, as they would on one event
     each) and hands the others' callbacks to the next block's event. Each included
-    transaction's ``(TxResult, fee in USD, base fee, slot)`` is in ``op.outcome``.
+    transaction's ``(TxResult, fee in USD, base fee in gwei as text, slot)`` is in
+    ``op.outcome``.
     """
 
     def __init__(self, env: simpy.Environment, ledger: Ledger, market: FeeMarket,
@@ -189,7 +191,8 @@ class BlockProducer:
                 continue
             chosen = mempool[:n]
             del mempool[:n]
-            base = market.base_fee_wei
+            # the block's base fee in gwei as the steps show it (3 significant digits)
+            gwei = f"{Decimal(market.base_fee_wei) / _WEI_PER_GWEI:.3g}"
             results = ledger.execute_block(chosen, int(t))
             used = 0
             fees = []
@@ -200,7 +203,7 @@ class BlockProducer:
             self.blocks += 1
             self.gas_total += used
             for op, r, fee in zip(chosen, results, fees, strict=True):
-                op.outcome = (r, fee, base, k)
+                op.outcome = (r, fee, gwei, k)
             block = self._next_block
             waiting = block.callbacks
             if len(waiting) != n + len(mempool):
@@ -270,8 +273,6 @@ class OnChainRail:
         self.replenishments: list[tuple[str, float, int]] = []
         self._usd_factors: dict[str, tuple[Decimal, Decimal]] = {}
         self._fee_rules: dict[tuple[str, str, str, str], tuple[Any, ...]] = {}
-        self._gwei_base = -1
-        self._gwei_text = ""
         self._ccys: dict[str, _Ccy] = {}
         self._pairs: dict[tuple[str, str, str], _Pair] = {}
         self._lp_address = named_address(LP)
@@ -292,19 +293,16 @@ class OnChainRail:
         self.ramp(ccy)
         return self._cals[ccy]
 
-    def _usd_to(self, usd: Decimal, ccy: str) -> int:
+    def _usd_factor(self, ccy: str) -> tuple[Decimal, Decimal]:
         f = self._usd_factors.get(ccy)
         if f is None:
             f = self._usd_factors[ccy] = (self.fx.rate("USD", ccy),
                                           Decimal(10) ** minor_exponent(ccy))
-        return int((usd * f[0] * f[1]).to_integral_value())
+        return f
 
-    def _gwei(self, base_wei: int) -> str:
-        """A base fee in gwei, as the step details show it (3 significant digits)."""
-        if base_wei != self._gwei_base:
-            self._gwei_base = base_wei
-            self._gwei_text = f"{Decimal(base_wei) / Decimal(10**9):.3g}"
-        return self._gwei_text
+    def _usd_to(self, usd: Decimal, ccy: str) -> int:
+        rate, scale = self._usd_factor(ccy)
+        return int((usd * rate * scale).to_integral_value())
 
     def _inv(self, ccy: str) -> int:
         if ccy not in self.inventory:
@@ -430,7 +428,7 @@ class OnChainRail:
         env, out, pid, net = self.env, self.out, p.payment_id, self.net
         spec, profile = self.spec, self.profile
         S, D = p.currency_sent, p.currency_delivered
-        U, Z = self.draws.row(p.index)
+        U, Z = self.draws.row(p.index, 1)   # the first bank's slots: all this rail reads
         seq = 0
         chain_place = profile.name
         add_step = out.add_step
@@ -444,19 +442,22 @@ class OnChainRail:
         acct = _Acct()
         n_tx = 0
 
-        submit, usd_to, gwei = self.producer.submit, self._usd_to, self._gwei
+        submit = self.producer.submit
+        usd_rate, usd_scale = self._usd_factor(S)
 
         def tx(op: TxOp, what: str) -> Generator[Any, Any, TxResult]:
             nonlocal n_tx, seq
             op.payment_id = pid
             t0 = env.now
             yield submit(op)
-            r, fee_usd, base, slot = op.outcome
+            r, fee_usd, gwei, slot = op.outcome
             n_tx += 1
             acct.gas_usd += fee_usd
-            add_step(pid, seq, "mempool", chain_place, t0, env.now, usd_to(fee_usd, S), S,
-                     f"{what}: {r.gas_used:,} gas, base fee {gwei(base)} gwei, slot {slot}"
-                     if r.ok else f"{what}: {r.gas_used:,} gas, base fee {gwei(base)} gwei, "
+            # the fee in the sent currency: _usd_to(fee_usd, S)
+            add_step(pid, seq, "mempool", chain_place, t0, env.now,
+                     int((fee_usd * usd_rate * usd_scale).to_integral_value()), S,
+                     f"{what}: {r.gas_used:,} gas, base fee {gwei} gwei, slot {slot}"
+                     if r.ok else f"{what}: {r.gas_used:,} gas, base fee {gwei} gwei, "
                      f"slot {slot}; reverted: {r.error}")
             seq += 1
             return r  # type: ignore[no-any-return]
