@@ -216,6 +216,8 @@ def _selector(contract: str, function: str) -> bytes:
 
 
 _PAD12 = b"\x00" * 12
+#: the 32-byte word of each address met (there are few addresses, many calls)
+_ADDRESS_WORDS: dict[str, bytes] = {}
 
 
 def _words(value: Any, out: list[bytes]) -> None:
@@ -224,7 +226,10 @@ def _words(value: Any, out: list[bytes]) -> None:
         if t is int:
             out.append(v.to_bytes(32, "big"))
         elif t is str:  # an address
-            out.append(_PAD12 + bytes.fromhex(v[2:]))
+            w = _ADDRESS_WORDS.get(v)
+            if w is None:
+                w = _ADDRESS_WORDS[v] = _PAD12 + bytes.fromhex(v[2:])
+            out.append(w)
         elif t is bytes:
             out.append(v if len(v) == 32 else v.ljust(32, b"\x00"))
         elif t is tuple or t is list:

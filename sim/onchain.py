@@ -63,10 +63,10 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Any
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from typing import Any, cast
 
 import numpy as np
 import simpy
@@ -275,6 +275,7 @@ class OnChainRail:
         self._fee_rules: dict[tuple[str, str, str, str], tuple[Any, ...]] = {}
         self._ccys: dict[str, _Ccy] = {}
         self._pairs: dict[tuple[str, str, str], _Pair] = {}
+        self._backs: dict[tuple[str, str], Decimal] = {}
         self._lp_address = named_address(LP)
         self._escrow_address = ledger.addresses["escrow"]
         self._finality_s = profile.finality_delay_s()
@@ -348,8 +349,8 @@ class OnChainRail:
     def submit(self, payments: Iterable[Payment]) -> simpy.Process:
         return self.env.process(self._source(list(payments)))
 
-    def _source(self, payments: list[Payment]) -> Iterator[Any]:
-        return arrivals(self.env, payments, self.process)
+    def _source(self, payments: list[Payment]) -> Generator[Any, Any, None]:
+        return cast(Generator[Any, Any, None], arrivals(self.env, payments, self.process))
 
     def _fiat_leg(self, ccy: str, mode: str, spec: RampSpec, z: float, leg: str, step: Any,
                   S: str, t: float) -> tuple[float, float, str]:
@@ -409,6 +410,15 @@ class OnChainRail:
                 ramp, self._cals[ccy], Decimal(ramp.onramp_fee_bps) / Decimal(100),
                 Decimal(ramp.offramp_fee_bps) / Decimal(100))
         return c
+
+    def _back(self, source: str, target: str) -> Decimal:
+        """The mid rate ``source`` -> ``target`` per minor unit (money's scaled rate)."""
+        key = (source, target)
+        b = self._backs.get(key)
+        if b is None:
+            b = self._backs[key] = self.fx.rate(source, target).scaleb(
+                minor_exponent(target) - minor_exponent(source))
+        return b
 
     def _pair(self, source: str, target: str, segment: str) -> _Pair:
         """The provider's terms for ``source`` -> ``target`` in ``segment`` (computed once)."""
@@ -692,7 +702,14 @@ class OnChainRail:
         f_ben = self._bank_fee(ben, "beneficiary_fee", p, paid, D)
         omode = off_spec.offramp_mode
         redeem_args = (cD.minter_address, paid * scale_d)
-        mid_back = self.fx.rate(D, S)
+        if S != D:
+            back = self._back(D, S)
+
+            def report(v: int) -> int:   # convert_for_reporting(v, D, S, mid rate D -> S)
+                return int((Decimal(v) * back).to_integral_value(rounding=ROUND_HALF_EVEN))
+        else:
+            def report(v: int) -> int:
+                return v
         redemption = None
         if omode == "prefunded":
             # the bank pays its customer out of its own float; redemption runs alongside
@@ -706,7 +723,7 @@ class OnChainRail:
             t, end, how = self._fiat_leg(D, omode, off_spec, Z[_Z_OFF_WIRE], "off-ramp", step,
                                          S, env.now)
             step("offramp", cD.issuer, t, end,
-                 convert_for_reporting(f_off, D, S, mid_back), S,
+                 report(f_off), S,
                  f"issuer pays out by {how}; off-ramp fee")
             t = end
         # crediting at the beneficiary bank, as it credits any incoming payment
@@ -722,15 +739,14 @@ class OnChainRail:
             c_end = ben.calendar.add_business_seconds(ben.calendar.next_open(t), hours * 3600)
             how = f"batch/manual credit ({hours:.1f} business h)"
         yield env.timeout(c_end - env.now)
-        step("credit", ben.id, t, c_end, convert_for_reporting(f_ben, D, S, mid_back), S, how)
+        step("credit", ben.id, t, c_end, report(f_ben), S, how)
 
         credited_at = float(env.now)
         if redemption is not None:
             yield redemption  # its gas is part of this payment's cost
         fees = {"sender_bank": f_bank, "onramp": f_on,
-                "escrow": convert_for_reporting(fee_escrow, D, S, mid_back),
-                "offramp": convert_for_reporting(f_off, D, S, mid_back),
-                "beneficiary_bank": convert_for_reporting(f_ben, D, S, mid_back)}
+                "escrow": report(fee_escrow), "offramp": report(f_off),
+                "beneficiary_bank": report(f_ben)}
         if p.charge_option == "OUR":
             delivered = paid
             fees["_billed"] = fees["offramp"] + fees["beneficiary_bank"]
@@ -739,7 +755,7 @@ class OnChainRail:
             if delivered <= 0:
                 delivered = 0
         close("credited", None, delivered, 0, fees, credited_at, S != D,
-              convert_for_reporting(delivered, D, S, mid_back))
+              report(delivered))
 
     def _redeem(self, ccy: str, args: tuple[Any, ...], who: str, tx: Any
                 ) -> Generator[Any, Any, None]:
