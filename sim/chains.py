@@ -834,6 +834,17 @@ class FeeMarket:
             return int(gas_used) * (self._base + self._tip)
         return self._fixed
 
+    def fees_usd(self, gas_used: Sequence[int]) -> list[Decimal]:
+        """:meth:`fee_usd` of each of the open block's transactions."""
+        price, l1 = self._price, self._l1_fee
+        if self._eip1559:
+            per_gas = self._base + self._tip
+            for g in gas_used:
+                if g < 0:
+                    raise ValueError(f"gas_used {g} is negative")
+            return [Decimal(int(g) * per_gas) * price / WEI_PER_NATIVE + l1 for g in gas_used]
+        return [self.fee_usd(g) for g in gas_used]
+
     def fee_usd(self, gas_used: int) -> Decimal:
         """:meth:`fee_wei` at the profile's ``native_price_usd``, plus ``l1_data_fee_usd``."""
         return Decimal(self.fee_wei(gas_used)) * self._price / WEI_PER_NATIVE + self._l1_fee

@@ -283,6 +283,8 @@ def static_calldata_tokens(contract: str, function: str, args: Sequence[Any]) ->
     if sel is None:
         b = _selector(contract, function)
         sel = _SELECTOR_ZEROS[(contract, function)] = (b.count(0), len(b))
+    if len(args) == 1 and type(args[0]) is tuple:   # one static struct: the same words
+        args = args[0]
     zeros, size = _zeros_and_words(args)
     zeros += sel[0]
     return zeros + 4 * (size + sel[1] - zeros)

@@ -168,7 +168,7 @@ class BlockProducer:
 
     def _run(self) -> Generator[Any, Any, None]:
         env, market, ledger, mempool = self.env, self.market, self.ledger, self.mempool
-        t0, bt, fee_usd = self.t0, self.bt, market.fee_usd
+        t0, bt, fees_usd = self.t0, self.bt, market.fees_usd
         while True:
             if not mempool:
                 self._wake = env.event()
@@ -194,11 +194,9 @@ class BlockProducer:
             # the block's base fee in gwei as the steps show it (3 significant digits)
             gwei = f"{Decimal(market.base_fee_wei) / _WEI_PER_GWEI:.3g}"
             results = ledger.execute_block(chosen, int(t))
-            used = 0
-            fees = []
-            for r in results:
-                used += r.gas_used
-                fees.append(fee_usd(r.gas_used))
+            gas = [r.gas_used for r in results]
+            fees = fees_usd(gas)
+            used = sum(gas)
             market.close_block(used)
             self.blocks += 1
             self.gas_total += used

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sim import onchain
+from sim.chains import FeeMarket, get_chain_profile, load_chain_profiles
 from sim.ledger import (
+    GasTableLedger,
     intrinsic_tokens,
+    keccak256,
+    measure_rail_gas,
     named_address,
     static_calldata,
     static_calldata_tokens,
 )
+from sim.money import convert_for_reporting
+from sim.network import SEGMENTS, BankNetwork
+from sim.onchain_spec import OnChainSpec
 
 # load the ABI registry (web3 raises the recursion limit on import) before hypothesis runs
 static_calldata("Stablecoin", "burn", (1,))
@@ -38,3 +51,42 @@ def test_calldata_tokens_counted_from_the_arguments(args: tuple) -> None:
     contract, function, values = args
     assert static_calldata_tokens(contract, function, values) == intrinsic_tokens(
         static_calldata(contract, function, values))
+
+
+def test_keccak256_is_eth_keccak() -> None:
+    from eth_utils import keccak
+
+    for data in (b"", b"settlesim 1 P0000001", bytes(range(256)) * 5):
+        assert keccak256(data) == keccak(data)
+
+
+@pytest.mark.parametrize("name", sorted(load_chain_profiles()))
+def test_block_fees_are_each_transactions_fee(name: str) -> None:
+    fm = FeeMarket(get_chain_profile(name), np.random.default_rng(4))
+    for n in range(5):
+        fm.open_block(n, 1_750_000_000.0 + 12 * n)
+        gas = [21_000, 0, 123_456, 1_000_000 * (n + 1)]
+        assert fm.fees_usd(gas) == [fm.fee_usd(g) for g in gas]
+        fm.close_block(sum(gas))
+
+
+def test_bank_fees_from_cached_rules_equal_the_banks_own() -> None:
+    net = BankNetwork.default()
+    spec = OnChainSpec.default()
+    env = simpy.Environment(initial_time=1_750_000_000)
+    led = GasTableLedger(["USD"], measure_rail_gas(spec.release))
+    market = FeeMarket(get_chain_profile(spec.chain), np.random.default_rng(0))
+    rail = onchain.OnChainRail(env, net, spec, get_chain_profile(spec.chain), led, market, 1)
+    ccys = sorted(net.fx.per_base)
+    rng = np.random.default_rng(8)
+    for bank_id in net.banks:
+        bank = net.bank(bank_id)
+        for kind in ("sender_fee", "beneficiary_fee"):
+            for segment in SEGMENTS:
+                for ccy in ccys[:6] + [bank.currency]:
+                    p = SimpleNamespace(segment=segment)
+                    for amount in [0, 1, 99, 10_000, *rng.integers(1, 10**9, 5).tolist()]:
+                        own = bank.fee(kind, segment, amount, ccy, net.fx)
+                        want = convert_for_reporting(own, bank.currency, ccy,
+                                                     net.fx.rate(bank.currency, ccy))
+                        assert rail._bank_fee(bank, kind, p, amount, ccy) == want
