@@ -162,7 +162,8 @@ class BlockProducer:
         done = op.done = self._next_block
         self.mempool.append(op)
         wake = self._wake
-        if wake is not None and not wake.triggered:
+        if wake is not None:
+            self._wake = None       # woken once, however many arrive at this instant
             wake.succeed()
         return done
 
@@ -173,7 +174,6 @@ class BlockProducer:
             if not mempool:
                 self._wake = env.event()
                 yield self._wake
-                self._wake = None
             # next slot strictly after now (a transaction sent at a slot instant
             # misses that block)
             k = int((env.now - t0) // bt) + 1
