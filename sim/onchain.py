@@ -150,7 +150,8 @@ class BlockProducer:
         self._wake: simpy.Event | None = None
         self.blocks = 0
         self.gas_total = 0
-        env.process(self._run())
+        self._slot, self._slot_at = 0, 0.0
+        self._sleep()
 
     def submit(self, op: TxOp) -> simpy.Event:
         env = self.env
@@ -167,48 +168,61 @@ class BlockProducer:
             wake.succeed()
         return done
 
-    def _run(self) -> Generator[Any, Any, None]:
-        env, market, ledger, mempool = self.env, self.market, self.ledger, self.mempool
-        t0, bt, fees_usd = self.t0, self.bt, market.fees_usd
-        while True:
-            if not mempool:
-                self._wake = env.event()
-                yield self._wake
-            # next slot strictly after now (a transaction sent at a slot instant
-            # misses that block)
-            k = int((env.now - t0) // bt) + 1
-            t = t0 + k * bt
-            yield env.timeout(t - env.now)
-            room = market.open_block_capacity(k, t)
-            n = 0
-            for op in mempool:
-                if op.est_gas > room:
-                    break
-                room -= op.est_gas
-                n += 1
-            if not n:
-                market.close_block(0)
-                continue
-            chosen = mempool[:n]
-            del mempool[:n]
-            # the block's base fee in gwei as the steps show it (3 significant digits)
-            gwei = f"{Decimal(market.base_fee_wei) / _WEI_PER_GWEI:.3g}"
-            results = ledger.execute_block(chosen, int(t))
-            gas = [r.gas_used for r in results]
-            fees = fees_usd(gas)
-            used = sum(gas)
-            market.close_block(used)
-            self.blocks += 1
-            self.gas_total += used
-            for op, r, fee in zip(chosen, results, fees, strict=True):
-                op.outcome = (r, fee, gwei, k)
-            block = self._next_block
-            waiting = block.callbacks
-            if len(waiting) != n + len(mempool):
-                raise RuntimeError("a submitted transaction was not waited for at once")
-            later = self._next_block = env.event()
-            later.callbacks, block.callbacks = waiting[n:], waiting[:n]
-            block.succeed()
+    # The producer is driven by event callbacks, not a process: it sleeps on a wake
+    # event while the mempool is empty, and otherwise on a timeout to the next slot.
+    # The callbacks run at the instants, and in the order, a process's resumptions
+    # would, and schedule the same events.
+    def _sleep(self) -> None:
+        """Wait for a transaction (:meth:`submit` triggers the wake event)."""
+        self._wake = wake = self.env.event()
+        wake.callbacks.append(self._arm)
+
+    def _arm(self, _event: Any = None) -> None:
+        """Wait for the next slot strictly after now (a transaction sent at a slot
+        instant misses that block)."""
+        env = self.env
+        k = self._slot = int((env.now - self.t0) // self.bt) + 1
+        t = self._slot_at = self.t0 + k * self.bt
+        env.timeout(t - env.now).callbacks.append(self._produce)
+
+    def _produce(self, _event: Any) -> None:
+        """Produce the slot's block: FIFO while the estimates fit what demand leaves."""
+        market, mempool, k, t = self.market, self.mempool, self._slot, self._slot_at
+        room = market.open_block_capacity(k, t)
+        n = 0
+        for op in mempool:
+            if op.est_gas > room:
+                break
+            room -= op.est_gas
+            n += 1
+        if not n:
+            market.close_block(0)
+            self._arm()
+            return
+        chosen = mempool[:n]
+        del mempool[:n]
+        # the block's base fee in gwei as the steps show it (3 significant digits)
+        gwei = f"{Decimal(market.base_fee_wei) / _WEI_PER_GWEI:.3g}"
+        results = self.ledger.execute_block(chosen, int(t))
+        gas = [r.gas_used for r in results]
+        fees = market.fees_usd(gas)
+        used = sum(gas)
+        market.close_block(used)
+        self.blocks += 1
+        self.gas_total += used
+        for op, r, fee in zip(chosen, results, fees, strict=True):
+            op.outcome = (r, fee, gwei, k)
+        block = self._next_block
+        waiting = block.callbacks
+        if len(waiting) != n + len(mempool):
+            raise RuntimeError("a submitted transaction was not waited for at once")
+        later = self._next_block = self.env.event()
+        later.callbacks, block.callbacks = waiting[n:], waiting[:n]
+        block.succeed()
+        if mempool:
+            self._arm()
+        else:
+            self._sleep()
 
 
 @dataclass(slots=True)
