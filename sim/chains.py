@@ -699,8 +699,9 @@ class FeeMarket:
         for :meth:`_skip_reference`, the straightforward one. Without an EIP-1559 base
         fee the background gas of a skipped block affects nothing, so only the
         demand process advances. The fast loop applies when no congestion episode
-        overlaps the skipped blocks and the base fee is at least 1 (it then stays
-        so, and ``max(base, 1)`` is ``base``); ``a // target // denom`` is
+        overlaps the skipped blocks, the base fee is at least 1 and the change
+        denominator at least 2 (the base fee then stays at least 1, and
+        ``max(base, 1)`` is ``base``); ``a // target // denom`` is
         ``a // (target * denom)`` for non-negative integers.
         """
         phi, x = self._phi, self._x
@@ -716,13 +717,23 @@ class FeeMarket:
             ep.start <= last and first < ep.end for ep in self.congestion)
         log_mean, elastic, ref, cap = self._log_mean, self._elastic, self._ref_log, \
             _LOG_MAX_UTILISATION
-        if overlap or log_mean is None or base < 1:
+        if overlap or log_mean is None or base < 1 or self._denominator < 2:
             self._skip_reference(shocks, timestamp)
             return
         target = limit // self._elasticity
         td = target * self._denominator
         log, exp = math.log, math.exp
-        if elastic == 1.0:
+        if elastic == 1.0 and floor <= 0:     # the default: Ethereum's, no floor to check
+            for e in shocks:
+                x = phi * x + e
+                log_u = log_mean + x + (ref - log(base))
+                d = round(exp(log_u if log_u < cap else cap) * limit)
+                d = (d if d < limit else limit) - target
+                if d > 0:
+                    base += base * d // td or 1
+                elif d:
+                    base -= base * -d // td
+        elif elastic == 1.0:
             for e in shocks:
                 x = phi * x + e
                 log_u = log_mean + x + (ref - log(base))

@@ -571,3 +571,16 @@ def test_fast_skip_equals_stepping_and_the_plain_loop(name: str, mean: float, el
     b._skip_reference(shocks, T0 + 1502 * dt)
     a._skip(1500, T0 + 1502 * dt)
     assert (a._x, a.base_fee_wei) == (b._x, b.base_fee_wei)
+
+
+def test_skip_when_an_empty_block_can_zero_the_base_fee() -> None:
+    """Denominator 1: an empty block takes the base fee to 0 (the plain loop handles it)."""
+    p = get_chain_profile("ethereum-l1").with_overrides(
+        fee_market={"max_change_denominator": 1},
+        background={"volatility": 0.3, "mean_utilisation": 1e-9, "price_elasticity": 1.0})
+    dt = p.block_time_s
+    stepped = FeeMarket(p, np.random.default_rng(2))
+    _run(stepped, 50)
+    jumped = FeeMarket(p, np.random.default_rng(2))
+    _run(jumped, 1)
+    assert jumped.open_block(50, T0 + 50 * dt) == stepped.open_block(50, T0 + 50 * dt)
