@@ -28,10 +28,11 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 import rlp
 from eth_account import Account
@@ -117,14 +118,15 @@ class TxOp:
     outcome: Any = None            # what the block producer reports once it is included
 
 
-@dataclass(frozen=True, slots=True)
-class TxResult:
+class TxResult(NamedTuple):
+    """What one mined transaction did (immutable; a named tuple, cheap to make per call)."""
+
     ok: bool
     gas_used: int
     block_number: int
     block_timestamp: int
     error: str | None = None
-    error_args: dict[str, Any] = field(default_factory=dict)
+    error_args: Mapping[str, Any] = MappingProxyType({})
 
 
 class Addresses:
