@@ -84,6 +84,7 @@ DEFAULT_CHAINS_PATH = Path(__file__).parent / "data" / "chains.toml"
 WEI_PER_NATIVE = 10**18
 #: Smallest fee units per gwei.
 WEI_PER_GWEI = 10**9
+_WEI_PER_NATIVE_D = Decimal(WEI_PER_NATIVE)   # the same divisor, converted once
 #: Cap on the background demand, as a share of the block gas limit, before the
 #: block is filled (demand above the limit only means the block is full).
 _MAX_UTILISATION = 2.0
@@ -850,15 +851,14 @@ class FeeMarket:
         price, l1 = self._price, self._l1_fee
         if self._eip1559:
             per_gas = self._base + self._tip
-            for g in gas_used:
-                if g < 0:
-                    raise ValueError(f"gas_used {g} is negative")
-            return [Decimal(int(g) * per_gas) * price / WEI_PER_NATIVE + l1 for g in gas_used]
+            if min(gas_used, default=0) < 0:
+                raise ValueError(f"gas_used {min(gas_used)} is negative")
+            return [Decimal(int(g) * per_gas) * price / _WEI_PER_NATIVE_D + l1 for g in gas_used]
         return [self.fee_usd(g) for g in gas_used]
 
     def fee_usd(self, gas_used: int) -> Decimal:
         """:meth:`fee_wei` at the profile's ``native_price_usd``, plus ``l1_data_fee_usd``."""
-        return Decimal(self.fee_wei(gas_used)) * self._price / WEI_PER_NATIVE + self._l1_fee
+        return Decimal(self.fee_wei(gas_used)) * self._price / _WEI_PER_NATIVE_D + self._l1_fee
 
 
 def _gwei_to_wei(gwei: Decimal) -> int:
