@@ -544,9 +544,10 @@ class BlockSpace:
 class FeeMarket:
     """Block-by-block background demand, capacity and fees for one run of one chain.
 
-    Deterministic given ``rng``: exactly one standard normal is drawn per block
+    Deterministic given ``rng``: exactly one standard normal is used per block
     (plus one at construction), whatever the congestion episodes, so adding an
-    episode changes nothing outside it but the base fee it leaves behind.
+    episode changes nothing outside it but the base fee it leaves behind. The
+    market owns ``rng``: it draws the normals ahead, in batches.
 
     Use it as ``open_block`` -> (``fee_wei`` / ``fee_usd`` for each transaction
     included) -> ``close_block(our gas)``. Block numbers must increase; a skipped

@@ -264,7 +264,15 @@ class _Acct:
 
 
 class OnChainRail:
-    """Runs payments through the on-chain path in a SimPy environment (clock: POSIX s)."""
+    """Runs payments through the on-chain path in a SimPy environment (clock: POSIX s).
+
+    A payment waits once through stretches that touch nothing shared (the
+    ordering bank's screening, the on-ramp and the issuer's review; the payout
+    and the crediting after it): the steps of such a stretch are recorded, with
+    their own times, as it starts (the crediting's as it ends), so the steps
+    table is complete once the environment has run out of events (as :func:`run`
+    runs it), not at every instant before.
+    """
 
     def __init__(self, env: simpy.Environment, network: BankNetwork, spec: OnChainSpec,
                  profile: ChainProfile, ledger: Ledger, market: FeeMarket, seed: int,
