@@ -629,14 +629,15 @@ class OnChainRail:
             fx_deadline = int(env.now) + _FX_DEADLINE_S
             terms = (s_addr, cS.token, y * cS.tok, self._lp_address, cD.token, x * tok_d,
                      fx_deadline, salt)
-            r = yield from tx(TxOp("fx_fund", s_acc, "FxSwap", "fx", "fund", (terms,)),
-                              f"fund the {S}x leg of the PvP swap")
+            fund = TxOp("fx_fund", s_acc, "FxSwap", "fx", "fund", (terms,))
+            r = yield from tx(fund, f"fund the {S}x leg of the PvP swap")
             if not r.ok:
                 give_back(f"FX funding reverted: {r.error}", "failed", y, S, chain_place)
                 return
             r = yield from tx(TxOp(
                 "fx_settle", LP, "FxSwap", "fx", "fund", (terms,),
-                predict=lambda ts: "SwapExpired" if ts >= fx_deadline else None),
+                predict=lambda ts: "SwapExpired" if ts >= fx_deadline else None,
+                tokens=fund.tokens),                  # the same call data as the funding
                 f"provider funds the {D}x leg; both legs settle")
             if not r.ok:
                 self.inventory[D] += x
