@@ -48,7 +48,7 @@ from __future__ import annotations
 import gc
 import heapq
 import math
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -284,7 +284,8 @@ class CorrespondentRail:
             if bal is not None:
                 self.nostros[key] = _Nostro(acc, bal, network.bank(acc.servicer).calendar, t0)
         self._rates: dict[tuple[str, str, str, str], Decimal] = {}
-        self._routes: dict[tuple[str, str, str, str, str], Route | RoutingError] = {}
+        self._routes: dict[tuple[str, str, str, str, str],
+                           tuple[Route, tuple[_Stop, ...]] | RoutingError] = {}
         self._conversions: dict[tuple[Conversion, str], tuple[Decimal, str]] = {}
         self._fee_fns: dict[tuple[str, str, str, str], Callable[[int], int]] = {}
         self._text: dict[Any, str] = {}
@@ -431,7 +432,7 @@ class CorrespondentRail:
         """Start a source process that releases each payment at its ``created_at``."""
         return self.env.process(self._source(list(payments)))
 
-    def _source(self, payments: list[Payment]) -> Iterator[Any]:
+    def _source(self, payments: list[Payment]) -> Generator[Any, Any, None]:
         return arrivals(self.env, payments, self.process)
 
     def process(self, p: Payment) -> Generator[Any, Any, None]:  # noqa: C901
@@ -580,15 +581,15 @@ class CorrespondentRail:
                 m.value, m.currency, m.has_fx = new, target, True
             if stp:
                 # straight-through credit: the same processor credits the account at once
-                fee = charge_beneficiary(x.bank)
-                if fee is None:
+                ben_fee = charge_beneficiary(x.bank)
+                if ben_fee is None:
                     x.processors.hold_until(end)
                     fail("returned", "charges exceed the amount at the beneficiary bank",
                          bid, x.bank, end)
                     return
                 med, sig = x.stp_seconds
                 c_end = end + med * exp(sig * Z[o + _Z_CREDIT])
-                step(("credit", bid, end, c_end, fee, m.currency,
+                step(("credit", bid, end, c_end, ben_fee, m.currency,
                       _CREDIT_TEXT[("straight-through credit", our)]))
                 end = c_end
             x.processors.hold_until(end)
@@ -630,15 +631,15 @@ class CorrespondentRail:
         x = plan[-1]
         if not stp:
             t = end
-            fee = charge_beneficiary(x.bank)
-            if fee is None:
+            ben_fee = charge_beneficiary(x.bank)
+            if ben_fee is None:
                 fail("returned", "charges exceed the amount at the beneficiary bank", x.bid,
                      x.bank, t)
                 return
             med, sig = x.manual_hours
             hours = med * exp(sig * Z[x.o + _Z_CREDIT])
             end = x.cal.add_business_seconds(t, hours * 3600.0)
-            step(("credit", x.bid, t, end, fee, m.currency,
+            step(("credit", x.bid, t, end, ben_fee, m.currency,
                   _CREDIT_TEXT[(f"batch/manual credit ({hours:.1f} business h)", our)]))
         delivered = m.value
         out.add_steps(pid, rows)

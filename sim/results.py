@@ -30,6 +30,7 @@ Example
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -285,6 +286,18 @@ def _frame(cols: Mapping[str, Any], order: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def _to_parquet(df: pd.DataFrame, path: Path) -> None:
+    df.to_parquet(path, index=False)
+
+
+def _to_csv(df: pd.DataFrame, path: Path) -> None:
+    df.to_csv(path, index=False, lineterminator="\n")
+
+
+def _write_text(text: str, path: Path) -> None:
+    path.write_text(text)
+
+
 def _str_array(values: list[Any]) -> Any:
     """pandas' ``str`` array of ``values`` (None is missing), built through Arrow: the
     same array as ``pd.array(values, dtype="str")``, in a third of the time."""
@@ -439,14 +452,13 @@ class Results:
             for fmt in formats:
                 if fmt == "parquet":
                     written[f"{name}.parquet"] = atomic_write(
-                        out / f"{name}.parquet", lambda t, df=df: df.to_parquet(t, index=False))
+                        out / f"{name}.parquet", functools.partial(_to_parquet, df))
                 elif fmt == "csv":
                     written[f"{name}.csv"] = atomic_write(
-                        out / f"{name}.csv",
-                        lambda t, df=df: df.to_csv(t, index=False, lineterminator="\n"))
+                        out / f"{name}.csv", functools.partial(_to_csv, df))
                 else:
                     raise ValueError(f"unknown format {fmt!r}; use 'parquet' or 'csv'")
         doc = json.dumps(self.summary(scenario, seed, calendars), indent=2, sort_keys=False)
         written["summary.json"] = atomic_write(out / "summary.json",
-                                               lambda t: t.write_text(doc + "\n"))
+                                               functools.partial(_write_text, doc + "\n"))
         return written

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -162,7 +162,7 @@ class RunSpec(_M):
     sources: dict[str, str] = {}
 
 
-def _weights(w: Mapping[str, float], what: str) -> None:
+def _weights(w: Mapping[Any, float], what: str) -> None:
     if any(v < 0 for v in w.values()):
         raise ValueError(f"{what}: weights must be >= 0")
     if sum(w.values()) <= 0:
@@ -380,7 +380,7 @@ class Workload(Sequence[Payment]):
             bids = list(c.beneficiaries)
             bw = np.array([c.beneficiaries[b] for b in bids])
             segs = [s for s in SEGMENTS if (segments is None or s in segments)]
-            segw = np.array([c.segments.get(s, 0.0) for s in segs])
+            segw = np.array([c.segments.get(s, 0.0) for s in segs])  # type: ignore[call-overload]
             if segw.sum() <= 0:
                 continue
             for sid, ns in zip(sids, per_sender, strict=True):
@@ -429,7 +429,7 @@ def _charge(s: SegmentSpec, u: float) -> str:
     opts = [o for o in CHARGE_OPTIONS if s.charges.get(o, 0) > 0]  # type: ignore[call-overload]
     w = np.array([s.charges[o] for o in opts])  # type: ignore[index]
     cum = np.cumsum(w / w.sum())
-    return opts[int(min(np.searchsorted(cum, u, side="right"), len(opts) - 1))]
+    return opts[min(int(np.searchsorted(cum, u, side="right")), len(opts) - 1)]
 
 
 def make_payment(index: int, created_at: datetime | float, sender_bank: str,
@@ -457,7 +457,7 @@ def make_payment(index: int, created_at: datetime | float, sender_bank: str,
 
 
 def arrivals(env: Any, payments: Sequence[Payment],
-             start: Callable[[Payment], Any]) -> Iterator[Any]:
+             start: Callable[[Payment], Any]) -> Generator[Any, Any, None]:
     """A SimPy process body that starts ``start(p)`` as a process at each ``p.created_at``.
 
     Every rail releases a workload this way, so a payment enters each rail at the
