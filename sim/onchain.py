@@ -98,7 +98,7 @@ from sim.money import (
 )
 from sim.network import Bank, BankNetwork
 from sim.onchain_spec import OnChainSpec, RampSpec
-from sim.results import Results, ResultsBuilder, close_accounts
+from sim.results import MoneyOverflowError, Results, ResultsBuilder, close_accounts
 from sim.workload import Payment, Workload, arrivals
 
 __all__ = ["RAIL", "OnChainRail", "contracts_ledger", "run"]
@@ -860,7 +860,10 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
     env.run()
     simulate_cpu_s = time.process_time() - cpu
     simulate_s = time.perf_counter() - clock - setup_s
-    res = builder.build()
+    try:
+        res = builder.build()
+    except MoneyOverflowError as exc:
+        raise ValueError(f"{exc}; {_overflow_hint(profile, congestion)}") from exc
     order = {p.payment_id: p.index for p in payments}
     pay = res.payments
     pay = pay.iloc[np.argsort(pay["payment_id"].map(order).to_numpy(), kind="stable")]
@@ -881,6 +884,18 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
         if led.record is not None:
             meta["blocks_raw"] = led.record
     return Results(pay.reset_index(drop=True), st.reset_index(drop=True), meta)
+
+
+def _overflow_hint(profile: ChainProfile, congestion: Sequence[Congestion]) -> str:
+    """Why an on-chain amount can outgrow the tables, and what to change."""
+    if not congestion:
+        return (f"check the fee market of chain profile {profile.name!r} (initial base fee, "
+                "native-token price)")
+    longest = max(congestion, key=lambda e: e.end - e.start)
+    return (f"on {profile.name}, congestion holding blocks at {longest.utilisation:.0%} of "
+            f"the gas limit for {(longest.end - longest.start) / 3600:g} h raises the EIP-1559 "
+            "base fee by up to 1/max_change_denominator a block for as long as it lasts, "
+            "without bound, and gas with it; shorten the episodes or lower their utilisation")
 
 
 def contracts_ledger(network: BankNetwork, payments: Sequence[Payment], spec: OnChainSpec,

@@ -51,6 +51,7 @@ __all__ = [
     "STATUSES",
     "STEP_COLUMNS",
     "STEP_KINDS",
+    "MoneyOverflowError",
     "PaymentRecord",
     "Results",
     "ResultsBuilder",
@@ -235,9 +236,9 @@ class ResultsBuilder:
             "sender_bank": [r.sender_bank for r in p],
             "beneficiary_bank": [r.beneficiary_bank for r in p],
             "charge_option": [r.charge_option for r in p],
-            "amount_sent": np.array([r.amount_sent for r in p], dtype="int64"),
+            "amount_sent": _money([r.amount_sent for r in p], "amount_sent", p),
             "currency_sent": [r.currency_sent for r in p],
-            "amount_delivered": np.array([r.amount_delivered for r in p], dtype="int64"),
+            "amount_delivered": _money([r.amount_delivered for r in p], "amount_delivered", p),
             "currency_delivered": [r.currency_delivered for r in p],
         }
         created = _us([r.created_at for r in p])
@@ -246,9 +247,9 @@ class ResultsBuilder:
         cols["credited_at"] = credited
         lat = (credited - created).dt.total_seconds()
         cols["latency_s"] = lat.astype("float64")
-        cols["fee_total_sent"] = np.array([r.fee_total_sent for r in p], dtype="int64")
+        cols["fee_total_sent"] = _money([r.fee_total_sent for r in p], "fee_total_sent", p)
         for c in FEE_COMPONENTS:
-            cols[f"fee_{c}"] = np.array([r.fees.get(c, 0) for r in p], dtype="int64")
+            cols[f"fee_{c}"] = _money([r.fees.get(c, 0) for r in p], f"fee_{c}", p)
         cols["status"] = [r.status for r in p]
         cols["failure_reason"] = [r.failure_reason for r in p]
         cols["hops"] = np.array([r.hops for r in p], dtype="int64")
@@ -261,7 +262,14 @@ class ResultsBuilder:
                 arr = np.fromiter(raw, dtype=float, count=n)
                 return _us(arr if perm is None else arr[perm])
             if name in ("seq", "cost"):
-                arr = step_seq if name == "seq" else np.fromiter(raw, dtype="int64", count=n)
+                if name == "seq":
+                    arr = step_seq
+                else:
+                    try:
+                        arr = np.fromiter(raw, dtype="int64", count=n)
+                    except OverflowError:
+                        i = next(i for i, v in enumerate(raw) if not _INT64_MIN <= v <= _INT64_MAX)
+                        raise MoneyOverflowError(step_pid[i], "step cost", raw[i]) from None
                 return arr if perm is None else arr[perm]
             sa = _str_array(raw)
             return sa if perm is None else sa.take(perm)
@@ -270,6 +278,28 @@ class ResultsBuilder:
         steps_cols["rail"] = _str_array([self.rail] * n)
         steps = _frame(steps_cols, STEP_COLUMNS)
         return Results(payments, steps)
+
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+class MoneyOverflowError(ValueError):
+    """An amount too large for the tables' 64-bit integer columns (minor units)."""
+
+    def __init__(self, payment_id: str, column: str, value: int) -> None:
+        self.payment_id, self.column, self.value = payment_id, column, value
+        super().__init__(f"payment {payment_id}: {column} of {value:.3e} minor units does not "
+                         "fit a 64-bit integer column (above 9.2e18)")
+
+
+def _money(values: list[int], column: str, records: Sequence[PaymentRecord]) -> np.ndarray:
+    """An int64 column of minor units; :class:`MoneyOverflowError` names the first that
+    does not fit."""
+    try:
+        return np.array(values, dtype="int64")
+    except OverflowError:
+        i = next(i for i, v in enumerate(values) if not _INT64_MIN <= v <= _INT64_MAX)
+        raise MoneyOverflowError(records[i].payment_id, column, values[i]) from None
 
 
 def _frame(cols: Mapping[str, Any], order: Sequence[str]) -> pd.DataFrame:

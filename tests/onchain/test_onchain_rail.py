@@ -304,3 +304,14 @@ def test_gas_table_cache_holds_a_fresh_measurement(tmp_path, monkeypatch) -> Non
         assert ledger.measure_rail_gas("attestation") == cached
     finally:
         ledger._cached.cache_clear()
+
+
+def test_unbounded_base_fee_is_a_clear_error_not_a_crash(net: BankNetwork) -> None:
+    # a day of full blocks compounds the base fee 12.5% a block (~10^368); gas then
+    # exceeds any amount the tables can hold: the run says so, naming the episode
+    wl = Workload.generate(seed=1, n_payments=30, network=net, days=2)
+    t0 = wl.start
+    with pytest.raises(ValueError, match=r"payment P\d+: .* does not fit a 64-bit integer "
+                                         r"column .*congestion .* 100% .* for 24 h"):
+        onchain.run(net, wl, seed=1, ledger="table",
+                    congestion=[Congestion(t0, t0 + 86_400, 1.0)])

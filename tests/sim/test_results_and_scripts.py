@@ -65,3 +65,20 @@ def test_text_columns_built_through_arrow_equal_pandas_str_arrays() -> None:
         got, want = _str_array(list(values)), pd.array(list(values), dtype="str")
         assert got.dtype == want.dtype
         assert list(pd.Series(got).fillna("<NA>")) == list(pd.Series(want).fillna("<NA>"))
+
+
+def test_amounts_too_large_for_the_tables_name_payment_and_column() -> None:
+    from sim.results import MoneyOverflowError, ResultsBuilder, close_accounts
+
+    b = ResultsBuilder("test")
+    b.add_payment(close_accounts("P1", "test", "US-US", "A", "B", "OUR", 10, "USD", 10, "USD",
+                                 0.0, 1.0, "credited", None, 0, {}, 10))
+    b.add_payment(close_accounts("P2", "test", "US-US", "A", "B", "OUR", 2**70, "USD", 10,
+                                 "USD", 0.0, 1.0, "credited", None, 0, {"gas": 2**70 - 10}, 10))
+    b.add_step("P1", 0, "credit", "B", 0.0, 1.0, 0, "USD", "")
+    with pytest.raises(MoneyOverflowError, match="payment P2: amount_sent of 1.181e"):
+        b.build()
+    b = ResultsBuilder("test")
+    b.add_step("P3", 0, "credit", "B", 0.0, 1.0, 2**64, "USD", "")
+    with pytest.raises(MoneyOverflowError, match="payment P3: step cost"):
+        b.build()
