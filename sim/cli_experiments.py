@@ -146,6 +146,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"settlesim run: interrupted; nothing written to {out}", file=sys.stderr)
         return 130
+    except ValueError as exc:   # the model refusing what the scenario asks, with why
+        print(f"settlesim run: {sc.name}: {exc}; {out} left as it was", file=sys.stderr)
+        return 1
     bad = conservation_violations(res.payments)
     _print_kpis(res, out)
     if len(bad):

@@ -288,8 +288,10 @@ class MoneyOverflowError(ValueError):
 
     def __init__(self, payment_id: str, column: str, value: int) -> None:
         self.payment_id, self.column, self.value = payment_id, column, value
-        super().__init__(f"payment {payment_id}: {column} of {value:.3e} minor units does not "
-                         "fit a 64-bit integer column (above 9.2e18)")
+        digits = str(abs(value))
+        size = f"{'-' if value < 0 else ''}{digits[0]}.{digits[1:4]}e+{len(digits) - 1}"
+        super().__init__(f"payment {payment_id}: {column} of {size} minor units does not "
+                         "fit a 64-bit integer column (above 9.2e+18)")
 
 
 def _money(values: list[int], column: str, records: Sequence[PaymentRecord]) -> np.ndarray:

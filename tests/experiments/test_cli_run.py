@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import sim
 import sim.figures
 import sim.onchain
 from sim.cli import main
@@ -119,3 +120,24 @@ def test_notebook_save_writes_the_same_folder(baseline_small, tmp_path):
     assert paths[-1].name == "report.html"              # published last
     assert not _leftovers(tmp_path)
     assert baseline_small.report_html().startswith("<!DOCTYPE html>")
+
+
+def test_run_refused_by_the_model_says_why_and_keeps_earlier_results(tmp_path, capsys):
+    # a day of full blocks drives gas beyond what the tables hold: the command names
+    # the payment and the episode, exits 1 and leaves an earlier run's files untouched
+    out = tmp_path / "run"
+    assert main(["run", "baseline", "--payments", "10", "--seed", "1", "--out", str(out)]) == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    src = Path(sim.__file__).parent / "data" / "scenarios" / "congestion.toml"
+    text = src.read_text().replace("hours = 0.5", "hours = 24").replace(
+        "utilisation = 0.7", "utilisation = 1.0").replace('name = "congestion"',
+                                                           'name = "runaway-fees"')
+    bad = tmp_path / "runaway.toml"
+    bad.write_text(text)
+    capsys.readouterr()
+    assert main(["run", str(bad), "--payments", "30", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "runaway-fees" in err and "does not fit a 64-bit integer column" in err
+    assert "100% of the gas limit for 24 h" in err and "left as it was" in err
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert not _leftovers(tmp_path)
