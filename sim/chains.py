@@ -735,36 +735,12 @@ class FeeMarket:
                     base += base * d // td or 1
                 elif d:
                     base -= base * -d // td
-        elif elastic == 1.0:
-            for e in shocks:
-                x = phi * x + e
-                log_u = log_mean + x + (ref - log(base))
-                used = round(exp(log_u if log_u < cap else cap) * limit)
-                if used > limit:
-                    used = limit
-                if used > target:
-                    base += base * (used - target) // td or 1
-                elif used < target:
-                    base -= base * (target - used) // td
-                if base < floor:
-                    base = floor
-        elif elastic:
-            for e in shocks:
-                x = phi * x + e
-                log_u = log_mean + x + elastic * (ref - log(base))
-                used = round(exp(log_u if log_u < cap else cap) * limit)
-                if used > limit:
-                    used = limit
-                if used > target:
-                    base += base * (used - target) // td or 1
-                elif used < target:
-                    base -= base * (target - used) // td
-                if base < floor:
-                    base = floor
         else:
             for e in shocks:
                 x = phi * x + e
                 log_u = log_mean + x
+                if elastic:
+                    log_u += elastic * (ref - log(base))
                 used = round(exp(log_u if log_u < cap else cap) * limit)
                 if used > limit:
                     used = limit

@@ -46,6 +46,20 @@ def _run(market: FeeMarket, blocks: int, our_gas: int = 0, start: int = 0) -> li
     return out
 
 
+def _stepped_and_jumped(p: ChainProfile, seed: int, episodes: list[Congestion], gap: int,
+                        our_gas: int) -> tuple[FeeMarket, FeeMarket]:
+    """Two markets after 3 blocks with our gas: one steps every block up to ``gap``, the
+    other jumps to it (skipping blocks 3..gap-1); their block ``gap`` must be the same."""
+    dt = p.block_time_s
+    stepped = FeeMarket(p, np.random.default_rng(seed), episodes)
+    _run(stepped, 3, our_gas=our_gas)
+    _run(stepped, gap - 3, start=3)
+    jumped = FeeMarket(p, np.random.default_rng(seed), episodes)
+    _run(jumped, 3, our_gas=our_gas)
+    assert jumped.open_block(gap, T0 + gap * dt) == stepped.open_block(gap, T0 + gap * dt)
+    return stepped, jumped
+
+
 # ---------------------------------------------------------------------------
 # shipped profiles
 # ---------------------------------------------------------------------------
@@ -423,13 +437,7 @@ def test_skipped_blocks_are_produced_as_if_stepped(name: str, mean: float,
     dt = p.block_time_s
     episode = [Congestion(T0 + 20 * dt, T0 + 30 * dt, 1.0),
                Congestion(T0 + 25 * dt, T0 + 60 * dt, 0.7)]
-    stepped = FeeMarket(p, np.random.default_rng(9), episode)
-    _run(stepped, 3, our_gas=50_000)
-    _run(stepped, 77, start=3)
-    jumped = FeeMarket(p, np.random.default_rng(9), episode)
-    _run(jumped, 3, our_gas=50_000)
-    first = jumped.open_block(80, T0 + 80 * dt)               # skips blocks 3..79
-    assert first == stepped.open_block(80, T0 + 80 * dt)
+    stepped, jumped = _stepped_and_jumped(p, 9, episode, 80, our_gas=50_000)
     stepped.close_block(0)
     jumped.close_block(0)
     assert _run(jumped, 20, start=81) == _run(stepped, 20, start=81)
@@ -551,13 +559,7 @@ def test_fast_skip_equals_stepping_and_the_plain_loop(name: str, mean: float, el
     dt = p.block_time_s
     # an episode well after the gap: the fast loop must not be taken for it
     episode = [Congestion(T0 + 3000 * dt, T0 + 3010 * dt, 1.0)]
-    stepped = FeeMarket(p, np.random.default_rng(17), episode)
-    _run(stepped, 3, our_gas=80_000)
-    _run(stepped, 2497, start=3)
-    jumped = FeeMarket(p, np.random.default_rng(17), episode)
-    _run(jumped, 3, our_gas=80_000)
-    first = jumped.open_block(2500, T0 + 2500 * dt)          # skips blocks 3..2499
-    assert first == stepped.open_block(2500, T0 + 2500 * dt)
+    stepped, jumped = _stepped_and_jumped(p, 17, episode, 2500, our_gas=80_000)
     assert (jumped._x, jumped.base_fee_wei) == (stepped._x, stepped.base_fee_wei)
     stepped.close_block(0)
     jumped.close_block(0)
