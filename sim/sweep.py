@@ -48,9 +48,11 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -455,6 +457,12 @@ _KPI_LABELS = {
 }
 
 
+def _load_plotting() -> None:
+    """Import what :func:`sensitivity_figure` needs (a second or two, once per process)."""
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+
+
 def sensitivity_figure(doc: Mapping[str, Any], path: str | Path) -> Path | None:
     """Write ``figures/sensitivity.png``: a panel per (KPI, swept parameter), one line
     per rail. Latencies are shown in hours.
@@ -754,6 +762,10 @@ def run_sweep(scenario: Scenario | str | Path, grid: Mapping[str, Sequence[Any]]
                     from distributed import as_completed
 
                     timing["startup_s"] = time.perf_counter() - clock
+                    if cols:
+                        # this process only waits while the workers run: load the
+                        # plotting library meanwhile, not after the last task
+                        threading.Thread(target=_load_plotting, daemon=True).start()
                     token = uuid.uuid4().hex[:12]
                     futures = [client.submit(task_fn, t, key=f"sweep-{token}-g{t.grid_point}"
                                              f"-r{t.replication}", retries=retries, pure=False)
@@ -775,11 +787,16 @@ def run_sweep(scenario: Scenario | str | Path, grid: Mapping[str, Sequence[Any]]
         t_comb = time.perf_counter()
         files: dict[str, Path] = {}
         order = sorted(outputs)
-        for name in ("payments", "steps"):
-            combine_parts([getattr(outputs[k], f"{name}_path") for k in order],
-                          out_dir / f"{name}.parquet")
-            files[f"{name}.parquet"] = out_dir / f"{name}.parquet"
         doc = summarize(scen, grid, [gp for gp, _ in points], outputs, reps, payments)
+        # the figure needs only the summary: draw it while the tables are combined
+        # (pyarrow's writer releases the GIL, and the workers have finished)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            drawn = pool.submit(sensitivity_figure, doc, out_dir / "figures" / "sensitivity.png")
+            for name in ("payments", "steps"):
+                combine_parts([getattr(outputs[k], f"{name}_path") for k in order],
+                              out_dir / f"{name}.parquet")
+                files[f"{name}.parquet"] = out_dir / f"{name}.parquet"
+            fig = drawn.result()
         frame = summary_frame(doc)
         files["sweep_summary.csv"] = atomic_write(
             out_dir / "sweep_summary.csv",
@@ -787,7 +804,6 @@ def run_sweep(scenario: Scenario | str | Path, grid: Mapping[str, Sequence[Any]]
         text = json.dumps(doc, indent=2) + "\n"
         files["sweep_summary.json"] = atomic_write(out_dir / "sweep_summary.json",
                                                    functools.partial(_write_bytes, text.encode()))
-        fig = sensitivity_figure(doc, out_dir / "figures" / "sensitivity.png")
         if fig is not None:
             files["figures/sensitivity.png"] = fig
         timing["combine_s"] = time.perf_counter() - t_comb
