@@ -61,6 +61,7 @@ Example
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Generator, Iterable, Sequence
@@ -98,7 +99,13 @@ from sim.money import (
 )
 from sim.network import Bank, BankNetwork
 from sim.onchain_spec import OnChainSpec, RampSpec
-from sim.results import MoneyOverflowError, Results, ResultsBuilder, close_accounts
+from sim.results import (
+    MoneyOverflowError,
+    Results,
+    ResultsBuilder,
+    close_accounts,
+    paused_gc,
+)
 from sim.workload import Payment, Workload, arrivals
 
 __all__ = ["RAIL", "OnChainRail", "contracts_ledger", "run"]
@@ -475,22 +482,28 @@ class OnChainRail:
         submit = self.producer.submit
         usd_rate, usd_scale = self._usd_factor(S)
 
-        def tx(op: TxOp, what: str) -> Generator[Any, Any, TxResult]:
+        def mined(op: TxOp, what: str) -> TxResult:
+            """Account for ``op`` once its block is in (the caller yielded ``submit(op)``):
+            its gas, and its ``mempool`` step from submission to inclusion."""
             nonlocal n_tx, seq
-            op.payment_id = pid
-            t0 = env.now
-            yield submit(op)
             r, fee_usd, gwei, slot = op.outcome
             n_tx += 1
             acct.gas_usd += fee_usd
             # the fee in the sent currency: _usd_to(fee_usd, S)
-            add_step(pid, seq, "mempool", chain_place, t0, env.now,
+            add_step(pid, seq, "mempool", chain_place, op.submitted_at, env.now,
                      int((fee_usd * usd_rate * usd_scale).to_integral_value()), S,
                      f"{what}: {r.gas_used:,} gas, base fee {gwei} gwei, slot {slot}"
                      if r.ok else f"{what}: {r.gas_used:,} gas, base fee {gwei} gwei, "
                      f"slot {slot}; reverted: {r.error}")
             seq += 1
             return r  # type: ignore[no-any-return]
+
+        def tx(op: TxOp, what: str) -> Generator[Any, Any, TxResult]:
+            """Submit ``op``, wait for its block, account for it (for helpers that
+            delegate with ``yield from``; the main path yields ``submit`` itself)."""
+            op.payment_id = pid
+            yield submit(op)
+            return mined(op, what)
 
         def close(status: str, reason: str | None, delivered: int, refund: int,
                   fees: dict[str, int], credited_at: float | None, has_fx: bool,
@@ -596,10 +609,10 @@ class OnChainRail:
                  f"issuer compliance review ({hours:.1f} business h)")
         yield env.timeout(end - env.now)
         s_addr = named_address(s_acc)
-        r = yield from tx(TxOp("mint", cS.minter, "Stablecoin", cS.key, "mint",
-                               (s_addr, y * cS.tok)),
-                          f"mint {format(Decimal(y).scaleb(-cS.exp), cS.fmt)} {S} as {S}x to "
-                          "the ordering bank")
+        op = TxOp("mint", cS.minter, "Stablecoin", cS.key, "mint", (s_addr, y * cS.tok), pid)
+        yield submit(op)
+        r = mined(op, f"mint {format(Decimal(y).scaleb(-cS.exp), cS.fmt)} {S} as {S}x to "
+                  "the ordering bank")
         if not r.ok:
             give_back(f"mint reverted: {r.error}", "failed", y, S, chain_place)
             return
@@ -629,16 +642,17 @@ class OnChainRail:
             fx_deadline = int(env.now) + _FX_DEADLINE_S
             terms = (s_addr, cS.token, y * cS.tok, self._lp_address, cD.token, x * tok_d,
                      fx_deadline, salt)
-            fund = TxOp("fx_fund", s_acc, "FxSwap", "fx", "fund", (terms,))
-            r = yield from tx(fund, f"fund the {S}x leg of the PvP swap")
+            fund = TxOp("fx_fund", s_acc, "FxSwap", "fx", "fund", (terms,), pid)
+            yield submit(fund)
+            r = mined(fund, f"fund the {S}x leg of the PvP swap")
             if not r.ok:
                 give_back(f"FX funding reverted: {r.error}", "failed", y, S, chain_place)
                 return
-            r = yield from tx(TxOp(
-                "fx_settle", LP, "FxSwap", "fx", "fund", (terms,),
-                predict=lambda ts: "SwapExpired" if ts >= fx_deadline else None,
-                tokens=fund.tokens),                  # the same call data as the funding
-                f"provider funds the {D}x leg; both legs settle")
+            op = TxOp("fx_settle", LP, "FxSwap", "fx", "fund", (terms,), pid,
+                      predict=lambda ts: "SwapExpired" if ts >= fx_deadline else None,
+                      tokens=fund.tokens)             # the same call data as the funding
+            yield submit(op)
+            r = mined(op, f"provider funds the {D}x leg; both legs settle")
             if not r.ok:
                 self.inventory[D] += x
                 sid = swap_id(self.ledger.chain_id, self.ledger.addresses["fx"], terms)
@@ -660,12 +674,11 @@ class OnChainRail:
         deadline = int(env.now + spec.escrow.deadline_hours * 3600)
         lock_tok = x * tok_d
         lock_terms = (cD.token, b_addr, lock_tok, deadline, hashlock, agent, salt)
-        r = yield from tx(TxOp("lock", s_acc, "SettlementEscrow", "escrow", "lock",
-                               (lock_terms,),
-                               predict=lambda ts: "DeadlineNotInFuture" if ts >= deadline
-                               else None),
-                          f"lock {format(Decimal(x).scaleb(-cD.exp), cD.fmt)} {D} as {D}x in "
-                          f"escrow for {ben.id} (deadline +{spec.escrow.deadline_hours:g} h)")
+        op = TxOp("lock", s_acc, "SettlementEscrow", "escrow", "lock", (lock_terms,), pid,
+                  predict=lambda ts: "DeadlineNotInFuture" if ts >= deadline else None)
+        yield submit(op)
+        r = mined(op, f"lock {format(Decimal(x).scaleb(-cD.exp), cD.fmt)} {D} as {D}x in "
+                  f"escrow for {ben.id} (deadline +{spec.escrow.deadline_hours:g} h)")
         if not r.ok:
             give_back(f"escrow lock reverted: {r.error}", "failed", x, D, chain_place)
             return
@@ -686,12 +699,12 @@ class OnChainRail:
         released = False
         if not rejected:
             pre = preimage if spec.release == "hashlock" else ZERO32
-            r = yield from tx(TxOp(
-                "release", b_acc, "SettlementEscrow", "escrow", "release", (lid, pre),
-                predict=lambda ts: "LockExpired" if ts >= deadline else None),
-                "beneficiary bank releases the escrow (attestation)"
-                if spec.release == "attestation"
-                else "beneficiary bank releases the escrow (preimage)")
+            op = TxOp("release", b_acc, "SettlementEscrow", "escrow", "release", (lid, pre),
+                      pid, predict=lambda ts: "LockExpired" if ts >= deadline else None)
+            yield submit(op)
+            r = mined(op, "beneficiary bank releases the escrow (attestation)"
+                      if spec.release == "attestation"
+                      else "beneficiary bank releases the escrow (preimage)")
             released = r.ok
             why = f"escrow release reverted: {r.error}" if not r.ok else ""
         else:
@@ -856,20 +869,16 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
     rail = OnChainRail(env, network, spec, profile, led, market, seed, builder)
     rail.submit(payments)
     setup_s = time.perf_counter() - clock
-    cpu = time.process_time()
-    env.run()
-    simulate_cpu_s = time.process_time() - cpu
-    simulate_s = time.perf_counter() - clock - setup_s
-    try:
-        res = builder.build()
-    except MoneyOverflowError as exc:
-        raise ValueError(f"{exc}; {_overflow_hint(profile, congestion)}") from exc
-    order = {p.payment_id: p.index for p in payments}
-    pay = res.payments
-    pay = pay.iloc[np.argsort(pay["payment_id"].map(order).to_numpy(), kind="stable")]
-    st = res.steps
-    key = st["payment_id"].map(order).to_numpy() * 10_000 + st["seq"].to_numpy()
-    st = st.iloc[np.argsort(key, kind="stable")]
+    # the EVM's objects are its own affair: the collector runs as usual with contracts
+    with paused_gc() if mode == "table" else contextlib.nullcontext():
+        cpu = time.process_time()
+        env.run()
+        simulate_cpu_s = time.process_time() - cpu
+        simulate_s = time.perf_counter() - clock - setup_s
+        try:
+            res = builder.build(order=[p.payment_id for p in payments])
+        except MoneyOverflowError as exc:
+            raise ValueError(f"{exc}; {_overflow_hint(profile, congestion)}") from exc
     meta: dict[str, Any] = {
         "calendars": country_calendars(network), "seed": seed, "network": network.name,
         "chain": profile.name, "ledger": mode, "gas_table": dict(table.exec_gas),
@@ -883,7 +892,7 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
         meta["timing"]["mine_s"] = led.mine_s
         if led.record is not None:
             meta["blocks_raw"] = led.record
-    return Results(pay.reset_index(drop=True), st.reset_index(drop=True), meta)
+    return Results(res.payments, res.steps, meta)
 
 
 def _overflow_hint(profile: ChainProfile, congestion: Sequence[Congestion]) -> str:
