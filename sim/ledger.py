@@ -198,7 +198,7 @@ class Ledger:
     def estimate(self, op: TxOp) -> int:
         tokens = op.tokens
         if tokens < 0:
-            tokens = op.tokens = static_calldata_tokens(op.contract, op.function, op.args)
+            tokens = op.tokens = _token_counter(op.contract, op.function)(op.args)
         exec_gas = self.table.exec_gas.get(op.kind)
         if exec_gas is None:
             return self.table.gas_tokens(op.kind, tokens)   # raises the KeyError
@@ -255,9 +255,7 @@ def _zeros_and_words(values: Any) -> tuple[int, int]:
             size += 32
         elif t is str:
             z = addresses.get(v)
-            if z is None:
-                z = addresses[v] = 12 + bytes.fromhex(v[2:]).count(0)
-            zeros += z
+            zeros += _address_zeros(v) if z is None else z
             size += 32
         elif t is bytes and len(v) == 32:
             zeros += v.count(0)
@@ -274,22 +272,64 @@ def _zeros_and_words(values: Any) -> tuple[int, int]:
     return zeros, size
 
 
-#: (zero bytes, bytes) of each function's selector
-_SELECTOR_ZEROS: dict[tuple[str, str], tuple[int, int]] = {}
+def _address_zeros(address: str) -> int:
+    z = _ADDRESS_ZEROS.get(address)
+    if z is None:
+        z = _ADDRESS_ZEROS[address] = 12 + bytes.fromhex(address[2:]).count(0)
+    return z
+
+
+@functools.lru_cache(maxsize=64)
+def _token_counter(contract: str, function: str) -> Callable[[Sequence[Any]], int]:
+    """A counter of the EIP-2028 tokens of ``contract.function``'s calldata, laid out
+    once from the ABI: the positions of its addresses, integers and ``bytes32`` words
+    (the arguments, or the fields of its one struct argument), so a call's count is a
+    pass over each kind without asking each value its type."""
+    sel = _selector(contract, function)
+    in_types = _registry()._fn(contract, function).in_types
+    struct = len(in_types) == 1 and in_types[0].startswith("(")
+    flat = in_types[0][1:-1].split(",") if struct else list(in_types)
+    if any(t.startswith("(") for t in flat):   # nested structs: the generic walk
+        return functools.partial(_generic_tokens, sel)
+    addresses = tuple(i for i, t in enumerate(flat) if t == "address")
+    integers = tuple(i for i, t in enumerate(flat) if t.startswith(("uint", "int", "bool")))
+    words = tuple(i for i, t in enumerate(flat) if t.startswith("bytes"))
+    n, sel_zeros = len(flat), sel.count(0)
+    full = 4 * (len(sel) + 32 * n)      # every byte non-zero; each zero byte counts 3 less
+    cached = _ADDRESS_ZEROS
+
+    def count(args: Sequence[Any]) -> int:
+        values = args[0] if struct else args
+        if len(values) != n:
+            return _generic_tokens(sel, args)
+        zeros = sel_zeros
+        for i in addresses:
+            v = values[i]
+            z = cached.get(v)
+            zeros += _address_zeros(v) if z is None else z
+        for i in integers:
+            v = values[i]
+            zeros += (v if type(v) is int else int(v)).to_bytes(32, "big").count(0)
+        for i in words:
+            v = values[i]
+            zeros += v.count(0) + 32 - len(v)    # shorter values are padded with zeros
+        return full - 3 * zeros
+
+    return count
+
+
+def _generic_tokens(sel: bytes, args: Sequence[Any]) -> int:
+    if len(args) == 1 and type(args[0]) is tuple:   # one static struct: the same words
+        args = args[0]
+    zeros, size = _zeros_and_words(args)
+    zeros += sel.count(0)
+    return zeros + 4 * (size + len(sel) - zeros)
 
 
 def static_calldata_tokens(contract: str, function: str, args: Sequence[Any]) -> int:
     """``intrinsic_tokens(static_calldata(contract, function, args))``, counted from the
     arguments without encoding them."""
-    sel = _SELECTOR_ZEROS.get((contract, function))
-    if sel is None:
-        b = _selector(contract, function)
-        sel = _SELECTOR_ZEROS[(contract, function)] = (b.count(0), len(b))
-    if len(args) == 1 and type(args[0]) is tuple:   # one static struct: the same words
-        args = args[0]
-    zeros, size = _zeros_and_words(args)
-    zeros += sel[0]
-    return zeros + 4 * (size + sel[1] - zeros)
+    return _token_counter(contract, function)(args)
 
 
 def static_calldata(contract: str, function: str, args: Sequence[Any]) -> bytes:

@@ -154,11 +154,10 @@ class BlockProducer:
         self.bt = float(profile.block_time_s)
         self.mempool: list[TxOp] = []
         self._next_block = env.event()
-        self._wake: simpy.Event | None = None
+        self._asleep = True
         self.blocks = 0
         self.gas_total = 0
         self._slot, self._slot_at = 0, 0.0
-        self._sleep()
 
     def submit(self, op: TxOp) -> simpy.Event:
         env = self.env
@@ -169,25 +168,18 @@ class BlockProducer:
                              f"{self.profile.block_gas_limit} of {self.profile.name}")
         done = op.done = self._next_block
         self.mempool.append(op)
-        wake = self._wake
-        if wake is not None:
-            self._wake = None       # woken once, however many arrive at this instant
-            wake.succeed()
+        if self._asleep:
+            self._arm()
         return done
 
-    # The producer is driven by event callbacks, not a process: it sleeps on a wake
-    # event while the mempool is empty, and otherwise on a timeout to the next slot.
-    # The callbacks run at the instants, and in the order, a process's resumptions
-    # would, and schedule the same events.
-    def _sleep(self) -> None:
-        """Wait for a transaction (:meth:`submit` triggers the wake event)."""
-        self._wake = wake = self.env.event()
-        wake.callbacks.append(self._arm)
-
-    def _arm(self, _event: Any = None) -> None:
+    # The producer is driven by event callbacks, not a process: asleep while the
+    # mempool is empty, armed by the first transaction submitted (for the next slot
+    # strictly after that instant), and otherwise re-armed after each block.
+    def _arm(self) -> None:
         """Wait for the next slot strictly after now (a transaction sent at a slot
-        instant misses that block)."""
+        instant, to an idle producer, misses that block)."""
         env = self.env
+        self._asleep = False
         k = self._slot = int((env.now - self.t0) // self.bt) + 1
         t = self._slot_at = self.t0 + k * self.bt
         env.timeout(t - env.now).callbacks.append(self._produce)
@@ -229,7 +221,7 @@ class BlockProducer:
         if mempool:
             self._arm()
         else:
-            self._sleep()
+            self._asleep = True
 
 
 @dataclass(slots=True)
