@@ -264,6 +264,9 @@ class BusinessCalendar:
         >>> utc(cal.next_open(sat)).isoformat()
         '2025-12-01T08:00:00+00:00'
         """
+        hot = self._hot
+        if hot is not None and hot.opens <= t < hot.closes:
+            return t
         for w in self._windows_from(t):
             if w.reason is None and t < w.closes:
                 return max(t, w.opens)
@@ -342,12 +345,16 @@ class BusinessCalendar:
         if seconds < 0:
             raise CalendarError(f"cannot add a negative duration ({seconds} s)")
         remaining = float(seconds)
+        hot = self._hot     # a business day: within its hours, t is on that local date
+        if hot is not None and hot.opens <= t < hot.closes and remaining <= hot.closes - t:
+            return t + remaining
         for w in self._windows_from(t):
             if w.reason is not None or w.closes <= t:
                 continue
             start = max(t, w.opens)
             available = w.closes - start
             if remaining <= available:
+                self._hot = w
                 return start + remaining
             remaining -= available
             t = w.closes
