@@ -64,13 +64,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import time
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any, cast
 
 import numpy as np
 import simpy
+from simpy.events import Event
 
 from sim.chains import ChainProfile, Congestion, FeeMarket, get_chain_profile
 from sim.correspondent import PaymentDraws, country_calendars
@@ -190,16 +191,29 @@ class BlockProducer:
         room = market.open_block_capacity(k, t)
         n = 0
         for op in mempool:
-            if op.est_gas > room:
+            est = op.est_gas
+            if est > room:
                 break
-            room -= op.est_gas
+            room -= est
             n += 1
         if not n:
             market.close_block(0)
             self._arm()
             return
-        chosen = mempool[:n]
-        del mempool[:n]
+        block = self._next_block
+        waiting = block.callbacks
+        later = self._next_block = Event(self.env)
+        if n == len(mempool):
+            chosen = mempool
+            self.mempool = mempool = []
+            if len(waiting) != n:
+                raise RuntimeError("a submitted transaction was not waited for at once")
+        else:
+            chosen = mempool[:n]
+            del mempool[:n]
+            if len(waiting) != n + len(mempool):
+                raise RuntimeError("a submitted transaction was not waited for at once")
+            later.callbacks, block.callbacks = waiting[n:], waiting[:n]
         # the block's base fee in gwei as the steps show it (3 significant digits)
         gwei = f"{Decimal(market.base_fee_wei) / _WEI_PER_GWEI:.3g}"
         results = self.ledger.execute_block(chosen, int(t))
@@ -211,12 +225,6 @@ class BlockProducer:
         self.gas_total += used
         for op, r, fee in zip(chosen, results, fees, strict=True):
             op.outcome = (r, fee, gwei, k)
-        block = self._next_block
-        waiting = block.callbacks
-        if len(waiting) != n + len(mempool):
-            raise RuntimeError("a submitted transaction was not waited for at once")
-        later = self._next_block = self.env.event()
-        later.callbacks, block.callbacks = waiting[n:], waiting[:n]
         block.succeed()
         if mempool:
             self._arm()
@@ -241,6 +249,8 @@ class _Ccy:
     cal: Any                       # the issuer's calendar
     onramp_pct: Decimal
     offramp_pct: Decimal
+    redeem_text: str               # the redemption's transactions, as the steps name them
+    burn_text: str
 
 
 @dataclass(slots=True)
@@ -265,12 +275,13 @@ class _Acct:
 class OnChainRail:
     """Runs payments through the on-chain path in a SimPy environment (clock: POSIX s).
 
-    A payment waits once through stretches that touch nothing shared (the
-    ordering bank's screening, the on-ramp and the issuer's review; the payout
-    and the crediting after it): the steps of such a stretch are recorded, with
-    their own times, as it starts (the crediting's as it ends), so the steps
-    table is complete once the environment has run out of events (as :func:`run`
-    runs it), not at every instant before.
+    A payment waits once through a stretch that touches nothing shared (the
+    ordering bank's screening, the on-ramp and the issuer's review), and not at
+    all through the payout and the crediting that end it: the steps of such a
+    stretch are recorded, with their own times, as it starts, and a payment's row
+    when its last shared step (the burn) is done, so the tables are complete once
+    the environment has run out of events (as :func:`run` runs it), not at every
+    instant before.
     """
 
     def __init__(self, env: simpy.Environment, network: BankNetwork, spec: OnChainSpec,
@@ -427,7 +438,8 @@ class OnChainRail:
                 ccy, exp, 10 ** (TOKEN_DECIMALS - exp), f".{exp}f", key,
                 self.ledger.addresses[key], minter, named_address(minter), f"issuer:{ccy}",
                 ramp, self._cals[ccy], Decimal(ramp.onramp_fee_bps) / Decimal(100),
-                Decimal(ramp.offramp_fee_bps) / Decimal(100))
+                Decimal(ramp.offramp_fee_bps) / Decimal(100), f"redeem {ccy}x with the issuer",
+                f"issuer burns the redeemed {ccy}x")
         return c
 
     def _back(self, source: str, target: str) -> Decimal:
@@ -489,13 +501,6 @@ class OnChainRail:
                      f"slot {slot}; reverted: {r.error}")
             seq += 1
             return r  # type: ignore[no-any-return]
-
-        def tx(op: TxOp, what: str) -> Generator[Any, Any, TxResult]:
-            """Submit ``op``, wait for its block, account for it (for helpers that
-            delegate with ``yield from``; the main path yields ``submit`` itself)."""
-            op.payment_id = pid
-            yield submit(op)
-            return mined(op, what)
 
         def close(status: str, reason: str | None, delivered: int, refund: int,
                   fees: dict[str, int], credited_at: float | None, has_fx: bool,
@@ -650,8 +655,9 @@ class OnChainRail:
                 sid = swap_id(self.ledger.chain_id, self.ledger.addresses["fx"], terms)
                 if env.now < fx_deadline:
                     yield env.timeout(fx_deadline - env.now)
-                yield from tx(TxOp("fx_refund", s_acc, "FxSwap", "fx", "refund", (sid,)),
-                              "refund the funded leg after the swap's deadline")
+                op = TxOp("fx_refund", s_acc, "FxSwap", "fx", "refund", (sid,), pid)
+                yield submit(op)
+                mined(op, "refund the funded leg after the swap's deadline")
                 give_back(f"PvP swap not completed: {r.error}", "failed", y, S, chain_place)
                 return
 
@@ -707,8 +713,9 @@ class OnChainRail:
                 yield env.timeout(deadline - env.now)
                 step("escrow", chain_place, t, env.now, 0, S,
                      "waiting for the lock's deadline to refund it")
-            yield from tx(TxOp("refund", s_acc, "SettlementEscrow", "escrow", "refund", (lid,)),
-                          "ordering bank refunds the lock after its deadline")
+            op = TxOp("refund", s_acc, "SettlementEscrow", "escrow", "refund", (lid,), pid)
+            yield submit(op)
+            mined(op, "ordering bank refunds the lock after its deadline")
             give_back(why, "returned", x, D, chain_place)
             return
 
@@ -739,13 +746,12 @@ class OnChainRail:
         redemption = None
         if omode == "prefunded":
             # the bank pays its customer out of its own float; redemption runs alongside
-            redemption = env.process(self._redeem(D, redeem_args, b_acc, tx))
+            redemption = env.process(self._redeem(D, redeem_args, b_acc, pid, mined))
             t = env.now
             step("offramp", b_acc, t, t, 0, S, "paid out of the bank's pre-funded float")
             t = env.now
         else:
-            yield from self._redeem(D, redeem_args, b_acc, tx)
-            # the payout and the crediting touch nothing shared: one wait, for the credit
+            yield from self._redeem(D, redeem_args, b_acc, pid, mined)
             t, end, how = self._fiat_leg(D, omode, off_spec, Z[_Z_OFF_WIRE], "off-ramp", step,
                                          S, env.now)
             step("offramp", cD.issuer, t, end,
@@ -764,10 +770,9 @@ class OnChainRail:
             hours = credit.manual_hours.sample(Z[_Z_CREDIT])
             c_end = ben.calendar.add_business_seconds(ben.calendar.next_open(t), hours * 3600)
             how = f"batch/manual credit ({hours:.1f} business h)"
-        yield env.timeout(c_end - env.now)
+        # the payout and the crediting touch nothing shared: laid out, not slept through
         step("credit", ben.id, t, c_end, report(f_ben), S, how)
-
-        credited_at = float(env.now)
+        credited_at = c_end
         if redemption is not None:
             yield redemption  # its gas is part of this payment's cost
         fees = {"sender_bank": f_bank, "onramp": f_on,
@@ -783,14 +788,18 @@ class OnChainRail:
         close("credited", None, delivered, 0, fees, credited_at, S != D,
               report(delivered))
 
-    def _redeem(self, ccy: str, args: tuple[Any, ...], who: str, tx: Any
-                ) -> Generator[Any, Any, None]:
-        """The beneficiary bank returns the stablecoin to the issuer, who burns it."""
+    def _redeem(self, ccy: str, args: tuple[Any, ...], who: str, pid: str,
+                mined: Callable[[TxOp, str], TxResult]) -> Generator[Any, Any, None]:
+        """The beneficiary bank returns the stablecoin to the issuer, who burns it;
+        ``mined`` accounts for each transaction in the payment's steps."""
         c = self._ccy(ccy)
-        yield from tx(TxOp("redeem", who, "Stablecoin", c.key, "transfer", args),
-                      f"redeem {ccy}x with the issuer")
-        yield from tx(TxOp("burn", c.minter, "Stablecoin", c.key, "burn",
-                           (int(args[1]),)), f"issuer burns the redeemed {ccy}x")
+        submit = self.producer.submit
+        op = TxOp("redeem", who, "Stablecoin", c.key, "transfer", args, pid)
+        yield submit(op)
+        mined(op, c.redeem_text)
+        op = TxOp("burn", c.minter, "Stablecoin", c.key, "burn", (int(args[1]),), pid)
+        yield submit(op)
+        mined(op, c.burn_text)
 
 
 def _holders(workload: Sequence[Payment]) -> list[tuple[str, str]]:
