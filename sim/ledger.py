@@ -112,7 +112,6 @@ class TxOp:
     predict: Callable[[int], str | None] | None = None
     submitted_at: float = 0.0
     est_gas: int = 0
-    done: Any = None               # the SimPy event that fires with the TxResult
     data: bytes | None = None      # calldata, encoded once
     tokens: int = -1               # EIP-2028 calldata tokens (counted once; -1: not yet)
     outcome: Any = None            # what the block producer reports once it is included

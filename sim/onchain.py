@@ -167,11 +167,10 @@ class BlockProducer:
         if est > self.profile.block_gas_limit:
             raise ValueError(f"{op.kind} needs {op.est_gas} gas, more than the block gas limit "
                              f"{self.profile.block_gas_limit} of {self.profile.name}")
-        done = op.done = self._next_block
         self.mempool.append(op)
         if self._asleep:
             self._arm()
-        return done
+        return self._next_block
 
     # The producer is driven by event callbacks, not a process: asleep while the
     # mempool is empty, armed by the first transaction submitted (for the next slot
@@ -262,6 +261,27 @@ class _Pair:
     detail: str                    # the fx step's detail
 
 
+@dataclass(slots=True)
+class _Route:
+    """What a payment between two banks, in a currency pair and segment, meets on the
+    rail, worked out once: the banks, their on-chain accounts, the currencies'
+    constants, the provider's terms and the texts of the steps."""
+
+    sender: Bank
+    ben: Bank
+    s_acc: str                     # named on-chain accounts and their addresses
+    b_acc: str
+    s_addr: str
+    b_addr: str
+    cS: _Ccy
+    cD: _Ccy
+    pair: _Pair | None             # None: no conversion
+    fund_text: str
+    settle_text: str
+    lock_text: str                 # after the amount
+    release_text: str
+
+
 @dataclass
 class _Acct:
     """Running accounts of one payment (minor units)."""
@@ -306,6 +326,7 @@ class OnChainRail:
         self._ccys: dict[str, _Ccy] = {}
         self._pairs: dict[tuple[str, str, str], _Pair] = {}
         self._backs: dict[tuple[str, str], Decimal] = {}
+        self._routes: dict[tuple[str, str, str, str, str], _Route] = {}
         self._lp_address = named_address(LP)
         self._escrow_address = ledger.addresses["escrow"]
         self._finality_s = profile.finality_delay_s()
@@ -464,9 +485,30 @@ class OnChainRail:
                 f"PvP quote {dealt:.6g} {target}/{source} (mid {rate:.6g}, spread {spread} bp)")
         return q
 
+    def _route(self, p: Payment) -> _Route:
+        """The constants of ``p``'s route (computed once per banks, currencies and
+        segment); ``LookupError`` for an unknown bank."""
+        S, D = p.currency_sent, p.currency_delivered
+        key = (p.sender_bank, p.beneficiary_bank, S, D, p.segment)
+        r = self._routes.get(key)
+        if r is None:
+            sender, ben = self.net.bank(p.sender_bank), self.net.bank(p.beneficiary_bank)
+            s_acc, b_acc = bank_account(sender.id), bank_account(ben.id)
+            hours = self.spec.escrow.deadline_hours
+            r = self._routes[key] = _Route(
+                sender, ben, s_acc, b_acc, named_address(s_acc), named_address(b_acc),
+                self._ccy(S), self._ccy(D), self._pair(S, D, p.segment) if S != D else None,
+                f"fund the {S}x leg of the PvP swap",
+                f"provider funds the {D}x leg; both legs settle",
+                f"{D} as {D}x in escrow for {ben.id} (deadline +{hours:g} h)",
+                "beneficiary bank releases the escrow (attestation)"
+                if self.spec.release == "attestation"
+                else "beneficiary bank releases the escrow (preimage)")
+        return r
+
     # -- one payment -------------------------------------------------------------
     def process(self, p: Payment) -> Generator[Any, Any, None]:  # noqa: C901
-        env, out, pid, net = self.env, self.out, p.payment_id, self.net
+        env, out, pid = self.env, self.out, p.payment_id
         spec, profile = self.spec, self.profile
         S, D = p.currency_sent, p.currency_delivered
         U, Z = self.draws.row(p.index, 1)   # the first bank's slots: all this rail reads
@@ -485,6 +527,7 @@ class OnChainRail:
 
         submit = self.producer.submit
         usd_rate, usd_scale = self._usd_factor(S)
+        usd_to_sent = usd_rate * usd_scale   # exact: the scale is a power of ten
 
         def mined(op: TxOp, what: str) -> TxResult:
             """Account for ``op`` once its block is in (the caller yielded ``submit(op)``):
@@ -495,7 +538,7 @@ class OnChainRail:
             acct.gas_usd += fee_usd
             # the fee in the sent currency: _usd_to(fee_usd, S)
             add_step(pid, seq, "mempool", chain_place, op.submitted_at, env.now,
-                     int((fee_usd * usd_rate * usd_scale).to_integral_value()), S,
+                     int((fee_usd * usd_to_sent).to_integral_value()), S,
                      f"{what}: {r.gas_used:,} gas, base fee {gwei} gwei, slot {slot}"
                      if r.ok else f"{what}: {r.gas_used:,} gas, base fee {gwei} gwei, "
                      f"slot {slot}; reverted: {r.error}")
@@ -525,16 +568,14 @@ class OnChainRail:
                   has_fx=value_ccy != S)
 
         try:
-            sender = net.bank(p.sender_bank)
-            ben = net.bank(p.beneficiary_bank)
+            route = self._route(p)
         except (KeyError, LookupError) as exc:
             reason = f"unknown bank: {exc}"
             step("return", p.sender_bank, env.now, env.now, 0, S, reason)
             close("failed", reason, 0, 0, {}, None, False)
             return
-
-        s_acc, b_acc = bank_account(sender.id), bank_account(ben.id)
-        cS, cD = self._ccy(S), self._ccy(D)
+        sender, ben, s_acc, b_acc = route.sender, route.ben, route.s_acc, route.b_acc
+        s_addr, b_addr, cS, cD = route.s_addr, route.b_addr, route.cS, route.cD
 
         # 1. the ordering bank's screening (as on the correspondent rail)
         t = env.now
@@ -573,8 +614,8 @@ class OnChainRail:
         escrow_bps = spec.escrow.fee_bps
         tok_d = cD.tok
         scale_d = tok_d
-        if S != D:
-            pair = self._pair(S, D, p.segment)
+        pair = route.pair
+        if pair is not None:
             scaled = pair.scaled
             # convert(v, S, D, dealt), with the scaled rate computed once
             target = int((Decimal(amount) * scaled).to_integral_value(rounding=ROUND_FLOOR))
@@ -605,7 +646,6 @@ class OnChainRail:
             step("screening", cS.issuer, t, end, 0, S,
                  f"issuer compliance review ({hours:.1f} business h)")
         yield env.timeout(end - env.now)
-        s_addr = named_address(s_acc)
         op = TxOp("mint", cS.minter, "Stablecoin", cS.key, "mint", (s_addr, y * cS.tok), pid)
         yield submit(op)
         r = mined(op, f"mint {format(Decimal(y).scaleb(-cS.exp), cS.fmt)} {S} as {S}x to "
@@ -641,7 +681,7 @@ class OnChainRail:
                      fx_deadline, salt)
             fund = TxOp("fx_fund", s_acc, "FxSwap", "fx", "fund", (terms,), pid)
             yield submit(fund)
-            r = mined(fund, f"fund the {S}x leg of the PvP swap")
+            r = mined(fund, route.fund_text)
             if not r.ok:
                 give_back(f"FX funding reverted: {r.error}", "failed", y, S, chain_place)
                 return
@@ -649,7 +689,7 @@ class OnChainRail:
                       predict=lambda ts: "SwapExpired" if ts >= fx_deadline else None,
                       tokens=fund.tokens)             # the same call data as the funding
             yield submit(op)
-            r = mined(op, f"provider funds the {D}x leg; both legs settle")
+            r = mined(op, route.settle_text)
             if not r.ok:
                 self.inventory[D] += x
                 sid = swap_id(self.ledger.chain_id, self.ledger.addresses["fx"], terms)
@@ -667,7 +707,6 @@ class OnChainRail:
             hashlock = hashlib.sha256(preimage).digest()
         else:
             preimage = hashlock = ZERO32
-        b_addr = named_address(b_acc)
         agent = b_addr if spec.release == "attestation" else ZERO_ADDRESS
         deadline = int(env.now + spec.escrow.deadline_hours * 3600)
         lock_tok = x * tok_d
@@ -675,8 +714,7 @@ class OnChainRail:
         op = TxOp("lock", s_acc, "SettlementEscrow", "escrow", "lock", (lock_terms,), pid,
                   predict=lambda ts: "DeadlineNotInFuture" if ts >= deadline else None)
         yield submit(op)
-        r = mined(op, f"lock {format(Decimal(x).scaleb(-cD.exp), cD.fmt)} {D} as {D}x in "
-                  f"escrow for {ben.id} (deadline +{spec.escrow.deadline_hours:g} h)")
+        r = mined(op, f"lock {format(Decimal(x).scaleb(-cD.exp), cD.fmt)} {route.lock_text}")
         if not r.ok:
             give_back(f"escrow lock reverted: {r.error}", "failed", x, D, chain_place)
             return
@@ -700,9 +738,7 @@ class OnChainRail:
             op = TxOp("release", b_acc, "SettlementEscrow", "escrow", "release", (lid, pre),
                       pid, predict=lambda ts: "LockExpired" if ts >= deadline else None)
             yield submit(op)
-            r = mined(op, "beneficiary bank releases the escrow (attestation)"
-                      if spec.release == "attestation"
-                      else "beneficiary bank releases the escrow (preimage)")
+            r = mined(op, route.release_text)
             released = r.ok
             why = f"escrow release reverted: {r.error}" if not r.ok else ""
         else:
