@@ -656,7 +656,7 @@ class OnChainRail:
 
         # 3. FX by PvP
         salt = keccak256(f"settlesim {self.seed} {pid}".encode())
-        if S != D:
+        if pair is not None:
             t = env.now
             yield env.timeout(spec.fx.quote_seconds)
             while self._inv(D) < x:
