@@ -205,7 +205,7 @@ def register(sub: Any) -> None:
                    help="replications, each with its own derived seed (default: the "
                    "scenario's); with 2 or more every KPI gets a 95%% interval")
     r.add_argument("--ledger", choices=("contracts", "table"), default=None,
-                   help="on-chain ledger: real contracts (slow, ~2 payments/s) or the "
+                   help="on-chain ledger: real contracts (slow, ~10 payments/s) or the "
                    "measured gas table (default: the scenario's)")
     r.add_argument("--out", default=None, metavar="DIR",
                    help="output folder (default out/<scenario name>)")
