@@ -601,6 +601,9 @@ class FeeMarket:
         self._drawn = 0
         p = profile
         self._price, self._l1_fee = p.native_price_usd, p.fee_market.l1_data_fee_usd
+        # USD per wei: the price shifted 18 places, exact (the same digits), so
+        # ``wei * price / 1e18`` and ``wei * usd_per_wei`` round alike, to the same value
+        self._usd_per_wei = self._price / _WEI_PER_NATIVE_D
 
     # -- state ---------------------------------------------------------------
     @property
@@ -824,13 +827,16 @@ class FeeMarket:
         return self._fixed
 
     def fees_usd(self, gas_used: Sequence[int]) -> list[Decimal]:
-        """:meth:`fee_usd` of each of the open block's transactions."""
-        price, l1 = self._price, self._l1_fee
+        """:meth:`fee_usd` of each of the open block's transactions (equal values)."""
+        l1 = self._l1_fee
         if self._eip1559:
             per_gas = self._base + self._tip
             if min(gas_used, default=0) < 0:
                 raise ValueError(f"gas_used {min(gas_used)} is negative")
-            return [Decimal(int(g) * per_gas) * price / _WEI_PER_NATIVE_D + l1 for g in gas_used]
+            usd = self._usd_per_wei
+            if not l1:
+                return [Decimal(int(g) * per_gas) * usd for g in gas_used]
+            return [Decimal(int(g) * per_gas) * usd + l1 for g in gas_used]
         return [self.fee_usd(g) for g in gas_used]
 
     def fee_usd(self, gas_used: int) -> Decimal:

@@ -327,6 +327,7 @@ class OnChainRail:
         self._pairs: dict[tuple[str, str, str], _Pair] = {}
         self._backs: dict[tuple[str, str], Decimal] = {}
         self._routes: dict[tuple[str, str, str, str, str], _Route] = {}
+        self._gas_text: dict[int, str] = {}   # "262,339": few distinct gas figures, many steps
         self._lp_address = named_address(LP)
         self._escrow_address = ledger.addresses["escrow"]
         self._finality_s = profile.finality_delay_s()
@@ -525,7 +526,7 @@ class OnChainRail:
         acct = _Acct()
         n_tx = 0
 
-        submit = self.producer.submit
+        submit, gas_text = self.producer.submit, self._gas_text
         usd_rate, usd_scale = self._usd_factor(S)
         usd_to_sent = usd_rate * usd_scale   # exact: the scale is a power of ten
 
@@ -536,11 +537,14 @@ class OnChainRail:
             r, fee_usd, gwei, slot = op.outcome
             n_tx += 1
             acct.gas_usd += fee_usd
+            gas = gas_text.get(r.gas_used)
+            if gas is None:
+                gas = gas_text[r.gas_used] = f"{r.gas_used:,}"
             # the fee in the sent currency: _usd_to(fee_usd, S)
             add_step(pid, seq, "mempool", chain_place, op.submitted_at, env.now,
                      int((fee_usd * usd_to_sent).to_integral_value()), S,
-                     f"{what}: {r.gas_used:,} gas, base fee {gwei} gwei, slot {slot}"
-                     if r.ok else f"{what}: {r.gas_used:,} gas, base fee {gwei} gwei, "
+                     f"{what}: {gas} gas, base fee {gwei} gwei, slot {slot}"
+                     if r.ok else f"{what}: {gas} gas, base fee {gwei} gwei, "
                      f"slot {slot}; reverted: {r.error}")
             seq += 1
             return r  # type: ignore[no-any-return]
