@@ -58,23 +58,20 @@ import simpy
 from sim.calendar import BusinessCalendar, parse_clock
 from sim.money import (
     convert,
-    convert_for_reporting,
     format_minor,
     minor_exponent,
     scaled_rate,
-    to_minor,
 )
 from sim.network import (
     Account,
     Bank,
     BankNetwork,
     Conversion,
-    FeeRule,
     Leg,
     LogNormal,
     Route,
     RoutingError,
-    fee_minor,
+    fee_function,
 )
 from sim.results import Results, ResultsBuilder, close_accounts, paused_gc
 from sim.workload import Payment, Workload, arrivals
@@ -378,53 +375,16 @@ class CorrespondentRail:
     def _fee_fn(self, bank: Bank, kind: str, segment: str, currency: str
                 ) -> Callable[[int], int]:
         """A bank's fee rule for ``segment`` as a function of the value (minor units of
-        ``currency``) giving the fee in minor units of ``currency``, half to even.
-
-        The same arithmetic as :func:`sim.network.fee_minor` followed by
-        :func:`sim.money.convert_for_reporting`, with the rule's constants and the
-        scaled rates worked out once per bank, kind, segment and currency.
-        """
+        ``currency``) giving the fee in minor units of ``currency``, half to even
+        (:func:`sim.network.fee_function`, made once per bank, kind, segment and
+        currency)."""
         key = (bank.id, kind, segment, currency)
         fn = self._fee_fns.get(key)
         if fn is not None:
             return fn
-        rule: FeeRule = getattr(getattr(bank, kind), segment)
-        own, fx = bank.currency, self.fx
-
-        def exact(value: int) -> int:
-            fee = fee_minor(rule, value, currency, own, fx)
-            return convert_for_reporting(fee, own, currency, fx.rate(own, currency))
-
-        if rule.percent == 0:
-            const = exact(0)
-            fn = self._fee_fns[key] = lambda value: const
-            return fn
-        rc = rule.currency or own
-
-        def major(v: Decimal) -> int:   # as in fee_minor: a rule amount in own minor units
-            return convert_for_reporting(to_minor(v, rc), rc, own, fx.rate(rc, own))
-
-        fixed, minimum = major(rule.fixed), major(rule.minimum)
-        ceiling = None if rule.maximum is None else major(rule.maximum)
-        pct, hundred = rule.percent, Decimal(100)
-        to_own = None if own == currency else scaled_rate(fx.rate(currency, own), currency, own)
-        back = None if own == currency else scaled_rate(fx.rate(own, currency), own, currency)
-
-        def fast(value: int) -> int:
-            base = value if to_own is None else int(
-                (Decimal(value) * to_own).to_integral_value(rounding=ROUND_HALF_EVEN))
-            fee = fixed + int((Decimal(base) * pct / hundred).to_integral_value(
-                rounding=ROUND_HALF_EVEN))
-            if fee < minimum:
-                fee = minimum
-            if ceiling is not None and fee > ceiling:
-                fee = ceiling
-            if back is None:
-                return fee
-            return int((Decimal(fee) * back).to_integral_value(rounding=ROUND_HALF_EVEN))
-
-        self._fee_fns[key] = fast
-        return fast
+        fn = self._fee_fns[key] = fee_function(getattr(getattr(bank, kind), segment),
+                                               currency, bank.currency, self.fx)
+        return fn
 
     # -- the process -----------------------------------------------------------
     def submit(self, payments: Iterable[Payment]) -> simpy.Process:

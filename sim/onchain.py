@@ -92,13 +92,11 @@ from sim.ledger import (
 )
 from sim.money import (
     convert,
-    convert_for_reporting,
     format_minor,
     minor_exponent,
     percent_of,
-    to_minor,
 )
-from sim.network import Bank, BankNetwork
+from sim.network import Bank, BankNetwork, fee_function
 from sim.onchain_spec import OnChainSpec, RampSpec
 from sim.results import (
     MoneyOverflowError,
@@ -322,7 +320,7 @@ class OnChainRail:
         self._replenishing: dict[str, simpy.Event] = {}
         self.replenishments: list[tuple[str, float, int]] = []
         self._usd_factors: dict[str, tuple[Decimal, Decimal]] = {}
-        self._fee_rules: dict[tuple[str, str, str, str], tuple[Any, ...]] = {}
+        self._fee_rules: dict[tuple[str, str, str, str], Callable[[int], int]] = {}
         self._ccys: dict[str, _Ccy] = {}
         self._pairs: dict[tuple[str, str, str], _Pair] = {}
         self._backs: dict[tuple[str, str], Decimal] = {}
@@ -368,30 +366,16 @@ class OnChainRail:
 
     def _bank_fee(self, bank: Bank, kind: str, p: Payment, value: int, ccy: str) -> int:
         """``bank.fee`` (:func:`sim.network.fee_minor`) on ``value`` ``ccy``, reported in
-        ``ccy``; the rule's fixed, minimum and maximum parts converted once per bank."""
+        ``ccy`` (:func:`sim.network.fee_function`, made once per bank, kind, segment and
+        currency)."""
         if not self.spec.charge_bank_fees:
             return 0
         key = (bank.id, kind, p.segment, ccy)
-        c = self._fee_rules.get(key)
-        if c is None:
-            fx, fee_ccy = self.fx, bank.currency
-            rule = getattr(getattr(bank, kind), p.segment)
-            rc = rule.currency or fee_ccy
-            r = fx.rate(rc, fee_ccy)
-
-            def major(v: Decimal) -> int:
-                return convert_for_reporting(to_minor(v, rc), rc, fee_ccy, r)
-
-            c = self._fee_rules[key] = (
-                fee_ccy, fx.rate(ccy, fee_ccy), major(rule.fixed), rule.percent,
-                major(rule.minimum), None if rule.maximum is None else major(rule.maximum),
-                fx.rate(fee_ccy, ccy))
-        fee_ccy, rate_in, fixed, pct, minimum, maximum, rate_out = c
-        fee = fixed + percent_of(convert_for_reporting(value, ccy, fee_ccy, rate_in), pct)
-        fee = max(fee, minimum)
-        if maximum is not None:
-            fee = min(fee, maximum)
-        return convert_for_reporting(fee, fee_ccy, ccy, rate_out)
+        fn = self._fee_rules.get(key)
+        if fn is None:
+            fn = self._fee_rules[key] = fee_function(getattr(getattr(bank, kind), p.segment),
+                                                     ccy, bank.currency, self.fx)
+        return fn(value)
 
     def _dealt_rate(self, source: str, target: str, segment: str) -> Decimal:
         """The provider's rate: mid less its spread for the segment."""
