@@ -113,12 +113,17 @@ class PaymentDraws:
     def __init__(self, seed: int, stream: int = _STREAM) -> None:
         self.seed, self.stream = seed, stream
         self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        # rows of a block as Python lists, per width read (payments read their own row)
+        self._rows: dict[tuple[int, int], tuple[list[list[float]], list[list[float]]]] = {}
 
     def _block(self, b: int) -> tuple[np.ndarray, np.ndarray]:
         blk = self._cache.get(b)
         if blk is None:
             if len(self._cache) >= 4:
-                self._cache.pop(next(iter(self._cache)))
+                old = next(iter(self._cache))
+                self._cache.pop(old)
+                for key in [k for k in self._rows if k[0] == old]:
+                    del self._rows[key]
             ss = np.random.SeedSequence(self.seed, spawn_key=(self.stream, b))
             g = np.random.Generator(np.random.PCG64(ss))
             width = _SLOTS * _MAX_BANKS
@@ -127,11 +132,15 @@ class PaymentDraws:
         return blk
 
     def row(self, i: int, banks: int = _MAX_BANKS) -> tuple[list[float], list[float]]:
-        """Uniforms and standard normals of payment ``i`` for a route of ``banks`` banks."""
-        u, z = self._block(i // _CHUNK)
+        """Uniforms and standard normals of payment ``i`` for a route of ``banks`` banks
+        (read-only: the lists are shared by every read of the same row)."""
+        b, r = divmod(i, _CHUNK)
         w = _SLOTS * min(banks, _MAX_BANKS)
-        r = i % _CHUNK
-        return u[r, :w].tolist(), z[r, :w].tolist()
+        rows = self._rows.get((b, w))
+        if rows is None:
+            u, z = self._block(b)
+            rows = self._rows[(b, w)] = (u[:, :w].tolist(), z[:, :w].tolist())
+        return rows[0][r], rows[1][r]
 
 
 class _Processors:

@@ -187,6 +187,8 @@ class Ledger:
 
     def __init__(self, currencies: Sequence[str]) -> None:
         self.addresses = Addresses(sorted(set(currencies)))
+        # the calldata token counter of each function, by name (and its contract)
+        self._counters: dict[str, tuple[str, Callable[[Sequence[Any]], int]]] = {}
 
     def calldata(self, op: TxOp) -> bytes:
         """The call's ABI encoding (all the rail's calls take static arguments only)."""
@@ -197,7 +199,11 @@ class Ledger:
     def estimate(self, op: TxOp) -> int:
         tokens = op.tokens
         if tokens < 0:
-            tokens = op.tokens = _token_counter(op.contract, op.function)(op.args)
+            count = self._counters.get(op.function)
+            if count is None or count[0] != op.contract:
+                count = self._counters[op.function] = (
+                    op.contract, _token_counter(op.contract, op.function))
+            tokens = op.tokens = count[1](op.args)
         exec_gas = self.table.exec_gas.get(op.kind)
         if exec_gas is None:
             return self.table.gas_tokens(op.kind, tokens)   # raises the KeyError
