@@ -499,12 +499,12 @@ class OnChainRail:
         U, Z = self.draws.row(p.index, 1)   # the first bank's slots: all this rail reads
         seq = 0
         chain_place = profile.name
-        add_step = out.add_step
+        put = out.step_writer()
 
         def step(kind: str, place: str, start: float, end: float, cost: int = 0,
                  ccy: str | None = None, detail: str = "") -> None:
             nonlocal seq
-            add_step(pid, seq, kind, place, start, end, cost, ccy, detail)
+            put((pid, seq, kind, place, start, end, cost, ccy, detail))
             seq += 1
 
         acct = _Acct()
@@ -525,11 +525,11 @@ class OnChainRail:
             if gas is None:
                 gas = gas_text[r.gas_used] = f"{r.gas_used:,}"
             # the fee in the sent currency: _usd_to(fee_usd, S)
-            add_step(pid, seq, "mempool", chain_place, op.submitted_at, env.now,
-                     int((fee_usd * usd_to_sent).to_integral_value()), S,
-                     f"{what}: {gas} gas, base fee {gwei} gwei, slot {slot}"
-                     if r.ok else f"{what}: {gas} gas, base fee {gwei} gwei, "
-                     f"slot {slot}; reverted: {r.error}")
+            put((pid, seq, "mempool", chain_place, op.submitted_at, env.now,
+                 int((fee_usd * usd_to_sent).to_integral_value()), S,
+                 f"{what}: {gas} gas, base fee {gwei} gwei, slot {slot}"
+                 if r.ok else f"{what}: {gas} gas, base fee {gwei} gwei, "
+                 f"slot {slot}; reverted: {r.error}"))
             seq += 1
             return r  # type: ignore[no-any-return]
 
