@@ -135,9 +135,17 @@ def from_minor(amount: int, currency: str) -> Decimal:
 
 
 def format_minor(amount: int, currency: str) -> str:
-    """Human-readable amount, e.g. ``'1712.34 MXN'``."""
+    """Human-readable amount, e.g. ``'1712.34 MXN'`` (the major units of
+    :func:`from_minor` with every decimal of the minor unit, in integer arithmetic).
+
+    >>> format_minor(171234, "MXN"), format_minor(-5, "USD"), format_minor(1500, "JPY")
+    ('1712.34 MXN', '-0.05 USD', '1500 JPY')
+    """
     exp = minor_exponent(currency)
-    return f"{from_minor(amount, currency):.{exp}f} {currency}"
+    if not exp:
+        return f"{amount} {currency}"
+    whole, part = divmod(-amount if amount < 0 else amount, 10 ** exp)
+    return f"{'-' if amount < 0 else ''}{whole}.{part:0{exp}d} {currency}"
 
 
 def scaled_rate(rate: Decimal, source: str, target: str) -> Decimal:

@@ -236,7 +236,6 @@ class _Ccy:
     code: str
     exp: int                       # minor-unit exponent
     tok: int                       # token units per minor unit
-    fmt: str                       # format of its major units (format_minor)
     key: str                       # its token's address key
     token: str                     # its token's address
     minter: str                    # the issuer's account
@@ -441,7 +440,7 @@ class OnChainRail:
             key = f"token:{ccy}"
             minter = _minter(ccy)
             c = self._ccys[ccy] = _Ccy(
-                ccy, exp, 10 ** (TOKEN_DECIMALS - exp), f".{exp}f", key,
+                ccy, exp, 10 ** (TOKEN_DECIMALS - exp), key,
                 self.ledger.addresses[key], minter, named_address(minter), f"issuer:{ccy}",
                 ramp, self._cals[ccy], Decimal(ramp.onramp_fee_bps) / Decimal(100),
                 Decimal(ramp.offramp_fee_bps) / Decimal(100), f"redeem {ccy}x with the issuer",
@@ -485,7 +484,7 @@ class OnChainRail:
                 self._ccy(S), self._ccy(D), self._pair(S, D, p.segment) if S != D else None,
                 f"fund the {S}x leg of the PvP swap",
                 f"provider funds the {D}x leg; both legs settle",
-                f"{D} as {D}x in escrow for {ben.id} (deadline +{hours:g} h)",
+                f"as {D}x in escrow for {ben.id} (deadline +{hours:g} h)",
                 "beneficiary bank releases the escrow (attestation)"
                 if self.spec.release == "attestation"
                 else "beneficiary bank releases the escrow (preimage)")
@@ -636,8 +635,7 @@ class OnChainRail:
         yield env.timeout(end - env.now)
         op = TxOp("mint", cS.minter, "Stablecoin", cS.key, "mint", (s_addr, y * cS.tok), pid)
         yield submit(op)
-        r = mined(op, f"mint {format(Decimal(y).scaleb(-cS.exp), cS.fmt)} {S} as {S}x to "
-                  "the ordering bank")
+        r = mined(op, f"mint {format_minor(y, S)} as {S}x to the ordering bank")
         if not r.ok:
             give_back(f"mint reverted: {r.error}", "failed", y, S, chain_place)
             return
@@ -702,7 +700,7 @@ class OnChainRail:
         op = TxOp("lock", s_acc, "SettlementEscrow", "escrow", "lock", (lock_terms,), pid,
                   predict=lambda ts: "DeadlineNotInFuture" if ts >= deadline else None)
         yield submit(op)
-        r = mined(op, f"lock {format(Decimal(x).scaleb(-cD.exp), cD.fmt)} {route.lock_text}")
+        r = mined(op, f"lock {format_minor(x, D)} {route.lock_text}")
         if not r.ok:
             give_back(f"escrow lock reverted: {r.error}", "failed", x, D, chain_place)
             return

@@ -1,12 +1,15 @@
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sim.money import (
     MoneyError,
     convert,
     convert_for_reporting,
     format_minor,
+    from_minor,
     minor_exponent,
     percent_of,
     to_minor,
@@ -42,3 +45,10 @@ def test_percent_half_even_and_format() -> None:
     assert percent_of(250, Decimal("1")) == 2      # 2.5 -> 2
     assert percent_of(350, Decimal("1")) == 4      # 3.5 -> 4
     assert format_minor(1234, "BHD") == "1.234 BHD"
+
+
+@given(amount=st.integers(-10**30, 10**30), currency=st.sampled_from(["USD", "JPY", "BHD", "MXN"]))
+def test_format_minor_is_the_decimal_amount_with_every_minor_digit(amount: int,
+                                                                     currency: str) -> None:
+    exp = minor_exponent(currency)
+    assert format_minor(amount, currency) == f"{from_minor(amount, currency):.{exp}f} {currency}"
