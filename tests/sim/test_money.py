@@ -47,8 +47,9 @@ def test_percent_half_even_and_format() -> None:
     assert format_minor(1234, "BHD") == "1.234 BHD"
 
 
-@given(amount=st.integers(-10**30, 10**30), currency=st.sampled_from(["USD", "JPY", "BHD", "MXN"]))
+@given(amount=st.integers(-10**27, 10**27), currency=st.sampled_from(["USD", "JPY", "BHD", "MXN"]))
 def test_format_minor_is_the_decimal_amount_with_every_minor_digit(amount: int,
                                                                      currency: str) -> None:
+    # within the 28 digits of the decimal context, where from_minor is exact
     exp = minor_exponent(currency)
     assert format_minor(amount, currency) == f"{from_minor(amount, currency):.{exp}f} {currency}"
