@@ -68,7 +68,7 @@ except ImportError:  # pragma: no cover - pycryptodome, which eth-hash uses
 
 def keccak256(data: bytes) -> bytes:
     """Keccak-256 of ``data`` (as ``eth_utils.keccak``, with less overhead per call)."""
-    return bytes(_keccak_256(data).digest())
+    return _keccak_256(data).digest()  # type: ignore[no-any-return]
 
 
 @functools.lru_cache(maxsize=4096)

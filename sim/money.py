@@ -193,5 +193,8 @@ def percent_of(amount: int, percent: Decimal) -> int:
     >>> percent_of(20000, Decimal("0.5")), percent_of(25, Decimal("10"))
     (100, 2)
     """
-    value = Decimal(amount) * percent / Decimal(100)
+    value = Decimal(amount) * percent / _HUNDRED
     return int(value.to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+_HUNDRED = Decimal(100)
