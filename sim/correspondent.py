@@ -149,11 +149,18 @@ class _Processors:
     A payment that reaches the bank at ``t`` takes the processor that comes free
     first, at ``max(t, free)``, and holds it until its work ends. Payments reach
     a bank in simulated-time order (each takes a processor at the instant it
-    arrives), so this is the FIFO multi-server queue (Kiefer-Wolfowitz recursion):
-    the same schedule as a ``simpy.Resource`` of the same capacity whose holders
-    release at the end of their work, without the two events per payment and
-    bank that a Resource spends, and without waking the payment at the end of
-    its work when nothing else is waiting for it there.
+    arrives), so this is the FIFO multi-server queue (Kiefer-Wolfowitz recursion),
+    without the two events per payment and bank that a ``simpy.Resource`` spends,
+    and without waking the payment at the end of its work when nothing else is
+    waiting for it there.
+
+    Ties: payments ready at the same instant (typically at a bank's opening,
+    after waiting overnight or over a weekend) take processors in the order
+    SimPy resumes them, the order in which their waits began (when each last
+    touched something shared upstream). That order is deterministic, but it is
+    not always the order in which they reached this bank, nor the order of a
+    ``simpy.Resource`` requested as payments leave the previous bank; away from
+    ties the schedule is that Resource's.
     """
 
     __slots__ = ("free_at",)

@@ -96,14 +96,23 @@ def _work_at(steps: pd.DataFrame, bank: str) -> pd.DataFrame:
 @FAST
 @given(capacity=st.integers(1, 3), n=st.integers(2, 30),
        offsets=st.lists(st.integers(0, 600), min_size=30, max_size=30),
-       seed=st.integers(0, 2**16))
+       seed=st.integers(0, 2**16), overnight=st.booleans())
 def test_bank_capacity_is_a_fifo_work_conserving_queue(capacity: int, n: int,
-                                                       offsets: list[int], seed: int) -> None:
-    # every payment goes SENDUS33 -> HUBXUS33 -> BENEMXMM; the hub (open 24 h) has
-    # `capacity` processors and work of random length, so payments queue there
-    net = BankNetwork.from_dict(small_network_dict(HUBXUS33={
-        "capacity": capacity, "screening_seconds": {"median": 40, "sigma": 1.0}}))
+                                                       offsets: list[int], seed: int,
+                                                       overnight: bool) -> None:
+    # every payment goes SENDUS33 -> HUBXUS33 -> BENEMXMM; the hub has `capacity`
+    # processors and work of random length, so payments queue there. Overnight, the
+    # hub is closed when they reach it, so they are all ready at its opening (ties).
+    hub: dict[str, object] = {"capacity": capacity,
+                              "screening_seconds": {"median": 40, "sigma": 1.0}}
+    sender: dict[str, object] = {}
+    if overnight:   # the sender works around the clock, the hub from 09:00
+        hub.update(opens="09:00", closes="17:00", cutoff="16:00")
+        sender.update(opens="00:00", closes="24:00", cutoff="24:00")
+    net = BankNetwork.from_dict(small_network_dict(HUBXUS33=hub, SENDUS33=sender))
     t0 = local("America/New_York", 2025, 11, 18, 10)   # a Tuesday, in hours
+    if overnight:
+        t0 = local("America/New_York", 2025, 11, 17, 20)   # Monday evening
     wl = Workload([make_payment(i, t0 + offsets[i], "SENDUS33", "BENEMXMM", "500", "USD",
                                 "MXN", network=net) for i in range(n)])
     w = _work_at(run(net, wl, seed=seed).steps, "HUBXUS33")
@@ -119,6 +128,10 @@ def test_bank_capacity_is_a_fifo_work_conserving_queue(capacity: int, n: int,
         assert ((w.start <= x.ready) & (x.ready < w.end)).sum() == capacity
         assert (w.end == x.start).any()
     assert (w.start >= w.ready).all()
+    if overnight:   # everybody waited for the opening: the first `capacity` start at once
+        opening = local("America/New_York", 2025, 11, 18, 9)
+        assert (w.ready == w.ready.min()).all() and w.ready.min().timestamp() == opening
+        assert (w.start == w.ready).sum() == min(capacity, n)
 
 
 _BANK_IDS = sorted(NET.banks)
