@@ -300,10 +300,8 @@ class CorrespondentRail:
                            tuple[Route, tuple[_Stop, ...]] | RoutingError] = {}
         self._conversions: dict[tuple[Conversion, str], tuple[Decimal, str]] = {}
         self._fee_fns: dict[tuple[str, str, str, str], Callable[[int], int]] = {}
-        self._text: dict[Any, str] = {}
         self._scaled: dict[tuple[str, str], Decimal] = {}
         self._fee_cache: dict[tuple[int, str, str], int] = {}
-        self._conv_cache: dict[int, tuple[Route, tuple[tuple[Conversion, ...], ...]]] = {}
 
     # -- helpers ---------------------------------------------------------------
     def _to_sent(self, amount: int, currency: str, sent: str) -> int:
@@ -323,14 +321,6 @@ class CorrespondentRail:
         if v is None:
             v = self._fee_cache[key] = self._to_sent(amount, currency, sent)
         return v
-
-    def _convs(self, route: Route) -> tuple[tuple[Conversion, ...], ...]:
-        """Conversions of ``route`` by position (cached per route object)."""
-        c = self._conv_cache.get(id(route))
-        if c is None or c[0] is not route:
-            c = self._conv_cache[id(route)] = (route, tuple(
-                route.conversions_at(i) for i in range(len(route.banks))))
-        return c[1]
 
     def _customer_rate(self, bank: Bank, source: str, target: str, segment: str) -> Decimal:
         key = (bank.id, source, target, segment)
@@ -355,14 +345,14 @@ class CorrespondentRail:
 
     def _plan(self, route: Route, segment: str, sent: str) -> tuple[_Stop, ...]:
         """The stops of ``route`` for a payment of ``segment`` sent in ``sent``."""
-        net, convs = self.net, self._convs(route)
+        net = self.net
         last = len(route.banks) - 1
         stops = []
         currency = sent
         for i, bid in enumerate(route.banks):
             bank = net.banks[bid]
             conv = []
-            for c in convs[i]:
+            for c in route.conversions_at(i):
                 scaled, text = self._conversion(bank, c, segment)
                 conv.append((c.source, c.target, scaled, text))
                 currency = c.target

@@ -93,7 +93,11 @@ def intrinsic_gas(calldata: bytes, exec_gas: int) -> int:
     EIP-2028 calldata pricing with the EIP-7623 floor (Prague):
     ``21000 + max(4 * tokens + exec_gas, 10 * tokens)``.
     """
-    tokens = intrinsic_tokens(calldata)
+    return gas_of_tokens(intrinsic_tokens(calldata), exec_gas)
+
+
+def gas_of_tokens(tokens: int, exec_gas: int) -> int:
+    """:func:`intrinsic_gas` of a call whose calldata counts ``tokens`` EIP-2028 tokens."""
     return 21_000 + max(4 * tokens + exec_gas, 10 * tokens)
 
 
@@ -176,7 +180,7 @@ class GasTable:
             exec_gas = self.exec_gas[kind]
         except KeyError:
             raise KeyError(f"no measured gas for operation {kind!r}") from None
-        return 21_000 + max(4 * tokens + exec_gas, 10 * tokens)
+        return gas_of_tokens(tokens, exec_gas)
 
 
 class Ledger:
@@ -207,7 +211,7 @@ class Ledger:
         exec_gas = self.table.exec_gas.get(op.kind)
         if exec_gas is None:
             return self.table.gas_tokens(op.kind, tokens)   # raises the KeyError
-        return 21_000 + max(4 * tokens + exec_gas, 10 * tokens)
+        return 21_000 + max(4 * tokens + exec_gas, 10 * tokens)   # gas_of_tokens, inlined
 
     def execute_block(self, ops: Sequence[TxOp], timestamp: int) -> list[TxResult]:
         raise NotImplementedError

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from types import SimpleNamespace
 
 import numpy as np
@@ -46,7 +47,9 @@ _terms = st.tuples(_addr, _addr, _uint, _uint, _b32, _addr, _b32)
     st.tuples(_terms).map(lambda a: ("SettlementEscrow", "lock", a)),
     st.tuples(st.tuples(_addr, _addr, _uint, _addr, _addr, _uint, _uint, _b32)).map(
         lambda a: ("FxSwap", "fund", a)),
-    st.tuples(st.booleans(), _uint).map(lambda a: ("Stablecoin", "burn", (a[1],)))))
+    st.tuples(_addr, _uint).map(lambda a: ("Stablecoin", "transfer", a)),
+    st.tuples(_b32.filter(lambda b: len(b) == 32)).map(
+        lambda a: ("SettlementEscrow", "refund", a))))
 def test_calldata_tokens_counted_from_the_arguments(args: tuple) -> None:
     contract, function, values = args
     assert static_calldata_tokens(contract, function, values) == intrinsic_tokens(
@@ -62,11 +65,21 @@ def test_keccak256_is_eth_keccak() -> None:
 
 @pytest.mark.parametrize("name", sorted(load_chain_profiles()))
 def test_block_fees_are_each_transactions_fee(name: str) -> None:
-    fm = FeeMarket(get_chain_profile(name), np.random.default_rng(4))
+    profile = get_chain_profile(name)
+    fm, market = FeeMarket(profile, np.random.default_rng(4)), profile.fee_market
     for n in range(5):
         fm.open_block(n, 1_750_000_000.0 + 12 * n)
         gas = [21_000, 0, 123_456, 1_000_000 * (n + 1)]
-        assert fm.fees_usd(gas) == [fm.fee_usd(g) for g in gas]
+        if market.kind == "eip1559":   # gas x (base fee + tip), in native units, at its price
+            wei = [g * (fm.base_fee_wei + fm.tip_wei) for g in gas]
+        elif market.kind == "fixed":   # the same fee whatever the gas
+            wei = [int(market.fixed_fee_native * 10**18)] * len(gas)
+        else:
+            wei = [0] * len(gas)
+        want = [Decimal(w) / Decimal(10**18) * profile.native_price_usd
+                + market.l1_data_fee_usd for w in wei]
+        assert fm.fees_usd(gas) == want
+        assert [fm.fee_usd(g) for g in gas] == want
         fm.close_block(sum(gas))
 
 
