@@ -112,6 +112,8 @@ __all__ = ["RAIL", "OnChainRail", "contracts_ledger", "run"]
 RAIL = "onchain"
 _STREAM = 0x4F4E       # separates this rail's draws from the correspondent rail's
 _FX_DEADLINE_S = 6 * 3600
+#: a payment needing more top-ups of the provider's inventory than this fails at once
+_MAX_REPLENISHMENTS = 1000
 _WEI_PER_GWEI = Decimal(10**9)
 LP = "fx_provider"
 
@@ -645,6 +647,16 @@ class OnChainRail:
         if pair is not None:
             t = env.now
             yield env.timeout(spec.fx.quote_seconds)
+            short = x - self._inv(D)
+            if short > 0 and spec.fx.replenish == "wait" and short > _MAX_REPLENISHMENTS * \
+                    self._usd_to(Decimal(str(spec.fx.replenish_usd)), D):
+                # waiting would never end in any horizon worth simulating
+                reason = (f"FX liquidity provider cannot fund {format_minor(x, D)}: more than "
+                          f"{_MAX_REPLENISHMENTS} replenishments of USD "
+                          f"{spec.fx.replenish_usd:,.0f} short")
+                step("fx", LP, t, env.now, 0, S, reason)
+                give_back(reason, "failed", y, S, LP)
+                return
             while self._inv(D) < x:
                 if spec.fx.replenish == "fail":
                     step("fx", LP, t, env.now, 0, S,
@@ -901,7 +913,12 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
         try:
             res = builder.build(order=[p.payment_id for p in payments])
         except MoneyOverflowError as exc:
-            raise ValueError(f"{exc}; {_overflow_hint(profile, congestion)}") from exc
+            gas = max((r.fees.get("gas", 0) for r in builder.payments_added()
+                       if r.payment_id == exc.payment_id), default=0)
+            hint = (_overflow_hint(profile, congestion) if gas > _INT64_MAX else
+                    "the payment's own amounts are too large for the tables; check the "
+                    "workload's amounts")
+            raise MoneyOverflowError(exc.payment_id, exc.column, exc.value, hint) from exc
     meta: dict[str, Any] = {
         "calendars": country_calendars(network), "seed": seed, "network": network.name,
         "chain": profile.name, "ledger": mode, "gas_table": dict(table.exec_gas),
@@ -918,8 +935,11 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
     return Results(res.payments, res.steps, meta)
 
 
+_INT64_MAX = 2**63 - 1
+
+
 def _overflow_hint(profile: ChainProfile, congestion: Sequence[Congestion]) -> str:
-    """Why an on-chain amount can outgrow the tables, and what to change."""
+    """Why a payment's gas can outgrow the tables, and what to change."""
     if not congestion:
         return (f"check the fee market of chain profile {profile.name!r} (initial base fee, "
                 "native-token price)")

@@ -217,6 +217,10 @@ class ResultsBuilder:
     def add_payment(self, rec: PaymentRecord) -> None:
         self._p.append(rec)
 
+    def payments_added(self) -> Sequence[PaymentRecord]:
+        """The payment records added so far, in the order they were added."""
+        return self._p
+
     def add_step(self, payment_id: str, seq: int, kind: str, place: str, started_at: float,
                  ended_at: float, cost: int = 0, cost_currency: str | None = None,
                  detail: str = "") -> None:
@@ -313,12 +317,13 @@ _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 class MoneyOverflowError(ValueError):
     """An amount too large for the tables' 64-bit integer columns (minor units)."""
 
-    def __init__(self, payment_id: str, column: str, value: int) -> None:
+    def __init__(self, payment_id: str, column: str, value: int, hint: str = "") -> None:
         self.payment_id, self.column, self.value = payment_id, column, value
         digits = str(abs(value))
         size = f"{'-' if value < 0 else ''}{digits[0]}.{digits[1:4]}e+{len(digits) - 1}"
         super().__init__(f"payment {payment_id}: {column} of {size} minor units does not "
-                         "fit a 64-bit integer column (above 9.2e+18)")
+                         "fit a 64-bit integer column (above 9.2e+18)"
+                         + (f"; {hint}" if hint else ""))
 
 
 def _money(values: list[int], column: str, records: Sequence[PaymentRecord]) -> np.ndarray:

@@ -15,7 +15,7 @@ from sim.chains import Congestion, get_chain_profile, load_chain_profiles
 from sim.money import convert_for_reporting
 from sim.network import BankNetwork
 from sim.onchain_spec import OnChainSpec, OnChainSpecError
-from sim.results import FEE_COLUMNS, conservation_violations
+from sim.results import FEE_COLUMNS, MoneyOverflowError, conservation_violations
 from sim.workload import Workload, make_payment
 
 from .conftest import at, one
@@ -315,3 +315,31 @@ def test_unbounded_base_fee_is_a_clear_error_not_a_crash(net: BankNetwork) -> No
                                          r"column .*congestion .* 100% .* for 24 h"):
         onchain.run(net, wl, seed=1, ledger="table",
                     congestion=[Congestion(t0, t0 + 86_400, 1.0)])
+
+
+def test_an_amount_too_large_for_the_tables_is_blamed_on_the_amount_not_gas(
+        net: BankNetwork) -> None:
+    # USD 10^17 is 10^19 cents, past int64: the error names the payment and says the
+    # amount, not the fee market, is the problem (even with a congestion episode set)
+    t0 = at(2025, 11, 18, 15)
+    p = make_payment(0, t0, "RBUSUS44", "RBUSUS66", "100000000000000000", "USD", "USD",
+                     network=net)
+    with pytest.raises(MoneyOverflowError, match=r"payment P0000000: amount_sent .* does "
+                                                 r"not fit .*; the payment's own amounts"):
+        onchain.run(net, Workload([p]), seed=1, ledger="table",
+                    congestion=[Congestion(t0, t0 + 600, 0.9)])
+
+
+def test_a_payment_no_provider_inventory_could_fund_fails_at_once(net: BankNetwork) -> None:
+    # USD 50 trillion to MXN needs millions of USD 5 mn top-ups: it fails with the reason
+    # (and the rest of the run goes on), instead of waiting without end
+    t0 = at(2025, 11, 18, 15)
+    huge = make_payment(0, t0, "RBUSUS44", "PLMXMXMM", "50000000000000", "USD", "MXN",
+                        network=net)
+    small = make_payment(1, t0 + 60, "RBUSUS44", "PLMXMXMM", "200", "USD", "MXN", network=net)
+    res = onchain.run(net, Workload([huge, small]), seed=1, ledger="table")
+    p = res.payments.set_index("payment_id")
+    assert p.loc["P0000000", "status"] == "failed"
+    assert "cannot fund" in p.loc["P0000000", "failure_reason"]
+    assert p.loc["P0000001", "status"] == "credited"
+    assert not len(conservation_violations(res.payments))
