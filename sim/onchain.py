@@ -99,6 +99,7 @@ from sim.money import (
 from sim.network import Bank, BankNetwork, fee_function
 from sim.onchain_spec import OnChainSpec, RampSpec
 from sim.results import (
+    _INT64_MAX,
     MoneyOverflowError,
     Results,
     ResultsBuilder,
@@ -356,6 +357,10 @@ class OnChainRail:
         rate, scale = self._usd_factor(ccy)
         return int((usd * rate * scale).to_integral_value())
 
+    def _top_up(self, ccy: str) -> int:
+        """What one replenishment adds to the provider's ``ccy`` inventory (minor units)."""
+        return self._usd_to(Decimal(str(self.spec.fx.replenish_usd)), ccy)
+
     def _inv(self, ccy: str) -> int:
         if ccy not in self.inventory:
             self.inventory[ccy] = self._usd_to(self._inv_usd, ccy)
@@ -424,7 +429,7 @@ class OnChainRail:
         minutes = self.ramp(ccy).wire_minutes.median
         t = cal.add_business_seconds(start, minutes * 60)
         yield env.timeout(max(0.0, t - env.now))
-        amount = self._usd_to(Decimal(str(self.spec.fx.replenish_usd)), ccy)
+        amount = self._top_up(ccy)
         op = TxOp("mint", _minter(ccy), "Stablecoin", f"token:{ccy}", "mint",
                   (named_address(LP), self.tok(amount, ccy)))
         yield self.producer.submit(op)
@@ -648,8 +653,8 @@ class OnChainRail:
             t = env.now
             yield env.timeout(spec.fx.quote_seconds)
             short = x - self._inv(D)
-            if short > 0 and spec.fx.replenish == "wait" and short > _MAX_REPLENISHMENTS * \
-                    self._usd_to(Decimal(str(spec.fx.replenish_usd)), D):
+            if short > 0 and spec.fx.replenish == "wait" and \
+                    short > _MAX_REPLENISHMENTS * self._top_up(D):
                 # waiting would never end in any horizon worth simulating
                 reason = (f"FX liquidity provider cannot fund {format_minor(x, D)}: more than "
                           f"{_MAX_REPLENISHMENTS} replenishments of USD "
@@ -933,9 +938,6 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
         if led.record is not None:
             meta["blocks_raw"] = led.record
     return Results(res.payments, res.steps, meta)
-
-
-_INT64_MAX = 2**63 - 1
 
 
 def _overflow_hint(profile: ChainProfile, congestion: Sequence[Congestion]) -> str:
