@@ -814,6 +814,36 @@ class FeeMarket:
             self._base = base if base > self._min_base else self._min_base
 
     # -- fees ----------------------------------------------------------------
+    def close_block_fees(self, gas_used: Sequence[int]) -> list[Decimal]:
+        """:meth:`fees_usd` of the open block's transactions, which used ``gas_used``, then
+        ``close_block(sum(gas_used))``, in one call: the block producer's."""
+        if self._open_number is None:
+            raise ValueError("no block is open; call open_block first")
+        used = self._open_background
+        if self._eip1559:
+            base = self._base
+            per_gas, usd, l1 = base + self._tip, self._usd_per_wei, self._l1_fee
+            fees = []
+            for g in gas_used:
+                if g < 0:
+                    raise ValueError(f"gas_used {g} is negative")
+                used += g
+                fees.append(Decimal(int(g) * per_gas) * usd + l1 if l1 else
+                            Decimal(int(g) * per_gas) * usd)
+            if used > self._limit:
+                used = self._limit
+            target = self._target        # _update, inlined
+            if used > target:
+                base += base * (used - target) // self._target_denom or 1
+            elif used < target:
+                base -= base * (target - used) // self._target_denom
+            self._base = base if base > self._min_base else self._min_base
+        else:
+            fees = self.fees_usd(gas_used)
+        self._next = self._open_number + 1
+        self._open_number = None
+        return fees
+
     def fee_wei(self, gas_used: int) -> int:
         """What one of our transactions using ``gas_used`` pays, in 1e-18 native units.
 

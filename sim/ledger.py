@@ -191,8 +191,9 @@ class Ledger:
 
     def __init__(self, currencies: Sequence[str]) -> None:
         self.addresses = Addresses(sorted(set(currencies)))
-        # the calldata token counter of each function, by name (and its contract)
-        self._counters: dict[str, tuple[str, Callable[[Sequence[Any]], int]]] = {}
+        # per operation kind: its function, contract, calldata token counter and
+        # measured execution gas
+        self._kinds: dict[str, tuple[str, str, Callable[[Sequence[Any]], int], int]] = {}
 
     def calldata(self, op: TxOp) -> bytes:
         """The call's ABI encoding (all the rail's calls take static arguments only)."""
@@ -201,17 +202,20 @@ class Ledger:
         return op.data
 
     def estimate(self, op: TxOp) -> int:
+        """The gas of ``op`` by the table: its calldata's intrinsic gas (tokens counted
+        once, into ``op.tokens``) plus its kind's measured execution gas."""
+        kind = self._kinds.get(op.kind)
+        if kind is None or kind[0] != op.function or kind[1] != op.contract:
+            exec_gas = self.table.exec_gas.get(op.kind)
+            if exec_gas is None:
+                self.table.gas_tokens(op.kind, 0)       # raises the KeyError
+            kind = self._kinds[op.kind] = (op.function, op.contract,
+                                           _token_counter(op.contract, op.function), exec_gas)
         tokens = op.tokens
         if tokens < 0:
-            count = self._counters.get(op.function)
-            if count is None or count[0] != op.contract:
-                count = self._counters[op.function] = (
-                    op.contract, _token_counter(op.contract, op.function))
-            tokens = op.tokens = count[1](op.args)
-        exec_gas = self.table.exec_gas.get(op.kind)
-        if exec_gas is None:
-            return self.table.gas_tokens(op.kind, tokens)   # raises the KeyError
-        return 21_000 + max(4 * tokens + exec_gas, 10 * tokens)   # gas_of_tokens, inlined
+            tokens = op.tokens = kind[2](op.args)
+        exec_gas = kind[3] + 4 * tokens             # gas_of_tokens, inlined
+        return 21_000 + (exec_gas if exec_gas > 10 * tokens else 10 * tokens)
 
     def execute_block(self, ops: Sequence[TxOp], timestamp: int) -> list[TxResult]:
         raise NotImplementedError
@@ -370,7 +374,8 @@ class GasTableLedger(Ledger):
         number, table = self._number, self.table
         out = []
         for op in ops:
-            error = op.predict(timestamp) if op.predict is not None else None
+            predict = op.predict
+            error = None if predict is None else predict(timestamp)
             if op.tokens < 0 or not op.est_gas:
                 op.est_gas = self.estimate(op)
             if error is None:          # the estimate is this table's gas for the call

@@ -142,9 +142,10 @@ class BlockProducer:
 
     Every transaction waiting in the mempool waits on one shared event, the next
     block's: :meth:`submit` returns it, and the caller yields it at once, so its
-    callbacks are in mempool order. A block triggers it for the transactions it
-    includes (their processes resume in that order, as they would on one event
-    each) and hands the others' callbacks to the next block's event. Each included
+    callbacks are in mempool order. A block fires it for the transactions it
+    includes, from the slot's own event (their processes resume at once, in that
+    order, as they would on one event each; see :class:`_Block` for ties), and
+    hands the others' callbacks to the next block's event. Each included
     transaction's ``(TxResult, fee in USD, base fee in gwei as text, slot)`` is in
     ``op.outcome``.
     """
@@ -155,7 +156,7 @@ class BlockProducer:
         self.t0 = float(t0)
         self.bt = float(profile.block_time_s)
         self.mempool: list[TxOp] = []
-        self._next_block = env.event()
+        self._next_block = _Block(env)
         self._asleep = True
         self.blocks = 0
         self.gas_total = 0
@@ -202,7 +203,7 @@ class BlockProducer:
             return
         block = self._next_block
         waiting = block.callbacks
-        later = self._next_block = Event(self.env)
+        later = self._next_block = _Block(self.env)
         if n == len(mempool):
             chosen = mempool
             self.mempool = mempool = []
@@ -213,23 +214,39 @@ class BlockProducer:
             del mempool[:n]
             if len(waiting) != n + len(mempool):
                 raise RuntimeError("a submitted transaction was not waited for at once")
-            later.callbacks, block.callbacks = waiting[n:], waiting[:n]
+            later.callbacks, waiting = waiting[n:], waiting[:n]
         # the block's base fee in gwei as the steps show it (3 significant digits)
         gwei = f"{Decimal(market.base_fee_wei) / _WEI_PER_GWEI:.3g}"
         results = self.ledger.execute_block(chosen, int(t))
         gas = [r.gas_used for r in results]
-        fees = market.fees_usd(gas)
-        used = sum(gas)
-        market.close_block(used)
+        fees = market.close_block_fees(gas)
         self.blocks += 1
-        self.gas_total += used
+        self.gas_total += sum(gas)
         for op, r, fee in zip(chosen, results, fees, strict=True):
             op.outcome = (r, fee, gwei, k)
-        block.succeed()
         if mempool:
             self._arm()
         else:
             self._asleep = True
+        block.fire(waiting)
+
+
+class _Block(Event):
+    """The event of the next block, which every transaction in the mempool waits on.
+
+    The producer fires it from the slot's own event, resuming the included
+    transactions' processes at once, in mempool order (one scheduler step per
+    block, not two). So at a slot instant the block's transactions resume before
+    any other process whose wait ends at that instant, whatever the order in
+    which those waits were scheduled.
+    """
+
+    def fire(self, callbacks: list[Callable[[Event], None]]) -> None:
+        """Trigger the event and run ``callbacks`` now (``callbacks`` replace the event's;
+        what :meth:`simpy.Environment.step` does for a scheduled event)."""
+        self._ok, self._value, self.callbacks = True, None, None
+        for callback in callbacks:
+            callback(self)
 
 
 @dataclass(slots=True)
@@ -282,7 +299,7 @@ class _Route:
     release_text: str
 
 
-@dataclass
+@dataclass(slots=True)
 class _Acct:
     """Running accounts of one payment (minor units)."""
 
@@ -782,6 +799,7 @@ class OnChainRail:
         else:
             def report(v: int) -> int:
                 return v
+        r_off, r_ben = report(f_off), report(f_ben)
         redemption = None
         if omode == "prefunded":
             # the bank pays its customer out of its own float; redemption runs alongside
@@ -793,9 +811,7 @@ class OnChainRail:
             yield from self._redeem(D, redeem_args, b_acc, pid, mined)
             t, end, how = self._fiat_leg(D, omode, off_spec, Z[_Z_OFF_WIRE], "off-ramp", step,
                                          S, env.now)
-            step("offramp", cD.issuer, t, end,
-                 report(f_off), S,
-                 f"issuer pays out by {how}; off-ramp fee")
+            step("offramp", cD.issuer, t, end, r_off, S, f"issuer pays out by {how}; off-ramp fee")
             t = end
         # crediting at the beneficiary bank, as it credits any incoming payment
         credit = ben.credit
@@ -810,13 +826,12 @@ class OnChainRail:
             c_end = ben.calendar.add_business_seconds(ben.calendar.next_open(t), hours * 3600)
             how = f"batch/manual credit ({hours:.1f} business h)"
         # the payout and the crediting touch nothing shared: laid out, not slept through
-        step("credit", ben.id, t, c_end, report(f_ben), S, how)
+        step("credit", ben.id, t, c_end, r_ben, S, how)
         credited_at = c_end
         if redemption is not None:
             yield redemption  # its gas is part of this payment's cost
         fees = {"sender_bank": f_bank, "onramp": f_on,
-                "escrow": report(fee_escrow), "offramp": report(f_off),
-                "beneficiary_bank": report(f_ben)}
+                "escrow": report(fee_escrow), "offramp": r_off, "beneficiary_bank": r_ben}
         if p.charge_option == "OUR":
             delivered = paid
             fees["_billed"] = fees["offramp"] + fees["beneficiary_bank"]
