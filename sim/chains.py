@@ -604,6 +604,12 @@ class FeeMarket:
         # USD per wei: the price shifted 18 places, exact (the same digits), so
         # ``wei * price / 1e18`` and ``wei * usd_per_wei`` round alike, to the same value
         self._usd_per_wei = self._price / _WEI_PER_NATIVE_D
+        # the constants of _skip's fast loops (None: only the reference loop applies)
+        self._loop: tuple[Any, ...] | None = None
+        if self._eip1559 and self._log_mean is not None and self._denominator >= 2:
+            self._loop = (self._phi, self._log_mean, self._ref_log, _LOG_MAX_UTILISATION,
+                          self._limit, self._target, self._target_denom, self._min_base,
+                          self._elastic)
 
     # -- state ---------------------------------------------------------------
     @property
@@ -662,10 +668,26 @@ class FeeMarket:
             e = self._normals[i]
         else:
             e = self._draw(1)[0]
-        background = self._background(e, timestamp)
+        # advance the demand process by one block: the background gas
+        x = self._x = self._phi * self._x + e
+        u = 0.0
+        log_mean = self._log_mean
+        if log_mean is not None:
+            log_u = log_mean + x
+            if self._elastic:
+                base = self._base
+                log_u += self._elastic * (self._ref_log - math.log(base if base > 1 else 1))
+            u = math.exp(log_u if log_u < _LOG_MAX_UTILISATION else _LOG_MAX_UTILISATION)
+        if self.congestion:
+            for ep in self.congestion:
+                if ep.start <= timestamp < ep.end and ep.utilisation > u:
+                    u = ep.utilisation
+        limit = self._limit
+        used = round(u * limit)
+        background = used if used < limit else limit
         self._open_number, self._open_timestamp = number, timestamp
         self._open_background = background
-        return self._limit - background
+        return limit - background
 
     def close_block(self, our_gas: int) -> None:
         """Close the open block with ``our_gas`` used by the rail; update the base fee.
@@ -709,24 +731,23 @@ class FeeMarket:
         ``max(base, 1)`` is ``base``); ``a // target // denom`` is
         ``a // (target * denom)`` for non-negative integers.
         """
-        phi, x = self._phi, self._x
-        shocks = self._draw(k)
+        i, buf = self._drawn, self._normals
+        if i + k <= len(buf):                 # _draw(k), inlined
+            self._drawn = i + k
+            shocks = buf[i:i + k]
+        else:
+            shocks = self._draw(k)
+        x, base = self._x, self._base
         if not self._eip1559:
+            phi = self._phi
             for e in shocks:
                 x = phi * x + e
             self._x = x
             return
-        dt, limit, base, floor = self.profile.block_time_s, self._limit, self._base, self._min_base
-        first, last = timestamp - k * dt, timestamp - dt
-        overlap = bool(self.congestion) and any(
-            ep.start <= last and first < ep.end for ep in self.congestion)
-        log_mean, elastic, ref, cap = self._log_mean, self._elastic, self._ref_log, \
-            _LOG_MAX_UTILISATION
-        if overlap or log_mean is None or base < 1 or self._denominator < 2:
+        if self._loop is None or base < 1 or (self.congestion and self._overlaps(k, timestamp)):
             self._skip_reference(shocks, timestamp)
             return
-        target = limit // self._elasticity
-        td = target * self._denominator
+        phi, log_mean, ref, cap, limit, target, td, floor, elastic = self._loop
         log, exp = math.log, math.exp
         if elastic == 1.0 and floor <= 0:     # the default: Ethereum's, no floor to check
             for e in shocks:
@@ -754,6 +775,12 @@ class FeeMarket:
                 if base < floor:
                     base = floor
         self._x, self._base = x, base
+
+    def _overlaps(self, k: int, timestamp: float) -> bool:
+        """Whether a congestion episode overlaps the ``k`` blocks before ``timestamp``."""
+        dt = self.profile.block_time_s
+        first, last = timestamp - k * dt, timestamp - dt
+        return any(ep.start <= last and first < ep.end for ep in self.congestion)
 
     def _skip_reference(self, shocks: Sequence[float], timestamp: float) -> None:
         """:meth:`_skip` written plainly, given the blocks' innovations: the general case,
@@ -785,24 +812,6 @@ class FeeMarket:
                 if base < floor:
                     base = floor
         self._x, self._base = x, base
-
-    def _background(self, e: float, timestamp: float) -> int:
-        """Advance the demand process by one block (innovation ``e``): background gas."""
-        x = self._x = self._phi * self._x + e
-        u = 0.0
-        log_mean = self._log_mean
-        if log_mean is not None:
-            log_u = log_mean + x
-            if self._elastic:
-                base = self._base
-                log_u += self._elastic * (self._ref_log - math.log(base if base > 1 else 1))
-            u = math.exp(log_u if log_u < _LOG_MAX_UTILISATION else _LOG_MAX_UTILISATION)
-        for ep in self.congestion:
-            if ep.start <= timestamp < ep.end and ep.utilisation > u:
-                u = ep.utilisation
-        limit = self._limit
-        used = round(u * limit)
-        return used if used < limit else limit
 
     def _update(self, used: int) -> None:
         if self._eip1559:          # next_base_fee, inlined (a // t // d == a // (t * d))

@@ -112,8 +112,10 @@ class TxOp:
     function: str
     args: tuple[Any, ...]
     payment_id: str | None = None
-    #: table ledger: the custom error the contract would raise at a block timestamp
-    predict: Callable[[int], str | None] | None = None
+    #: table ledger: from this block timestamp on, the contract reverts the call with
+    #: ``late_error`` (an escrow or swap deadline); ``None``: it never does
+    deadline: int | None = None
+    late_error: str = ""
     submitted_at: float = 0.0
     est_gas: int = 0
     data: bytes | None = None      # calldata, encoded once
@@ -374,8 +376,8 @@ class GasTableLedger(Ledger):
         number, table = self._number, self.table
         out = []
         for op in ops:
-            predict = op.predict
-            error = None if predict is None else predict(timestamp)
+            deadline = op.deadline
+            error = None if deadline is None or timestamp < deadline else op.late_error
             if op.tokens < 0 or not op.est_gas:
                 op.est_gas = self.estimate(op)
             if error is None:          # the estimate is this table's gas for the call

@@ -71,7 +71,7 @@ from typing import Any, cast
 
 import numpy as np
 import simpy
-from simpy.events import Event
+from simpy.events import Event, Timeout
 
 from sim.chains import ChainProfile, Congestion, FeeMarket, get_chain_profile
 from sim.correspondent import PaymentDraws, country_calendars
@@ -161,6 +161,7 @@ class BlockProducer:
         self.blocks = 0
         self.gas_total = 0
         self._slot, self._slot_at = 0, 0.0
+        self._on_slot = self._produce      # one bound method for every slot's callback
 
     def submit(self, op: TxOp) -> simpy.Event:
         env = self.env
@@ -182,9 +183,16 @@ class BlockProducer:
         instant, to an idle producer, misses that block)."""
         env = self.env
         self._asleep = False
-        k = self._slot = int((env.now - self.t0) // self.bt) + 1
+        now = env.now
+        k = self._slot = int((now - self.t0) // self.bt) + 1
         t = self._slot_at = self.t0 + k * self.bt
-        env.timeout(t - env.now).callbacks.append(self._produce)
+        Timeout(env, t - now).callbacks.append(self._on_slot)
+
+    def _rearm(self, now: float) -> None:
+        """Wait for the slot after the one just produced."""
+        k = self._slot = self._slot + 1
+        t = self._slot_at = self.t0 + k * self.bt
+        Timeout(self.env, t - now).callbacks.append(self._on_slot)
 
     def _produce(self, _event: Any) -> None:
         """Produce the slot's block: FIFO while the estimates fit what demand leaves."""
@@ -192,14 +200,13 @@ class BlockProducer:
         room = market.open_block_capacity(k, t)
         n = 0
         for op in mempool:
-            est = op.est_gas
-            if est > room:
+            room -= op.est_gas
+            if room < 0:
                 break
-            room -= est
             n += 1
         if not n:
             market.close_block(0)
-            self._arm()
+            self._rearm(self.env.now)
             return
         block = self._next_block
         waiting = block.callbacks
@@ -218,14 +225,16 @@ class BlockProducer:
         # the block's base fee in gwei as the steps show it (3 significant digits)
         gwei = f"{Decimal(market.base_fee_wei) / _WEI_PER_GWEI:.3g}"
         results = self.ledger.execute_block(chosen, int(t))
-        gas = [r.gas_used for r in results]
+        gas = []
+        for r in results:
+            gas.append(r.gas_used)
         fees = market.close_block_fees(gas)
         self.blocks += 1
         self.gas_total += sum(gas)
         for op, r, fee in zip(chosen, results, fees, strict=True):
             op.outcome = (r, fee, gwei, k)
         if mempool:
-            self._arm()
+            self._rearm(self.env.now)
         else:
             self._asleep = True
         block.fire(waiting)
@@ -705,9 +714,8 @@ class OnChainRail:
             if not r.ok:
                 give_back(f"FX funding reverted: {r.error}", "failed", y, S, chain_place)
                 return
-            op = TxOp("fx_settle", LP, "FxSwap", "fx", "fund", (terms,), pid,
-                      predict=lambda ts: "SwapExpired" if ts >= fx_deadline else None,
-                      tokens=fund.tokens)             # the same call data as the funding
+            op = TxOp("fx_settle", LP, "FxSwap", "fx", "fund", (terms,), pid, fx_deadline,
+                      "SwapExpired", tokens=fund.tokens)   # the same call data as the funding
             yield submit(op)
             r = mined(op, route.settle_text)
             if not r.ok:
@@ -732,7 +740,7 @@ class OnChainRail:
         lock_tok = x * tok_d
         lock_terms = (cD.token, b_addr, lock_tok, deadline, hashlock, agent, salt)
         op = TxOp("lock", s_acc, "SettlementEscrow", "escrow", "lock", (lock_terms,), pid,
-                  predict=lambda ts: "DeadlineNotInFuture" if ts >= deadline else None)
+                  deadline, "DeadlineNotInFuture")
         yield submit(op)
         r = mined(op, f"lock {format_minor(x, D)} {route.lock_text}")
         if not r.ok:
@@ -756,7 +764,7 @@ class OnChainRail:
         if not rejected:
             pre = preimage if spec.release == "hashlock" else ZERO32
             op = TxOp("release", b_acc, "SettlementEscrow", "escrow", "release", (lid, pre),
-                      pid, predict=lambda ts: "LockExpired" if ts >= deadline else None)
+                      pid, deadline, "LockExpired")
             yield submit(op)
             r = mined(op, route.release_text)
             released = r.ok
