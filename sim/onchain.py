@@ -146,7 +146,7 @@ class BlockProducer:
     includes, from the slot's own event (their processes resume at once, in that
     order, as they would on one event each; see :class:`_Block` for ties), and
     hands the others' callbacks to the next block's event. Each included
-    transaction's ``(TxResult, fee in USD, base fee in gwei as text, slot)`` is in
+    transaction's ``(TxResult, fee in USD, what its step says of the block)`` is in
     ``op.outcome``.
     """
 
@@ -222,8 +222,9 @@ class BlockProducer:
             if len(waiting) != n + len(mempool):
                 raise RuntimeError("a submitted transaction was not waited for at once")
             later.callbacks, waiting = waiting[n:], waiting[:n]
-        # the block's base fee in gwei as the steps show it (3 significant digits)
-        gwei = f"{Decimal(market.base_fee_wei) / _WEI_PER_GWEI:.3g}"
+        # what the steps say of the block: its base fee in gwei (3 significant digits)
+        # and its slot
+        about = f" gas, base fee {Decimal(market.base_fee_wei) / _WEI_PER_GWEI:.3g} gwei, slot {k}"
         results = self.ledger.execute_block(chosen, int(t))
         gas = []
         for r in results:
@@ -232,7 +233,7 @@ class BlockProducer:
         self.blocks += 1
         self.gas_total += sum(gas)
         for op, r, fee in zip(chosen, results, fees, strict=True):
-            op.outcome = (r, fee, gwei, k)
+            op.outcome = (r, fee, about)
         if mempool:
             self._rearm(self.env.now)
         else:
@@ -550,7 +551,7 @@ class OnChainRail:
             """Account for ``op`` once its block is in (the caller yielded ``submit(op)``):
             its gas, and its ``mempool`` step from submission to inclusion."""
             nonlocal n_tx, seq
-            r, fee_usd, gwei, slot = op.outcome
+            r, fee_usd, about = op.outcome
             n_tx += 1
             acct.gas_usd += fee_usd
             gas = gas_text.get(r.gas_used)
@@ -559,9 +560,7 @@ class OnChainRail:
             # the fee in the sent currency: _usd_to(fee_usd, S)
             put((pid, seq, "mempool", chain_place, op.submitted_at, env.now,
                  int((fee_usd * usd_to_sent).to_integral_value()), S,
-                 f"{what}: {gas} gas, base fee {gwei} gwei, slot {slot}"
-                 if r.ok else f"{what}: {gas} gas, base fee {gwei} gwei, "
-                 f"slot {slot}; reverted: {r.error}"))
+                 f"{what}: {gas}{about}" if r.ok else f"{what}: {gas}{about}; reverted: {r.error}"))
             seq += 1
             return r  # type: ignore[no-any-return]
 
