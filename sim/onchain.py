@@ -11,8 +11,9 @@ Each payment of a :class:`~sim.workload.Workload`, on-chain:
    the stablecoin to the ordering bank's on-chain account (a transaction).
 3. **FX** by payment-versus-payment swap with a liquidity provider quoting a
    spread per segment from a finite inventory per currency; when it runs out
-   the payment waits for the provider's next replenishment (a wire to the
-   issuer, so in banking hours) or fails, as configured. Two transactions: the
+   the payment fails, or waits in line for the provider's replenishments (wires
+   to the issuer, so in banking hours), as configured: each top-up serves the
+   waiting payments in the order they came, each it covers. Two transactions: the
    bank funds its leg, the provider funds the other and both settle atomically.
 4. **Escrow lock** of the delivered-currency stablecoin for the beneficiary
    bank, releasable on its attestation (or with a hashlock preimage), with a
@@ -346,7 +347,12 @@ class OnChainRail:
         usd = Decimal(str(spec.fx.inventory_usd))
         self.inventory: dict[str, int] = {}
         self._inv_usd = usd
-        self._replenishing: dict[str, simpy.Event] = {}
+        # per currency: the payments waiting for the provider's inventory, in the order
+        # they came ((amount, event to succeed once it is set aside for them)), and
+        # whether a replenishment is on its way
+        self._fx_waiting: dict[str, list[tuple[int, simpy.Event]]] = {}
+        self._replenishing: set[str] = set()
+        self._top_ups: dict[str, int] = {}      # replenishments so far, per currency
         self.replenishments: list[tuple[str, float, int]] = []
         self._usd_factors: dict[str, tuple[Decimal, Decimal]] = {}
         self._fee_rules: dict[tuple[str, str, str, str], Callable[[int], int]] = {}
@@ -460,10 +466,24 @@ class OnChainRail:
         op = TxOp("mint", _minter(ccy), "Stablecoin", f"token:{ccy}", "mint",
                   (named_address(LP), self.tok(amount, ccy)))
         yield self.producer.submit(op)
-        self.inventory[ccy] = self._inv(ccy) + amount
+        inventory = self._inv(ccy) + amount
         self.replenishments.append((ccy, float(env.now), amount))
-        ev = self._replenishing.pop(ccy)
-        ev.succeed()
+        self._top_ups[ccy] = self._top_ups.get(ccy, 0) + 1
+        # serve the waiting payments in the order they came, each the inventory now covers
+        # (one too large for it waits on, and does not hold up smaller ones behind it)
+        still = []
+        for x, ev in self._fx_waiting.pop(ccy):
+            if x <= inventory:
+                inventory -= x
+                ev.succeed()
+            else:
+                still.append((x, ev))
+        self.inventory[ccy] = inventory
+        self._replenishing.discard(ccy)
+        if still:
+            self._fx_waiting[ccy] = still
+            self._replenishing.add(ccy)
+            env.process(self._replenish(ccy))
 
     def _ccy(self, ccy: str) -> _Ccy:
         """Constants of ``ccy`` on the rail (computed once)."""
@@ -687,21 +707,28 @@ class OnChainRail:
                 step("fx", LP, t, env.now, 0, S, reason)
                 give_back(reason, "failed", y, S, LP)
                 return
-            while self._inv(D) < x:
+            if self._inv(D) < x:
                 if spec.fx.replenish == "fail":
                     step("fx", LP, t, env.now, 0, S,
                          f"liquidity provider out of {D} inventory")
                     give_back(f"FX liquidity provider out of {D} inventory", "failed", y, S,
                               LP)
                     return
+                # wait in line until a replenishment covers the amount (the provider
+                # sets it aside then)
+                served = env.event()
+                self._fx_waiting.setdefault(D, []).append((x, served))
                 if D not in self._replenishing:
-                    self._replenishing[D] = env.event()
+                    self._replenishing.add(D)
                     env.process(self._replenish(D))
-                w0 = env.now
-                yield self._replenishing[D]
+                w0, n0 = env.now, self._top_ups.get(D, 0)
+                yield served
+                n = self._top_ups[D] - n0
                 step("fx", LP, w0, env.now, 0, S,
-                     f"waiting for the provider to replenish {D} inventory")
-            self.inventory[D] -= x
+                     f"waiting for the provider to replenish {D} inventory "
+                     f"({n} top-up{'s' if n != 1 else ''})")
+            else:
+                self.inventory[D] -= x
             self.inventory[S] = self._inv(S) + y
             step("fx", LP, t, env.now, 0, S, pair.detail)
             fx_deadline = int(env.now) + _FX_DEADLINE_S

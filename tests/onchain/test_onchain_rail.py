@@ -169,6 +169,42 @@ def test_fx_inventory_exhaustion_waits_for_replenishment(spec) -> None:
     assert r.payments.iloc[1]["latency_s"] > r.payments.iloc[0]["latency_s"]
 
 
+def test_payments_wait_for_the_provider_in_line_with_one_step_each(spec) -> None:
+    """Opening inventory and top-ups of USD 10,000 (MXN 174,000): one payment of USD
+    25,000 (MXN 434,565 at the dealt rate) and four of USD 6,000 (MXN 104,295).
+
+    With seed 1 they reach the provider in the order P0, P3, P4, P2, P1. P0 waits; P3
+    is covered at once by what is left (a larger payment waiting does not hold up a
+    smaller one); P4 and P2 wait, and the first top-up covers both (69,705 + 174,000),
+    not P0; P1, which came after the first top-up was asked for, waits for the second;
+    P0 for the fourth. Each wait is one step, ending at the top-up that served it and
+    naming how many top-ups it waited through."""
+    net = quiet_network()
+    d = quiet(spec).model_dump()
+    d["fx"].update({"inventory_usd": 10_000, "replenish": "wait", "replenish_usd": 10_000})
+    t = at(2025, 11, 18, 15, 0)
+    amounts = ["25000", "6000", "6000", "6000", "6000"]
+    wl = Workload([make_payment(i, t + 60 * i, "RBUSUS44", "PLMXMXMM", a, "USD", "MXN",
+                                network=net, segment="wholesale")
+                   for i, a in enumerate(amounts)])
+    r = onchain.run(net, wl, seed=1, spec=OnChainSpec.from_dict(d), ledger="table")
+    assert set(r.payments["status"]) == {"credited"}
+    tops = [ts for ccy, ts, _ in r.meta["replenishments"] if ccy == "MXN"]
+    assert len(tops) == 4
+    fx = steps_of(r, "fx")
+    quotes = fx[fx["detail"].str.startswith("PvP quote")].sort_values("started_at")
+    assert list(quotes["payment_id"]) == ["P0000000", "P0000003", "P0000004", "P0000002",
+                                          "P0000001"]
+    waits = fx[fx["detail"].str.contains("replenish")].set_index("payment_id")
+    assert waits.index.is_unique and "P0000003" not in waits.index
+    served = {pid: tops.index(w["ended_at"].timestamp()) + 1 for pid, w in waits.iterrows()}
+    assert served == {"P0000000": 4, "P0000004": 1, "P0000002": 1, "P0000001": 2}
+    for pid, w in waits.iterrows():
+        n = sum(1 for ts in tops if w["started_at"].timestamp() < ts <= w["ended_at"].timestamp())
+        assert w["detail"].endswith(f"({n} top-up{'s' if n != 1 else ''})"), (pid, w["detail"])
+    assert waits.loc["P0000001", "detail"].endswith("(2 top-ups)")
+
+
 # -- the escrow deadline, enforced by the contract ---------------------------------------
 
 def test_release_after_the_deadline_reverts_in_the_evm_and_the_lock_is_refunded(spec) -> None:
