@@ -248,8 +248,9 @@ class _Block(Event):
     The producer fires it from the slot's own event, resuming the included
     transactions' processes at once, in mempool order (one scheduler step per
     block, not two). So at a slot instant the block's transactions resume before
-    any other process whose wait ends at that instant, whatever the order in
-    which those waits were scheduled.
+    any other wait ending at that instant that was scheduled after the slot was
+    armed (a block event of its own, scheduled when the block is made, would come
+    after those too).
     """
 
     def fire(self, callbacks: list[Callable[[Event], None]]) -> None:
@@ -977,6 +978,9 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
         "calendars": country_calendars(network), "seed": seed, "network": network.name,
         "chain": profile.name, "ledger": mode, "gas_table": dict(table.exec_gas),
         "blocks": rail.producer.blocks, "gas_total": rail.producer.gas_total,
+        # every slot of the chain the fee market stepped through (blocks with the rail's
+        # transactions and without)
+        "slots": market.next_block_number or 0,
         "replenishments": list(rail.replenishments),
         "timing": {"setup_s": setup_s, "simulate_s": simulate_s,
                    "simulate_cpu_s": simulate_cpu_s},

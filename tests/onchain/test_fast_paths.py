@@ -15,6 +15,7 @@ from sim import onchain
 from sim.chains import FeeMarket, get_chain_profile, load_chain_profiles
 from sim.ledger import (
     GasTableLedger,
+    TxOp,
     intrinsic_tokens,
     keccak256,
     measure_rail_gas,
@@ -81,6 +82,54 @@ def test_block_fees_are_each_transactions_fee(name: str) -> None:
         assert fm.fees_usd(gas) == want
         assert [fm.fee_usd(g) for g in gas] == want
         fm.close_block(sum(gas))
+
+
+@pytest.mark.parametrize("name", sorted(load_chain_profiles()))
+def test_closing_a_block_with_its_fees_is_fees_then_close(name: str) -> None:
+    """The producer's one call per block gives each transaction's fee and leaves the base
+    fee where ``fees_usd`` then ``close_block(sum)`` leave it, full blocks and empty ones."""
+    profile = get_chain_profile(name)
+    one, two = (FeeMarket(profile, np.random.default_rng(5)) for _ in range(2))
+    limit = profile.block_gas_limit
+    for n, gas in enumerate([[21_000], [], [limit], [limit // 3, limit // 3], [0, 50_000]] * 3):
+        t = 1_750_000_000.0 + profile.block_time_s * 3 * n
+        assert one.open_block_capacity(3 * n, t) == two.open_block_capacity(3 * n, t)
+        want = one.fees_usd(gas)
+        one.close_block(sum(gas))
+        assert two.close_block_fees(gas) == want
+        assert two.base_fee_wei == one.base_fee_wei
+        assert two.next_block_number == one.next_block_number == 3 * n + 1
+    with pytest.raises(ValueError, match="no block is open"):
+        two.close_block_fees([1])
+
+
+def test_a_blocks_transactions_resume_within_the_slots_own_event() -> None:
+    """A payment whose transaction is in the block at slot 12 s resumes when the slot's
+    event is processed, before a wait ending at that instant that began after the slot
+    was armed (a separate event for the block would come after it)."""
+    profile = get_chain_profile("ethereum-l1")
+    env = simpy.Environment(initial_time=0)
+    led = GasTableLedger(["USD"], measure_rail_gas("attestation"))
+    producer = onchain.BlockProducer(env, led, FeeMarket(profile, np.random.default_rng(0)),
+                                     profile, 0)
+    order: list[tuple[str, float]] = []
+
+    def sender():
+        yield env.timeout(1)
+        op = TxOp("burn", "minter_USD", "Stablecoin", "token:USD", "burn", (5,), "P1")
+        yield producer.submit(op)            # the producer arms slot 1 (12 s) now
+        order.append(("included", env.now))
+
+    def other():
+        yield env.timeout(2)
+        yield env.timeout(10)                # ends at 12 s too, scheduled after the slot
+        order.append(("other", env.now))
+
+    env.process(sender())
+    env.process(other())
+    env.run()
+    assert order == [("included", 12), ("other", 12)]
+    assert producer.blocks == 1
 
 
 def test_bank_fees_from_cached_rules_equal_the_banks_own() -> None:

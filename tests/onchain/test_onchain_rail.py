@@ -118,6 +118,14 @@ def test_congestion_raises_the_base_fee_and_the_delay(spec) -> None:
     assert spike.payments.iloc[0]["status"] == calm.payments.iloc[0]["status"] == "credited"
 
 
+def test_the_fee_market_steps_through_every_slot_up_to_the_last_block(spec) -> None:
+    net = quiet_network()
+    r = onchain.run(net, one(net, at(2025, 11, 18, 15, 0)), seed=1, spec=quiet(spec),
+                    ledger="table")
+    last = int(steps_of(r, "mempool")["detail"].str.extract(r"slot (\d+)")[0].astype(int).max())
+    assert r.meta["slots"] == last + 1 > r.meta["blocks"] == 7
+
+
 @pytest.mark.parametrize("name", sorted(load_chain_profiles()))
 def test_finality_follows_the_chain_profile(spec, name: str) -> None:
     net = quiet_network()
