@@ -604,6 +604,9 @@ class FeeMarket:
         # USD per wei: the price shifted 18 places, exact (the same digits), so
         # ``wei * price / 1e18`` and ``wei * usd_per_wei`` round alike, to the same value
         self._usd_per_wei = self._price / _WEI_PER_NATIVE_D
+        # below this log-utilisation a block's gas is under target, whatever float rounding
+        # (exp is within an ulp; the margin is far wider)
+        self._hold = math.log(self._target / self._limit) - 1e-9 if self._limit else -math.inf
         # the constants of _skip's fast loops (None: only the reference loop applies)
         self._loop: tuple[Any, ...] | None = None
         if self._eip1559 and self._log_mean is not None and self._denominator >= 2:
@@ -760,9 +763,15 @@ class FeeMarket:
                 elif d:
                     base -= base * -d // td
         else:
+            # without price elasticity demand ignores the base fee, and a block at or below
+            # target leaves a base fee at its floor where it is: such blocks only advance
+            # the demand process (a log-utilisation at or below `hold` gives used <= target)
+            hold = self._hold if not elastic and floor > 0 else -math.inf
             for e in shocks:
                 x = phi * x + e
                 log_u = log_mean + x
+                if base == floor and log_u <= hold:
+                    continue
                 if elastic:
                     log_u += elastic * (ref - log(base))
                 used = round(exp(log_u if log_u < cap else cap) * limit)

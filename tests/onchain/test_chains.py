@@ -546,7 +546,8 @@ def test_docstring_examples_run() -> None:
 @pytest.mark.parametrize("name", SHIPPED)
 @pytest.mark.parametrize(("mean", "elasticity", "floor"),
                          [(0.5, 1.0, None), (0.5, 0.0, None), (0.6, 0.5, None),
-                          (1.5, 1.0, None), (0.05, 2.0, "0.001")])
+                          (1.5, 1.0, None), (0.05, 2.0, "0.001"), (0.1, 0.0, "0.001"),
+                          (0.16, 0.0, "0.001"), (0.3, 0.0, "0.001")])
 def test_fast_skip_equals_stepping_and_the_plain_loop(name: str, mean: float, elasticity: float,
                                                       floor: str | None) -> None:
     """The fast loop of ``_skip`` (no episode in the gap) is block-for-block stepping."""
