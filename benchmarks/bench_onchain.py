@@ -14,7 +14,9 @@
    through the whole horizon, idle blocks included; not the set-up before it
    nor building the result tables after it) against the process time of the
    skeleton's ``env.run()`` on that run's steps. Best of ``--repeat`` runs of
-   each, interleaved, garbage collector on for both (collected before each).
+   each, interleaved, garbage collector on for both (collected before each);
+   the ratio of each run to the skeleton run right after it is printed too (on a
+   machine whose speed drifts, the pairs are the steadier figure).
    Run for each payment count of ``--table``: the fee market steps through every
    block of the workload's horizon whatever the number of payments, a fixed cost
    that larger workloads amortise. The process time of the whole ``run()`` (set-up
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -144,7 +147,11 @@ def table_vs_skeleton(n: int, seed: int = 2, repeat: int = 3) -> dict[str, float
         sims.append(res.meta["timing"]["simulate_cpu_s"])
         skels.append(_skeleton(res, 12.0))
     sim_s, whole_s, skel_s = min(sims), min(wholes), min(skels)
-    return {"payments": n, "simulate_s": sim_s, "run_s": whole_s, "skeleton_s": skel_s,
+    # each run against the skeleton run right after it (both see the machine alike)
+    paired = sorted(a / b for a, b in zip(sims, skels, strict=True))
+    return {"paired_median": statistics.median(paired), "paired_low": paired[0],
+            "paired_high": paired[-1], "payments": n, "simulate_s": sim_s, "run_s": whole_s,
+            "skeleton_s": skel_s,
             "payments_per_s": n / sim_s, "skeleton_per_s": n / skel_s, "ratio": sim_s / skel_s,
             "run_ratio": whole_s / skel_s, "blocks": res.meta["blocks"] if res else 0,
             "slots": res.meta["slots"] if res else 0}
@@ -173,6 +180,9 @@ def main() -> None:
               f"({t['payments_per_s']:.0f} payments/s); bare SimPy skeleton "
               f"{t['skeleton_s']:.2f} s ({t['skeleton_per_s']:.0f}/s) -> {t['ratio']:.2f}x the "
               f"skeleton (target <= 3x; process time, best of {args.repeat})")
+        print(f"  run by run, each against the skeleton run after it: "
+              f"{t['paired_low']:.2f}x to {t['paired_high']:.2f}x, median "
+              f"{t['paired_median']:.2f}x")
         print(f"  the whole run (set-up, simulation and the payments and steps tables): "
               f"{t['run_s']:.2f} s -> {t['run_ratio']:.2f}x the skeleton")
         print(f"  the fee market stepped through {t['slots']:,} slots, {t['blocks']:,} of them "
