@@ -14,7 +14,9 @@
    through the whole horizon, idle blocks included; not the set-up before it
    nor building the result tables after it) against the process time of the
    skeleton's ``env.run()`` on that run's steps. Best of ``--repeat`` runs of
-   each, interleaved, garbage collector on for both (collected before each);
+   each, interleaved; the cyclic garbage collector is paused for both (the rail
+   pauses it during a gas-table run, ``sim.results.paused_gc``; the skeleton is
+   measured alike) and collected before each;
    the ratio of each run to the skeleton run right after it is printed too (on a
    machine whose speed drifts, the pairs are the steadier figure).
    Run for each payment count of ``--table``: the fee market steps through every
@@ -45,6 +47,7 @@ from sim import onchain  # noqa: E402
 from sim.ledger import measure_rail_gas  # noqa: E402
 from sim.network import BankNetwork  # noqa: E402
 from sim.onchain_spec import OnChainSpec  # noqa: E402
+from sim.results import paused_gc  # noqa: E402
 from sim.workload import Workload  # noqa: E402
 
 
@@ -127,9 +130,10 @@ def _skeleton(res: onchain.Results, block_time: float) -> float:
     env.process(ticker())
     env.process(source())
     gc.collect()
-    start = time.process_time()
-    env.run()
-    return time.process_time() - start
+    with paused_gc():      # as the rail's gas-table run pauses it
+        start = time.process_time()
+        env.run()
+        return time.process_time() - start
 
 
 def table_vs_skeleton(n: int, seed: int = 2, repeat: int = 3) -> dict[str, float]:
