@@ -923,8 +923,9 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
     -------
     Results
         ``payments`` ordered by payment index, ``steps`` by payment then ``seq``;
-        ``meta`` has the gas table, blocks mined and, with contracts, the check
-        of balances against total supply.
+        ``meta`` has the gas table, blocks mined (``blocks``), every slot the fee
+        market stepped through (``slots``), the provider's replenishments and, with
+        contracts, the check of balances against total supply.
     """
     network = network or BankNetwork.default()
     spec = spec or OnChainSpec.default()
