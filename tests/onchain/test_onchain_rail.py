@@ -177,6 +177,19 @@ def test_fx_inventory_exhaustion_waits_for_replenishment(spec) -> None:
     assert r.payments.iloc[1]["latency_s"] > r.payments.iloc[0]["latency_s"]
 
 
+def _provider_queue_case(spec: OnChainSpec) -> tuple[BankNetwork, Workload, OnChainSpec]:
+    """Opening inventory and top-ups of USD 10,000; USD 25,000 then four of USD 6,000."""
+    net = quiet_network()
+    d = quiet(spec).model_dump()
+    d["fx"].update({"inventory_usd": 10_000, "replenish": "wait", "replenish_usd": 10_000})
+    t = at(2025, 11, 18, 15, 0)
+    amounts = ["25000", "6000", "6000", "6000", "6000"]
+    wl = Workload([make_payment(i, t + 60 * i, "RBUSUS44", "PLMXMXMM", a, "USD", "MXN",
+                                network=net, segment="wholesale")
+                   for i, a in enumerate(amounts)])
+    return net, wl, OnChainSpec.from_dict(d)
+
+
 def test_payments_wait_for_the_provider_in_line_with_one_step_each(spec) -> None:
     """Opening inventory and top-ups of USD 10,000 (MXN 174,000): one payment of USD
     25,000 (MXN 434,565 at the dealt rate) and four of USD 6,000 (MXN 104,295).
@@ -187,15 +200,8 @@ def test_payments_wait_for_the_provider_in_line_with_one_step_each(spec) -> None
     not P0; P1, which came after the first top-up was asked for, waits for the second;
     P0 for the fourth. Each wait is one step, ending at the top-up that served it and
     naming how many top-ups it waited through."""
-    net = quiet_network()
-    d = quiet(spec).model_dump()
-    d["fx"].update({"inventory_usd": 10_000, "replenish": "wait", "replenish_usd": 10_000})
-    t = at(2025, 11, 18, 15, 0)
-    amounts = ["25000", "6000", "6000", "6000", "6000"]
-    wl = Workload([make_payment(i, t + 60 * i, "RBUSUS44", "PLMXMXMM", a, "USD", "MXN",
-                                network=net, segment="wholesale")
-                   for i, a in enumerate(amounts)])
-    r = onchain.run(net, wl, seed=1, spec=OnChainSpec.from_dict(d), ledger="table")
+    net, wl, sp = _provider_queue_case(spec)
+    r = onchain.run(net, wl, seed=1, spec=sp, ledger="table")
     assert set(r.payments["status"]) == {"credited"}
     tops = [ts for ccy, ts, _ in r.meta["replenishments"] if ccy == "MXN"]
     assert len(tops) == 4
@@ -211,6 +217,18 @@ def test_payments_wait_for_the_provider_in_line_with_one_step_each(spec) -> None
         n = sum(1 for ts in tops if w["started_at"].timestamp() < ts <= w["ended_at"].timestamp())
         assert w["detail"].endswith(f"({n} top-up{'s' if n != 1 else ''})"), (pid, w["detail"])
     assert waits.loc["P0000001", "detail"].endswith("(2 top-ups)")
+
+
+def test_the_providers_line_on_the_real_contracts_matches_the_table(spec) -> None:
+    """The same queue with every top-up a real mint and every swap on the contracts: the
+    same payments as the table ledger, and balances equal to total supply at the end."""
+    net, wl, sp = _provider_queue_case(spec)
+    table = onchain.run(net, wl, seed=1, spec=sp, ledger="table")
+    real = onchain.run(net, wl, seed=1, spec=sp, ledger="contracts")
+    cols = ["payment_id", "status", "latency_s", "fee_gas", "amount_delivered", "hops"]
+    pd.testing.assert_frame_equal(real.payments[cols], table.payments[cols])
+    assert real.meta["replenishments"] == table.meta["replenishments"]
+    assert all(bal == supply for bal, supply in real.meta["supply_check"].values())
 
 
 # -- the escrow deadline, enforced by the contract ---------------------------------------
