@@ -11,6 +11,7 @@ name the file, the field path and what is allowed.
 
 from __future__ import annotations
 
+import functools
 import math
 import tomllib
 from collections.abc import Mapping
@@ -104,8 +105,16 @@ class RampSpec(_M):
     sources: dict[str, str] = Field(default_factory=dict)
 
     def calendar(self) -> BusinessCalendar:
-        return BusinessCalendar(self.timezone, self.country, opens=self.opens, closes=self.closes,
-                                cutoff=self.cutoff)
+        """The issuer's business calendar; one object per distinct setting, shared by every
+        run in the process (a calendar is a pure function of its setting, and it keeps
+        the days it has worked out)."""
+        return _calendar(self.timezone, self.country, self.opens, self.closes, self.cutoff)
+
+
+@functools.lru_cache(maxsize=256)
+def _calendar(timezone: str, country: str | None, opens: str, closes: str,
+              cutoff: str | None) -> BusinessCalendar:
+    return BusinessCalendar(timezone, country, opens=opens, closes=closes, cutoff=cutoff)
 
 
 class RampTable(_M):
