@@ -839,8 +839,7 @@ class FeeMarket:
             raise ValueError("no block is open; call open_block first")
         used = self._open_background
         if self._eip1559:
-            base = self._base
-            per_gas, usd, l1 = base + self._tip, self._usd_per_wei, self._l1_fee
+            per_gas, usd, l1 = self._base + self._tip, self._usd_per_wei, self._l1_fee
             fees = []
             for g in gas_used:
                 if g < 0:
@@ -848,14 +847,7 @@ class FeeMarket:
                 used += g
                 fees.append(Decimal(int(g) * per_gas) * usd + l1 if l1 else
                             Decimal(int(g) * per_gas) * usd)
-            if used > self._limit:
-                used = self._limit
-            target = self._target        # _update, inlined
-            if used > target:
-                base += base * (used - target) // self._target_denom or 1
-            elif used < target:
-                base -= base * (target - used) // self._target_denom
-            self._base = base if base > self._min_base else self._min_base
+            self._update(used if used < self._limit else self._limit)
         else:
             fees = self.fees_usd(gas_used)
         self._next = self._open_number + 1

@@ -254,8 +254,10 @@ class _Block(Event):
     """
 
     def fire(self, callbacks: list[Callable[[Event], None]]) -> None:
-        """Trigger the event and run ``callbacks`` now (``callbacks`` replace the event's;
-        what :meth:`simpy.Environment.step` does for a scheduled event)."""
+        """Trigger the event and run ``callbacks`` now (``callbacks`` replace the event's):
+        what ``succeed()`` and then :meth:`simpy.Environment.step` do for a scheduled
+        event, in SimPy 4's event protocol (``_ok``, ``_value``, ``callbacks``; SimPy is
+        pinned, and ``tests/onchain/test_fast_paths.py`` checks the order it gives)."""
         self._ok, self._value, self.callbacks = True, None, None
         for callback in callbacks:
             callback(self)
