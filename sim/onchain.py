@@ -138,8 +138,11 @@ def _minter(ccy: str) -> str:
 class BlockProducer:
     """Mines a block at each slot instant while transactions wait; FIFO by submission.
 
-    A transaction is included when its estimated gas fits in what the background
-    demand leaves of the block (strict FIFO, so each sender's nonces stay in order).
+    A transaction is for the first block whose slot instant is strictly after it
+    was sent (sent at a slot instant, it misses that block, whatever the order in
+    which SimPy processes the instant's events), and is included when its
+    estimated gas fits in what the background demand leaves of the block (strict
+    FIFO, so each sender's nonces stay in order).
 
     Every transaction waiting in the mempool waits on one shared event, the next
     block's: :meth:`submit` returns it, and the caller yields it at once, so its
@@ -180,8 +183,8 @@ class BlockProducer:
     # mempool is empty, armed by the first transaction submitted (for the next slot
     # strictly after that instant), and otherwise re-armed after each block.
     def _arm(self) -> None:
-        """Wait for the next slot strictly after now (a transaction sent at a slot
-        instant, to an idle producer, misses that block)."""
+        """Wait for the next slot strictly after now (the first a transaction sent now
+        can be in)."""
         env = self.env
         self._asleep = False
         now = env.now
@@ -201,6 +204,10 @@ class BlockProducer:
         room = market.open_block_capacity(k, t)
         n = 0
         for op in mempool:
+            # a transaction sent at the slot instant itself is for the next block,
+            # whatever the order in which the instant's events are processed
+            if op.submitted_at >= t:
+                break
             room -= op.est_gas
             if room < 0:
                 break

@@ -132,6 +132,30 @@ def test_a_blocks_transactions_resume_within_the_slots_own_event() -> None:
     assert producer.blocks == 1
 
 
+def test_a_transaction_sent_at_a_slot_instant_is_for_the_next_block() -> None:
+    """The producer is armed for the slot at 12 s; a transaction sent at 12 s exactly, by a
+    process whose wait was scheduled before the slot (so it runs first at that instant),
+    still goes into the block at 24 s, not into the one at 12 s with no wait."""
+    profile = get_chain_profile("ethereum-l1")
+    env = simpy.Environment(initial_time=0)
+    led = GasTableLedger(["USD"], measure_rail_gas("attestation"))
+    producer = onchain.BlockProducer(env, led, FeeMarket(profile, np.random.default_rng(0)),
+                                     profile, 0)
+    mined: dict[str, float] = {}
+
+    def send(name: str, at: float):
+        yield env.timeout(at)
+        yield producer.submit(TxOp("burn", "minter_USD", "Stablecoin", "token:USD", "burn",
+                                   (5,), name))
+        mined[name] = env.now
+
+    env.process(send("at the instant", 12))   # its wait is scheduled first
+    env.process(send("before", 1))            # arms the slot at 12 s
+    env.run()
+    assert mined == {"before": 12, "at the instant": 24}
+    assert producer.blocks == 2
+
+
 def test_bank_fees_from_cached_rules_equal_the_banks_own() -> None:
     net = BankNetwork.default()
     spec = OnChainSpec.default()

@@ -126,6 +126,17 @@ def test_the_fee_market_steps_through_every_slot_up_to_the_last_block(spec) -> N
     assert r.meta["slots"] == last + 1 > r.meta["blocks"] == 7
 
 
+@pytest.mark.parametrize("name", ["ethereum-l1", "fast-ledger"])
+def test_every_transaction_waits_for_a_later_slot(name: str) -> None:
+    """No transaction is in a block produced at the instant it was sent (on Ethereum the
+    finality wait ends on a slot instant, and the redeem is sent then)."""
+    net = BankNetwork.default()
+    r = onchain.run(net, Workload.generate(seed=8, n_payments=400, network=net), seed=8,
+                    chain=name, ledger="table")
+    waits = steps_of(r, "mempool").eval("ended_at - started_at").dt.total_seconds()
+    assert waits.min() > 0
+
+
 @pytest.mark.parametrize("name", sorted(load_chain_profiles()))
 def test_finality_follows_the_chain_profile(spec, name: str) -> None:
     net = quiet_network()
