@@ -357,15 +357,14 @@ def fee_function(rule: FeeRule, currency: str, fee_currency: str, fx: FxTable
 
     fixed, minimum = major(rule.fixed), major(rule.minimum)
     ceiling = None if rule.maximum is None else major(rule.maximum)
-    pct, hundred = rule.percent, Decimal(100)
+    pct = rule.percent
     to_own = None if own == currency else scaled_rate(fx.rate(currency, own), currency, own)
     back = None if own == currency else scaled_rate(fx.rate(own, currency), own, currency)
 
     def fee_of(value: int) -> int:
         base = value if to_own is None else int(
             (Decimal(value) * to_own).to_integral_value(rounding=ROUND_HALF_EVEN))
-        fee = fixed + int((Decimal(base) * pct / hundred).to_integral_value(
-            rounding=ROUND_HALF_EVEN))
+        fee = fixed + percent_of(base, pct)
         if fee < minimum:
             fee = minimum
         if ceiling is not None and fee > ceiling:

@@ -222,13 +222,12 @@ class BlockProducer:
         if n == len(mempool):
             chosen = mempool
             self.mempool = mempool = []
-            if len(waiting) != n:
-                raise RuntimeError("a submitted transaction was not waited for at once")
         else:
             chosen = mempool[:n]
             del mempool[:n]
-            if len(waiting) != n + len(mempool):
-                raise RuntimeError("a submitted transaction was not waited for at once")
+        if len(waiting) != n + len(mempool):
+            raise RuntimeError("a submitted transaction was not waited for at once")
+        if mempool:
             later.callbacks, waiting = waiting[n:], waiting[:n]
         # what the steps say of the block: its base fee in gwei (3 significant digits)
         # and its slot
