@@ -2,9 +2,9 @@
 pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {PermitOrAllowance} from "./PermitOrAllowance.sol";
 
 /**
  * @title FxSwap
@@ -17,7 +17,7 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
  * which one leg has been delivered and the other has not: settlement moves both legs in one
  * transaction and reverts whole if either transfer fails.
  */
-contract FxSwap is ReentrancyGuard {
+contract FxSwap is ReentrancyGuard, PermitOrAllowance {
     using SafeERC20 for IERC20;
 
     /// @notice The terms both parties agree on.
@@ -301,17 +301,5 @@ contract FxSwap is ReentrancyGuard {
             terms.amountB,
             terms.deadline
         );
-    }
-
-    function _permit(address token, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) private {
-        try IERC20Permit(token).permit(msg.sender, address(this), amount, deadline, v, r, s) {
-            // Allowance set.
-        } catch (bytes memory reason) {
-            if (IERC20(token).allowance(msg.sender, address(this)) < amount) {
-                assembly ("memory-safe") {
-                    revert(add(reason, 0x20), mload(reason))
-                }
-            }
-        }
     }
 }

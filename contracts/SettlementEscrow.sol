@@ -2,11 +2,11 @@
 pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {PermitOrAllowance} from "./PermitOrAllowance.sol";
 
 /**
  * @title SettlementEscrow
@@ -18,7 +18,7 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
  * the same terms locked twice by the same payer need different salts. The escrow fee rate is
  * captured when the lock is made; the fee goes to the fee collector current at release.
  */
-contract SettlementEscrow is Ownable2Step, ReentrancyGuard {
+contract SettlementEscrow is Ownable2Step, ReentrancyGuard, PermitOrAllowance {
     using SafeERC20 for IERC20;
 
     /// @notice What a payer asks for when locking.
@@ -398,18 +398,6 @@ contract SettlementEscrow is Ownable2Step, ReentrancyGuard {
         LockState state = l.state;
         if (state == LockState.None) revert LockNotFound(lockId);
         if (state != LockState.Open) revert LockNotOpen(lockId, state);
-    }
-
-    function _permit(address token, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) private {
-        try IERC20Permit(token).permit(msg.sender, address(this), amount, deadline, v, r, s) {
-            // Allowance set.
-        } catch (bytes memory reason) {
-            if (IERC20(token).allowance(msg.sender, address(this)) < amount) {
-                assembly ("memory-safe") {
-                    revert(add(reason, 0x20), mload(reason))
-                }
-            }
-        }
     }
 
     function _setFee(uint16 feeBps_, address feeCollector_) private {
