@@ -19,7 +19,9 @@ Public API (the rest is internal):
 * :func:`run_sweep` (``sim.sweep``): a parameter grid x replications on a local
   or Dask pool;
 * :class:`Timeline`, :func:`simulate_timeline` (``sim.timeline``): one payment's
-  journey on both rails, for teaching.
+  journey on both rails, for teaching;
+* :class:`InputError` (``sim.errors``): the base of every refusal of the input
+  (each module's own error: ``ScenarioError``, ``NetworkFileError``, ...).
 
 Example
 -------
@@ -42,6 +44,7 @@ from sim.chains import (
 )
 from sim.correspondent import CorrespondentRail, PaymentDraws
 from sim.correspondent import run as run_correspondent
+from sim.errors import InputError
 from sim.experiment import ScenarioResults, replication_seed, run, run_scenario
 from sim.money import (
     MoneyError,
@@ -89,6 +92,7 @@ __all__ = [
     "ChainProfileError",
     "Congestion",
     "FeeMarket",
+    "InputError",
     "OnChainRail",
     "OnChainSpec",
     "OnChainSpecError",

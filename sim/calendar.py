@@ -32,6 +32,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import holidays
 
+from sim.errors import InputError
+
 __all__ = [
     "BusinessCalendar",
     "CalendarError",
@@ -44,7 +46,7 @@ __all__ = [
 _MAX_SCAN_DAYS = 400
 
 
-class CalendarError(ValueError):
+class CalendarError(InputError):
     """A calendar that cannot be built or has no business day to offer."""
 
 

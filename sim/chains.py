@@ -61,6 +61,8 @@ from pydantic import (
     model_validator,
 )
 
+from sim.errors import InputError
+
 __all__ = [
     "DEFAULT_CHAINS_PATH",
     "WEI_PER_GWEI",
@@ -94,7 +96,7 @@ _DRAW_AHEAD = 4096
 _CONFIDENCE = re.compile(r"confidence [HML]\b|modelling choice", re.IGNORECASE)
 
 
-class ChainProfileError(ValueError):
+class ChainProfileError(InputError):
     """A chain-profile file (or override) with problems.
 
     ``problems`` lists each as ``"profile 'name' field 'f': what; fix: how"``;
@@ -491,7 +493,7 @@ def next_base_fee(parent_base_fee: int, parent_gas_used: int, parent_gas_limit: 
     """
     target = parent_gas_limit // elasticity
     if target <= 0:
-        raise ValueError(f"gas target {parent_gas_limit} // {elasticity} is 0")
+        raise InputError(f"gas target {parent_gas_limit} // {elasticity} is 0")
     if parent_gas_used == target:
         return parent_base_fee
     if parent_gas_used > target:
@@ -516,9 +518,9 @@ class Congestion:
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.start) and math.isfinite(self.end)) or self.end <= self.start:
-            raise ValueError(f"Congestion end {self.end} must be after start {self.start}")
+            raise InputError(f"Congestion end {self.end} must be after start {self.start}")
         if not (0 <= self.utilisation <= _MAX_UTILISATION):
-            raise ValueError(f"Congestion utilisation {self.utilisation} must be in "
+            raise InputError(f"Congestion utilisation {self.utilisation} must be in "
                              f"[0, {_MAX_UTILISATION}]")
 
     def active(self, timestamp: float) -> bool:

@@ -7,8 +7,10 @@ Commands come from modules that each register their own sub-commands:
 * :mod:`sim.cli_sweep`: ``sweep``
 * :mod:`sim.cli_timeline`: ``timeline``
 
-Each command prints a clear error (no traceback) and exits non-zero when its
-input is wrong or a contract call reverts.
+Each command prints a clear error (no traceback) and exits with status 2 when its
+input is wrong (:class:`sim.errors.InputError`, a missing file) or a contract call
+reverts. Any other exception is a fault of settlesim, not of the input: it keeps
+its traceback, so that it can be reported and mended rather than read as a refusal.
 """
 
 from __future__ import annotations
@@ -55,8 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("settlesim: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - the CLI reports, never dumps a traceback
-        known: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, LookupError)
+    except Exception as exc:  # noqa: BLE001 - refusals of the input as one line; faults raise
+        from sim.errors import InputError
+
+        known: tuple[type[BaseException], ...] = (InputError, FileNotFoundError)
         for m in mods:
             errs = getattr(m, "KNOWN_ERRORS", None)
             if errs is not None:

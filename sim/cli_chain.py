@@ -62,12 +62,34 @@ def _cmd_gas_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {v}")
+    return v
+
+
+def _currencies(text: str) -> list[str]:
+    """``USD,eur, MXN`` -> ``["USD", "EUR", "MXN"]``: three-letter codes, each once."""
+    codes = [c.strip().upper() for c in text.split(",") if c.strip()]
+    bad = [c for c in codes if len(c) != 3 or not c.isascii() or not c.isalpha()]
+    if bad or not codes:
+        raise argparse.ArgumentTypeError(
+            f"{', '.join(map(repr, bad)) or repr(text)}: give ISO 4217 codes such as "
+            "USD,EUR,MXN, comma-separated")
+    if len(set(codes)) != len(codes):
+        raise argparse.ArgumentTypeError(f"{text!r}: each currency once")
+    return codes
+
+
 def _cmd_deploy(args: argparse.Namespace) -> int:
     from settlement import Chain, deploy_stack
 
-    currencies = [c.strip().upper() for c in args.currencies.split(",") if c.strip()]
     chain = Chain(args.rpc)
-    stack = deploy_stack(chain, currencies, escrow_fee_bps=args.escrow_fee_bps)
+    stack = deploy_stack(chain, args.currencies, escrow_fee_bps=args.escrow_fee_bps)
     print(json.dumps(stack.addresses(), indent=1))
     return 0
 
@@ -88,19 +110,20 @@ def register(sub: Any) -> None:
     g.add_argument("--json", action="store_true", help="print JSON instead of a table")
     g.add_argument("--write", action="store_true",
                    help="also refresh settlement/artifacts/gas_report.json")
-    g.add_argument("--batch-size", type=int, default=10, metavar="N",
+    g.add_argument("--batch-size", type=_positive, default=10, metavar="N",
                    help="locks per batch operation (default 10)")
     g.set_defaults(func=_cmd_gas_report)
 
     d = sub.add_parser("deploy", help="deploy the stack and print the addresses as JSON")
     d.add_argument("--rpc", metavar="URL", default=None,
                    help="JSON-RPC node (default: the embedded eth-tester chain)")
-    d.add_argument("--currencies", default="USD,EUR,MXN",
+    d.add_argument("--currencies", type=_currencies, default="USD,EUR,MXN",
                    help="stablecoins to deploy, comma-separated (default USD,EUR,MXN)")
     d.add_argument("--escrow-fee-bps", type=int, default=0, metavar="BPS")
     d.set_defaults(func=_cmd_deploy)
 
     m = sub.add_parser("demo", help="one USD->MXN payment through the contracts, step by step")
     m.add_argument("--rpc", metavar="URL", default=None)
-    m.add_argument("--amount", type=int, default=1_000, help="USD amount (default 1000)")
+    m.add_argument("--amount", type=_positive, default=1_000,
+                   help="USD amount, a whole number (default 1000)")
     m.set_defaults(func=_cmd_demo)

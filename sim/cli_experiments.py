@@ -121,6 +121,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from sim.errors import InputError
     from sim.results import conservation_violations
     from sim.scenario import ScenarioError, load_scenario
 
@@ -146,7 +147,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"settlesim run: interrupted; nothing written to {out}", file=sys.stderr)
         return 130
-    except ValueError as exc:   # the model refusing what the scenario asks, with why
+    except InputError as exc:   # the model refusing what the scenario asks, with why
         print(f"settlesim run: {sc.name}: {exc}; {out} left as it was", file=sys.stderr)
         return 1
     bad = conservation_violations(res.payments)

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.errors import InputError
 from sim.network import deep_merge
 from sim.results import Results
 from sim.scenario import Scenario, ScenarioError, freeze, load_scenario
@@ -73,7 +74,7 @@ replication_seed(1, 1)
     4095065250409260757
     """
     if scenario_seed < 0 or replication < 0 or grid_index < 0:
-        raise ValueError("seeds, replications and grid indices are >= 0")
+        raise InputError("seeds, replications and grid indices are >= 0")
     ss = np.random.SeedSequence(scenario_seed, spawn_key=(grid_index, replication))
     hi, lo = (int(x) for x in ss.generate_state(2, dtype=np.uint32))
     return ((hi << 32) | lo) & ((1 << 63) - 1)
@@ -366,10 +367,10 @@ def run_scenario(scenario: Scenario, *, payments: int | None = None, seed: int |
     s = seed if seed is not None else replication_seed(scenario.seed, replication)
     n = payments if payments is not None else scenario.payments
     if n < 1:
-        raise ValueError("payments must be at least 1")
+        raise InputError("payments must be at least 1")
     mode = ledger or scenario.onchain.ledger
     if mode not in ("contracts", "table"):
-        raise ValueError(f"ledger must be 'contracts' or 'table', not {mode!r}")
+        raise InputError(f"ledger must be 'contracts' or 'table', not {mode!r}")
     wl = Workload.generate(comp.workload_spec, seed=s, n_payments=n, network=comp.network,
                            start=comp.start, days=comp.days,
                            segments=scenario.workload.segments)
@@ -485,9 +486,9 @@ def run(scenario: Scenario | str | Path, *, payments: int | None = None,
     sc = _as_scenario(scenario)
     reps = replications if replications is not None else sc.replications
     if reps < 1:
-        raise ValueError("replications must be at least 1")
+        raise InputError("replications must be at least 1")
     if payments is not None and payments < 1:
-        raise ValueError("payments must be at least 1")
+        raise InputError("payments must be at least 1")
     update: dict[str, Any] = {"replications": reps}
     if seed is not None:
         update["seed"] = seed

@@ -37,6 +37,8 @@ from __future__ import annotations
 
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation
 
+from sim.errors import InputError
+
 __all__ = [
     "MINOR_EXPONENTS",
     "MoneyError",
@@ -63,7 +65,7 @@ MINOR_EXPONENTS: dict[str, int] = {
 }  # fmt: skip
 
 
-class MoneyError(ValueError):
+class MoneyError(InputError):
     """An amount, currency or rate that cannot be represented exactly."""
 
 

@@ -52,6 +52,7 @@ from pydantic import (
 )
 
 from sim.calendar import BusinessCalendar, CalendarError, parse_clock
+from sim.errors import InputError
 from sim.money import (
     MoneyError,
     check_currency,
@@ -84,7 +85,7 @@ SEGMENTS: tuple[str, ...] = ("retail", "sme", "wholesale")
 Segment = Literal["retail", "sme", "wholesale"]
 
 
-class NetworkFileError(ValueError):
+class NetworkFileError(InputError):
     """A network file with problems; ``problems`` lists each as 'entry: what; fix'."""
 
     def __init__(self, path: str | Path, problems: list[str]) -> None:
@@ -94,7 +95,7 @@ class NetworkFileError(ValueError):
         super().__init__(f"{self.path}: {len(problems)} problem(s) in the bank network:\n{lines}")
 
 
-class RoutingError(LookupError):
+class RoutingError(InputError, LookupError):
     """No correspondent path exists for a payment; the message says why."""
 
 
@@ -234,7 +235,7 @@ class Bank(_Model):
             return BusinessCalendar(self.timezone, self.country, opens=self.opens,
                                     closes=self.closes, cutoff=self.cutoff, subdiv=self.subdiv)
         except CalendarError as exc:
-            raise ValueError(str(exc)) from None
+            raise InputError(str(exc)) from None
 
     def fee(self, kind: Literal["sender_fee", "beneficiary_fee"], segment: str,
             amount: int, amount_currency: str, fx: FxTable) -> int:

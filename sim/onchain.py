@@ -76,6 +76,7 @@ from simpy.events import Event, Timeout
 
 from sim.chains import ChainProfile, Congestion, FeeMarket, get_chain_profile
 from sim.correspondent import PaymentDraws, country_calendars
+from sim.errors import InputError
 from sim.ledger import (
     TOKEN_DECIMALS,
     ZERO32,
@@ -172,7 +173,7 @@ class BlockProducer:
         op.submitted_at = float(env.now)
         est = op.est_gas = self.ledger.estimate(op)
         if est > self.profile.block_gas_limit:
-            raise ValueError(f"{op.kind} needs {op.est_gas} gas, more than the block gas limit "
+            raise InputError(f"{op.kind} needs {op.est_gas} gas, more than the block gas limit "
                              f"{self.profile.block_gas_limit} of {self.profile.name}")
         self.mempool.append(op)
         if self._asleep:
@@ -943,7 +944,7 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
         chain or spec.chain)
     mode = ledger or spec.ledger
     if mode not in ("contracts", "table"):
-        raise ValueError(f"ledger must be 'contracts' or 'table', not {mode!r}")
+        raise InputError(f"ledger must be 'contracts' or 'table', not {mode!r}")
     payments = list(workload)
     start = float(min([workload.start] + [p.created_at for p in payments[:1]]))
     t0 = int(start)
@@ -954,7 +955,7 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
     led: Ledger
     if mode == "contracts":
         if profile.block_time_s < 1 or profile.block_time_s != int(profile.block_time_s):
-            raise ValueError(f"the contracts ledger needs whole-second blocks; {profile.name} "
+            raise InputError(f"the contracts ledger needs whole-second blocks; {profile.name} "
                              f"has {profile.block_time_s} s (use ledger='table')")
         led = contracts_ledger(network, payments, spec, t0)
         if record_blocks:

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.calendar import BusinessCalendar, CalendarError
+from sim.errors import InputError
 
 __all__ = [
     "DEFAULT_ONCHAIN_PATH",
@@ -34,7 +35,7 @@ DEFAULT_ONCHAIN_PATH = Path(__file__).parent / "data" / "onchain.toml"
 RampMode = Literal["wire", "instant", "prefunded"]
 
 
-class OnChainSpecError(ValueError):
+class OnChainSpecError(InputError):
     """A problem in an on-chain settings file; one line per problem."""
 
     def __init__(self, path: str, problems: list[str]) -> None:

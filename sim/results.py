@@ -46,6 +46,7 @@ import pandas as pd
 import pyarrow as pa
 
 from sim.calendar import BusinessCalendar
+from sim.errors import InputError
 
 __all__ = [
     "FEE_COMPONENTS",
@@ -314,7 +315,7 @@ class ResultsBuilder:
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
-class MoneyOverflowError(ValueError):
+class MoneyOverflowError(InputError):
     """An amount too large for the tables' 64-bit integer columns (minor units)."""
 
     def __init__(self, payment_id: str, column: str, value: int, hint: str = "") -> None:
@@ -454,10 +455,10 @@ class Results:
     def __init__(self, payments: pd.DataFrame, steps: pd.DataFrame,
                  meta: Mapping[str, Any] | None = None) -> None:
         if tuple(payments.columns) != PAYMENT_COLUMNS:
-            raise ValueError(f"payments columns {list(payments.columns)} are not the shape "
+            raise InputError(f"payments columns {list(payments.columns)} are not the shape "
                              f"{list(PAYMENT_COLUMNS)}")
         if tuple(steps.columns) != STEP_COLUMNS:
-            raise ValueError(f"steps columns {list(steps.columns)} are not {list(STEP_COLUMNS)}")
+            raise InputError(f"steps columns {list(steps.columns)} are not {list(STEP_COLUMNS)}")
         self.payments = payments
         self.steps = steps
         self.meta: dict[str, Any] = dict(meta or {})
@@ -521,7 +522,7 @@ class Results:
                     written[f"{name}.csv"] = atomic_write(
                         out / f"{name}.csv", functools.partial(_to_csv, df))
                 else:
-                    raise ValueError(f"unknown format {fmt!r}; use 'parquet' or 'csv'")
+                    raise InputError(f"unknown format {fmt!r}; use 'parquet' or 'csv'")
         doc = json.dumps(self.summary(scenario, seed, calendars), indent=2, sort_keys=False)
         written["summary.json"] = atomic_write(out / "summary.json",
                                                functools.partial(_write_text, doc + "\n"))

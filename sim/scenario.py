@@ -43,6 +43,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sim.errors import InputError
+
 __all__ = [
     "SCENARIO_DIR",
     "CongestionEpisode",
@@ -71,7 +73,7 @@ BANK_OVERRIDABLE: tuple[str, ...] = (
 )
 
 
-class ScenarioError(ValueError):
+class ScenarioError(InputError):
     """A scenario with problems: one line per problem (file, field path, what is allowed).
 
     ``problems`` holds ``"field.path: what is wrong; allowed: ..."`` strings and

@@ -62,6 +62,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.errors import InputError
 from sim.results import PAYMENT_COLUMNS, STEP_COLUMNS, atomic_write, kpis
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ _PARAM_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _ADDRESS_RE = re.compile(r"^[a-z][a-z0-9+]*://\S+$")
 
 
-class SweepError(ValueError):
+class SweepError(InputError):
     """A sweep's grid, options or one of its tasks is wrong; the message names which."""
 
 

@@ -45,6 +45,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
+from sim.errors import InputError
 from sim.money import from_minor, minor_exponent
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ _TERM_COLORS: dict[str, str] = {
 }
 
 
-class TimelineError(ValueError):
+class TimelineError(InputError):
     """Wrong input for a timeline (corridor, bank, time, run directory, payment id)."""
 
 

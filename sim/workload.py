@@ -39,6 +39,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.calendar import _zone, to_timestamp, utc
+from sim.errors import InputError
 from sim.money import check_currency, convert_for_reporting, from_minor, minor_exponent, to_minor
 from sim.network import SEGMENTS, BankNetwork, ExactDecimal, RoutingError
 
@@ -55,7 +56,7 @@ DEFAULT_WORKLOAD_PATH = Path(__file__).parent / "data" / "default_workload.toml"
 CHARGE_OPTIONS: tuple[str, ...] = ("OUR", "SHA", "BEN")
 
 
-class WorkloadFileError(ValueError):
+class WorkloadFileError(InputError):
     """A workload file with problems; ``problems`` lists each as 'entry: what; fix'."""
 
     def __init__(self, path: str | Path, problems: list[str]) -> None:
@@ -303,7 +304,7 @@ class Workload(Sequence[Payment]):
         self.payments: tuple[Payment, ...] = tuple(payments)
         for i, p in enumerate(self.payments):
             if p.index != i:
-                raise ValueError(f"payment {p.payment_id} has index {p.index}, expected {i}; "
+                raise InputError(f"payment {p.payment_id} has index {p.index}, expected {i}; "
                                  "indices must be 0..n-1 in order")
         self.seed = seed
         self.start = start if start is not None else (
@@ -365,7 +366,7 @@ class Workload(Sequence[Payment]):
         if n_payments is None:
             n_payments = int(rng.poisson(spec.workload.payments_per_day * ndays))
         if n_payments < 0:
-            raise ValueError("n_payments must be >= 0")
+            raise InputError("n_payments must be >= 0")
         cors = spec.corridors
         shares = np.array([c.share for c in cors], dtype=float)
         counts = rng.multinomial(n_payments, shares / shares.sum())
@@ -447,9 +448,9 @@ def make_payment(index: int, created_at: datetime | float, sender_bank: str,
     t = created_at if isinstance(created_at, float | int) else to_timestamp(created_at)
     sc, rc = network.bank(sender_bank).country, network.bank(beneficiary_bank).country
     if segment not in SEGMENTS:
-        raise ValueError(f"segment {segment!r}: use one of {', '.join(SEGMENTS)}")
+        raise InputError(f"segment {segment!r}: use one of {', '.join(SEGMENTS)}")
     if charge_option not in CHARGE_OPTIONS:
-        raise ValueError(f"charge_option {charge_option!r}: use OUR, SHA or BEN")
+        raise InputError(f"charge_option {charge_option!r}: use OUR, SHA or BEN")
     return Payment(payment_id or f"P{index:07d}", index, float(t), f"{sc}-{rc}", sender_bank,
                    beneficiary_bank, to_minor(amount, currency_sent), check_currency(currency_sent),
                    check_currency(currency_delivered), segment,  # type: ignore[arg-type]

@@ -79,10 +79,19 @@ def test_deploy_command_prints_addresses(capsys) -> None:
     assert set(data["roles"]) >= {"owner", "master_minter", "pauser", "blacklister"}
 
 
-def test_deploy_command_reports_bad_input_without_traceback(capsys) -> None:
-    assert main(["deploy", "--currencies", "US"]) == 2
+@pytest.mark.parametrize(("argv", "says"), [
+    (["deploy", "--currencies", "US"], "'US': give ISO 4217 codes"),
+    (["deploy", "--currencies", "USD,mxn,usd"], "each currency once"),
+    (["demo", "--amount", "0"], "--amount: must be at least 1, not 0"),
+    (["gas-report", "--batch-size", "x"], "--batch-size: 'x' is not a whole number"),
+])
+def test_chain_commands_refuse_bad_arguments_before_touching_a_chain(argv, says, capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
     err = capsys.readouterr().err
-    assert "settlesim deploy:" in err and "'US'" in err and "Traceback" not in err
+    assert f"settlesim {argv[0]}: error: argument" in err and says in err
+    assert "Traceback" not in err
 
 
 def test_demo_runs_the_payment_end_to_end() -> None:

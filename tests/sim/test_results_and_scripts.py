@@ -11,7 +11,8 @@ from sim.results import PAYMENT_COLUMNS, STEP_COLUMNS, Results, atomic_write
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("mod", ["sim", "sim.money", "sim.calendar", "sim.network", "sim.workload",
+@pytest.mark.parametrize("mod", ["sim", "sim.errors", "sim.money", "sim.calendar", "sim.network",
+                                 "sim.workload",
                                  "sim.results", "sim.correspondent"])
 def test_docstring_examples_run(mod: str) -> None:
     res = doctest.testmod(importlib.import_module(mod), optionflags=doctest.ELLIPSIS)
