@@ -8,9 +8,10 @@ Commands come from modules that each register their own sub-commands:
 * :mod:`sim.cli_timeline`: ``timeline``
 
 Each command prints a clear error (no traceback) and exits with status 2 when its
-input is wrong (:class:`sim.errors.InputError`, a missing file) or a contract call
-reverts. Any other exception is a fault of settlesim, not of the input: it keeps
-its traceback, so that it can be reported and mended rather than read as a refusal.
+input is wrong (:class:`sim.errors.InputError`), a file cannot be read or written
+(``OSError``: missing, not a folder, no permission) or a contract call reverts.
+Any other exception is a fault of settlesim, not of the input: it keeps its
+traceback, so that it can be reported and mended rather than read as a refusal.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - refusals of the input as one line; faults raise
         from sim.errors import InputError
 
-        known: tuple[type[BaseException], ...] = (InputError, FileNotFoundError)
+        known: tuple[type[BaseException], ...] = (InputError, OSError)
         for m in mods:
             errs = getattr(m, "KNOWN_ERRORS", None)
             if errs is not None:

@@ -66,8 +66,9 @@ def run_to_dir(scenario: Any, out: str | Path, *, payments: int | None = None,
     (:func:`sim.report.write_outputs`).
     """
     from sim.experiment import run
-    from sim.report import OUTPUT_STEPS, write_outputs
+    from sim.report import OUTPUT_STEPS, check_output_folder, write_outputs
 
+    check_output_folder(out)     # before the run, not after it
     state = {"done": 0, "total": 0}
 
     def rail_tick(done: int, total: int, what: str) -> None:
@@ -122,6 +123,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from sim.errors import InputError
+    from sim.report import check_output_folder
     from sim.results import conservation_violations
     from sim.scenario import ScenarioError, load_scenario
 
@@ -130,7 +132,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except ScenarioError as exc:
         print(exc, file=sys.stderr)
         return 2
-    out = Path(args.out) if args.out else Path("out") / sc.name
+    out = check_output_folder(Path(args.out) if args.out else Path("out") / sc.name)
     err = Console(stderr=True)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(),
                TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())

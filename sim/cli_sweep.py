@@ -38,12 +38,14 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from sim.report import check_output_folder
     from sim.scenario import load_scenario
     from sim.sweep import parse_grid, run_sweep
 
     grid = parse_grid(args.grid or [])
     scenario = load_scenario(args.scenario)
-    out = Path(args.out) if args.out else Path("out") / f"{scenario.name}-sweep"
+    out = check_output_folder(Path(args.out) if args.out else
+                              Path("out") / f"{scenario.name}-sweep")
     res = run_sweep(scenario, grid, out=out, replications=args.replications,
                     payments=args.payments, ledger=args.ledger, workers=args.workers,
                     scheduler=args.scheduler, retries=args.retries,

@@ -28,10 +28,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from sim.errors import InputError
 from sim.results import atomic_write
 
-__all__ = ["KPI_ROWS", "OUTPUT_STEPS", "assumptions", "fmt_kpi", "kpi_rows", "render_report",
-           "write_outputs", "write_report"]
+__all__ = ["KPI_ROWS", "OUTPUT_STEPS", "assumptions", "check_output_folder", "fmt_kpi",
+           "kpi_rows", "render_report", "write_outputs", "write_report"]
 
 #: (label, summary key, format) of the KPI table, in order.
 KPI_ROWS: tuple[tuple[str, str, str], ...] = (
@@ -384,6 +385,31 @@ def _publish(staging: Path, out: Path) -> list[Path]:
         os.replace(src, dst)
         moved.append(dst)
     return moved
+
+
+def check_output_folder(out: str | Path) -> Path:
+    """Refuse, before any work is done, an output folder that cannot be made or written in.
+
+    Raises :class:`~sim.errors.InputError` naming the folder and why: it is a file,
+    a file stands where one of its parents would be made, or the nearest existing
+    parent is not writable. Returns ``out`` as a ``Path``.
+
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile() as f:
+    ...     check_output_folder(f"{f.name}/run")
+    Traceback (most recent call last):
+    ...
+    sim.errors.InputError: output folder .../run: ... is a file, not a folder
+    """
+    out = Path(out)
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise InputError(f"output folder {out}: {probe} is a file, not a folder")
+    if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
+        raise InputError(f"output folder {out}: no permission to write in {probe}")
+    return out
 
 
 def write_outputs(results: Any, out: str | Path, *,

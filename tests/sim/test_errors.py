@@ -94,3 +94,16 @@ def test_run_reports_a_refusal_and_raises_a_fault_leaving_earlier_results(
         with pytest.raises(ValueError, match="a bug"):
             main(argv)
     assert (out / "payments.csv").read_text() == "earlier\n"
+
+
+def test_cli_names_an_output_folder_it_cannot_make(tmp_path: Path, capsys) -> None:
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a folder\n")
+    for argv in (["run", "baseline"], ["sweep", "baseline", "--grid", "seed=1,2"]):
+        out = blocker / "sub" / "run"
+        assert main([*argv, "--payments", "3", "--out", str(out)]) in (1, 2)
+        err = capsys.readouterr().err
+        # refused before any work: no progress bar, one line naming the folder and why
+        assert err.startswith(f"settlesim {argv[0]}: ") and err.count("\n") == 1, err
+        assert f"output folder {out}: {blocker} is a file, not a folder" in err
+        assert blocker.read_text() == "not a folder\n"
