@@ -44,6 +44,7 @@ test-fast: setup
 
 lint: setup
 	$(VENV)/bin/ruff check settlement sim scripts tests benchmarks
+	$(VENV)/bin/mypy sim settlement
 
 compile: setup
 	$(VENV)/bin/settlesim compile

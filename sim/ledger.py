@@ -208,11 +208,12 @@ class Ledger:
         once, into ``op.tokens``) plus its kind's measured execution gas."""
         kind = self._kinds.get(op.kind)
         if kind is None or kind[0] != op.function or kind[1] != op.contract:
-            exec_gas = self.table.exec_gas.get(op.kind)
-            if exec_gas is None:
+            measured = self.table.exec_gas.get(op.kind)
+            if measured is None:
                 self.table.gas_tokens(op.kind, 0)       # raises the KeyError
+                raise AssertionError(f"no gas for {op.kind!r}")   # not reached
             kind = self._kinds[op.kind] = (op.function, op.contract,
-                                           _token_counter(op.contract, op.function), exec_gas)
+                                           _token_counter(op.contract, op.function), measured)
         tokens = op.tokens
         if tokens < 0:
             tokens = op.tokens = kind[2](op.args)

@@ -265,7 +265,8 @@ class _Block(Event):
         what ``succeed()`` and then :meth:`simpy.Environment.step` do for a scheduled
         event, in SimPy 4's event protocol (``_ok``, ``_value``, ``callbacks``; SimPy is
         pinned, and ``tests/onchain/test_fast_paths.py`` checks the order it gives)."""
-        self._ok, self._value, self.callbacks = True, None, None
+        self._ok, self._value = True, None
+        self.callbacks = None  # type: ignore[assignment]  # processed, as SimPy marks it
         for callback in callbacks:
             callback(self)
 
