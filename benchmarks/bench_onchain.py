@@ -23,6 +23,11 @@
    block of the workload's horizon whatever the number of payments, a fixed cost
    that larger workloads amortise. The process time of the whole ``run()`` (set-up
    and the result tables too) is printed beside it, against the same skeleton.
+   To show that fixed cost, the fee market alone is timed stepping as many idle
+   slots as the run stepped (best of ``--repeat``), and with two or more payment
+   counts the marginal ratio is printed: the rail's extra time per extra payment
+   between consecutive counts against the skeleton's. Both are breakdowns; the
+   target is the whole ratio above.
 
 Usage: ``python benchmarks/bench_onchain.py [--contracts 40] [--table 5000,20000]
 [--repeat 3]``
@@ -37,6 +42,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import simpy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -44,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_chain import bench_raw  # noqa: E402
 
 from sim import onchain  # noqa: E402
+from sim.chains import FeeMarket, get_chain_profile  # noqa: E402
 from sim.ledger import measure_rail_gas  # noqa: E402
 from sim.network import BankNetwork  # noqa: E402
 from sim.onchain_spec import OnChainSpec  # noqa: E402
@@ -136,6 +143,26 @@ def _skeleton(res: onchain.Results, block_time: float) -> float:
         return time.process_time() - start
 
 
+def _idle_market(slots: int, seed: int, repeat: int) -> float:
+    """Process time of the run's fee market (same profile and seed) stepping ``slots``
+    slots with none of the rail's gas: the fixed cost of the horizon, best of ``repeat``."""
+    profile = get_chain_profile(OnChainSpec.default().chain)
+    best = float("inf")
+    for _ in range(repeat):
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed,
+                                                                         spawn_key=(0xFEE,))))
+        market = FeeMarket(profile, rng)
+        gc.collect()
+        with paused_gc():
+            start = time.process_time()
+            market.open_block_capacity(0, 0.0)
+            market.close_block(0)      # the blocks in between are stepped as idle slots
+            market.open_block_capacity(slots - 1, (slots - 1) * profile.block_time_s)
+            market.close_block(0)
+            best = min(best, time.process_time() - start)
+    return best
+
+
 def table_vs_skeleton(n: int, seed: int = 2, repeat: int = 3) -> dict[str, float]:
     """Best of ``repeat`` runs of each, interleaved, in process time of ``env.run()``."""
     net = BankNetwork.default()
@@ -158,7 +185,8 @@ def table_vs_skeleton(n: int, seed: int = 2, repeat: int = 3) -> dict[str, float
             "skeleton_s": skel_s,
             "payments_per_s": n / sim_s, "skeleton_per_s": n / skel_s, "ratio": sim_s / skel_s,
             "run_ratio": whole_s / skel_s, "blocks": res.meta["blocks"] if res else 0,
-            "slots": res.meta["slots"] if res else 0}
+            "slots": res.meta["slots"] if res else 0,
+            "idle_market_s": _idle_market(res.meta["slots"], seed, repeat) if res else 0.0}
 
 
 def main() -> None:
@@ -190,7 +218,16 @@ def main() -> None:
         print(f"  the whole run (set-up, simulation and the payments and steps tables): "
               f"{t['run_s']:.2f} s -> {t['run_ratio']:.2f}x the skeleton")
         print(f"  the fee market stepped through {t['slots']:,} slots, {t['blocks']:,} of them "
-              f"blocks with the rail's transactions (the skeleton has no fee market)")
+              f"blocks with the rail's transactions (the skeleton has no fee market); "
+              f"the fee market alone, through as many idle slots: {t['idle_market_s']:.2f} s "
+              f"({t['idle_market_s'] / t['simulate_s']:.0%} of the run)")
+    for a, b in zip(tables, tables[1:], strict=False):
+        dn = b["payments"] - a["payments"]
+        rail_us = (b["simulate_s"] - a["simulate_s"]) / dn * 1e6
+        skel_us = (b["skeleton_s"] - a["skeleton_s"]) / dn * 1e6
+        print(f"marginal, {a['payments']} -> {b['payments']} payments: each extra payment costs "
+              f"the rail {rail_us:.0f} us and the skeleton {skel_us:.0f} us -> "
+              f"{rail_us / skel_us:.2f}x")
 
 
 if __name__ == "__main__":
