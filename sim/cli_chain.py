@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+from sim.cli import at_least
+
 __all__ = ["KNOWN_ERRORS", "register"]
 
 
@@ -62,16 +64,6 @@ def _cmd_gas_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {v}")
-    return v
-
-
 def _currencies(text: str) -> list[str]:
     """``USD,eur, MXN`` -> ``["USD", "EUR", "MXN"]``: three-letter codes, each once."""
     codes = [c.strip().upper() for c in text.split(",") if c.strip()]
@@ -110,7 +102,7 @@ def register(sub: Any) -> None:
     g.add_argument("--json", action="store_true", help="print JSON instead of a table")
     g.add_argument("--write", action="store_true",
                    help="also refresh settlement/artifacts/gas_report.json")
-    g.add_argument("--batch-size", type=_positive, default=10, metavar="N",
+    g.add_argument("--batch-size", type=at_least(1), default=10, metavar="N",
                    help="locks per batch operation (default 10)")
     g.set_defaults(func=_cmd_gas_report)
 
@@ -124,6 +116,6 @@ def register(sub: Any) -> None:
 
     m = sub.add_parser("demo", help="one USD->MXN payment through the contracts, step by step")
     m.add_argument("--rpc", metavar="URL", default=None)
-    m.add_argument("--amount", type=_positive, default=1_000,
+    m.add_argument("--amount", type=at_least(1), default=1_000,
                    help="USD amount, a whole number (default 1000)")
     m.set_defaults(func=_cmd_demo)

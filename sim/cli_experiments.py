@@ -22,6 +22,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sim.cli import at_least
+
 __all__ = ["KNOWN_ERRORS", "register", "run_to_dir"]
 
 
@@ -33,26 +35,6 @@ def _known() -> tuple[type[BaseException], ...]:
 
 
 KNOWN_ERRORS = _known
-
-
-def _positive(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"{v}: give at least 1")
-    return v
-
-
-def _seed(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"{v}: a seed is >= 0")
-    return v
 
 
 def run_to_dir(scenario: Any, out: str | Path, *, payments: int | None = None,
@@ -200,11 +182,11 @@ def register(sub: Any) -> None:
                        "report", description="Run SCENARIO (a file or a shipped name such as "
                        "'baseline') on every rail of it, on the same workload.")
     r.add_argument("scenario", metavar="SCENARIO", help="scenario file or shipped name")
-    r.add_argument("--payments", type=_positive, default=None, metavar="N",
+    r.add_argument("--payments", type=at_least(1), default=None, metavar="N",
                    help="payments per replication (default: the scenario's)")
-    r.add_argument("--seed", type=_seed, default=None, metavar="S",
+    r.add_argument("--seed", type=at_least(0), default=None, metavar="S",
                    help="scenario seed (default: the scenario's)")
-    r.add_argument("--replications", type=_positive, default=None, metavar="R",
+    r.add_argument("--replications", type=at_least(1), default=None, metavar="R",
                    help="replications, each with its own derived seed (default: the "
                    "scenario's); with 2 or more every KPI gets a 95%% interval")
     r.add_argument("--ledger", choices=("contracts", "table"), default=None,

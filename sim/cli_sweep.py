@@ -12,6 +12,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from sim.cli import at_least
+
 __all__ = ["KNOWN_ERRORS", "register"]
 
 
@@ -22,16 +24,6 @@ def _known() -> tuple[type[BaseException], ...]:
 
 
 KNOWN_ERRORS = _known
-
-
-def _positive(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, not {v}")
-    return v
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
@@ -100,14 +92,14 @@ def register(sub: Any) -> None:
     s.add_argument("--grid", action="append", metavar="PARAM=V1,V2,...",
                    help="a scenario parameter (dotted path) and its values; repeat for a "
                         "product grid (e.g. --grid onchain.chain=ethereum-l1,fast-ledger)")
-    s.add_argument("--replications", type=_positive, metavar="R",
+    s.add_argument("--replications", type=at_least(1), metavar="R",
                    help="runs per grid point (default: the scenario's)")
-    s.add_argument("--payments", type=_positive, metavar="N",
+    s.add_argument("--payments", type=at_least(1), metavar="N",
                    help="payments per run (default: the scenario's)")
     s.add_argument("--ledger", choices=("table", "contracts"),
                    help="on-chain ledger (default: the scenario's)")
     where = s.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_positive, metavar="N",
+    where.add_argument("--workers", type=at_least(1), metavar="N",
                        help="local worker processes (default: CPUs; 1 runs in this process)")
     where.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                        help="run on the Dask cluster of this scheduler")

@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("mod", ["sim", "sim.errors", "sim.money", "sim.calendar", "sim.network",
-                                 "sim.workload", "sim.results", "sim.report", "sim.correspondent"])
+                                 "sim.workload", "sim.results", "sim.report", "sim.correspondent",
+                                 "sim.cli"])
 def test_docstring_examples_run(mod: str) -> None:
     res = doctest.testmod(importlib.import_module(mod), optionflags=doctest.ELLIPSIS)
     assert res.failed == 0 and res.attempted > 0
