@@ -29,7 +29,7 @@
    between consecutive counts against the skeleton's. Both are breakdowns; the
    target is the whole ratio above.
 
-Usage: ``python benchmarks/bench_onchain.py [--contracts 40] [--table 5000,20000]
+Usage: ``python benchmarks/bench_onchain.py [--contracts 40] [--table 5000,20000,50000]
 [--repeat 3]``
 """
 
@@ -192,7 +192,7 @@ def table_vs_skeleton(n: int, seed: int = 2, repeat: int = 3) -> dict[str, float
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--contracts", type=int, default=40, help="payments, contracts ledger")
-    ap.add_argument("--table", default="5000,20000",
+    ap.add_argument("--table", default="5000,20000,50000",
                     help="payment counts, gas-table ledger (comma-separated)")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each side, best taken")
     args = ap.parse_args()
