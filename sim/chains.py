@@ -61,7 +61,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.errors import InputError
+from sim.errors import InputError, error_field, error_message, with_fix
 
 __all__ = [
     "DEFAULT_CHAINS_PATH",
@@ -326,17 +326,9 @@ _FIXES = {
 
 
 def _describe(label: str, err: Mapping[str, Any]) -> str:
-    parts: list[str] = []
-    for p in err["loc"]:
-        parts.append(f"[{p}]" if isinstance(p, int) else ("." if parts else "") + str(p))
-    field = "".join(parts)
-    msg = str(err["msg"]).removeprefix("Value error, ")
+    field, msg = error_field(err["loc"]), error_message(err)
     where = f"{label} field '{field}'" if field else label
-    text = f"{where}: {msg}"
-    fix = _FIXES.get(str(err["type"]))
-    if fix and fix not in msg:
-        text += f"; fix: {fix}"
-    return text
+    return with_fix(f"{where}: {msg}", msg, _FIXES.get(str(err["type"])))
 
 
 def _validate_profile(name: str, data: Mapping[str, Any], path: str) -> ChainProfile:

@@ -21,8 +21,41 @@ MoneyError True
 
 from __future__ import annotations
 
-__all__ = ["InputError"]
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+__all__ = ["InputError", "error_field", "error_message", "with_fix"]
 
 
 class InputError(ValueError):
     """The input cannot be used as given; the message says what, where and the fix."""
+
+
+def error_field(loc: Sequence[int | str], *, brackets: bool = True,
+                label: Callable[[int, int], str] | None = None) -> str:
+    """Where a pydantic error is, as a path: ``corridors[0].name`` (``brackets``), or
+    ``corridors.0.name``; ``label(position, index)`` may add to a list index's ``[i]``.
+
+    >>> error_field(("corridors", 0, "name")), error_field(("a", 1), brackets=False)
+    ('corridors[0].name', 'a.1')
+    """
+    if not brackets:
+        return ".".join(str(p) for p in loc)
+    parts: list[str] = []
+    for j, p in enumerate(loc):
+        if isinstance(p, int):
+            parts.append(f"[{p}]" + (label(j, p) if label else ""))
+        else:
+            parts.append(("." if parts else "") + str(p))
+    return "".join(parts)
+
+
+def error_message(err: Mapping[str, Any]) -> str:
+    """A pydantic error's message, without the ``Value error, `` pydantic puts before a
+    validator's own words."""
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
+def with_fix(text: str, msg: str, fix: str | None) -> str:
+    """``text; fix: <fix>``, unless there is no fix or ``msg`` already says it."""
+    return f"{text}; fix: {fix}" if fix and fix not in msg else text

@@ -52,7 +52,7 @@ from pydantic import (
 )
 
 from sim.calendar import BusinessCalendar, CalendarError, parse_clock
-from sim.errors import InputError
+from sim.errors import InputError, error_field, error_message, with_fix
 from sim.money import (
     MoneyError,
     check_currency,
@@ -487,16 +487,6 @@ def _with_profile(entry: Mapping[str, Any], profiles: Mapping[str, Mapping[str, 
     return deep_merge(prof, entry), f" ({kind} '{name}' or the entry)"
 
 
-def _loc(loc: tuple[Any, ...]) -> str:
-    parts: list[str] = []
-    for p in loc:
-        if isinstance(p, int):
-            parts.append(f"[{p}]")
-        else:
-            parts.append(("." if parts else "") + str(p))
-    return "".join(parts)
-
-
 _FIXES = {
     "missing": "add this field (to the entry or to its profile)",
     "extra_forbidden": "remove it or check its spelling",
@@ -510,14 +500,9 @@ _FIXES = {
 
 
 def _describe(entry: str, err: Mapping[str, Any], origin: str = "") -> str:
-    field = _loc(tuple(err["loc"]))
-    msg = str(err["msg"]).removeprefix("Value error, ")
-    fix = _FIXES.get(str(err["type"]), "")
+    field, msg = error_field(err["loc"]), error_message(err)
     where = f"{entry} field '{field}'" if field else entry
-    text = f"{where}{origin}: {msg}"
-    if fix and fix not in msg:
-        text += f"; fix: {fix}"
-    return text
+    return with_fix(f"{where}{origin}: {msg}", msg, _FIXES.get(str(err["type"])))
 
 
 class BankNetwork:

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.calendar import BusinessCalendar, CalendarError
-from sim.errors import InputError
+from sim.errors import InputError, error_field
 
 __all__ = [
     "DEFAULT_ONCHAIN_PATH",
@@ -185,6 +185,6 @@ class OnChainSpec(_M):
         except ValidationError as exc:
             problems = []
             for err in exc.errors():
-                loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
+                loc = error_field(err["loc"], brackets=False) or "(top level)"
                 problems.append(f"{loc}: {err['msg']}")
             raise OnChainSpecError(path, problems) from None

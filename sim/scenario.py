@@ -43,7 +43,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sim.errors import InputError
+from sim.errors import InputError, error_field, error_message
 
 __all__ = [
     "SCENARIO_DIR",
@@ -427,11 +427,11 @@ _FIXES = {
 def _describe(err: Mapping[str, Any]) -> str:
     loc = tuple(err["loc"])
     kind = str(err["type"])
-    field = ".".join(str(p) for p in loc) or "(top level)"
+    field = error_field(loc, brackets=False) or "(top level)"
     if kind == "extra_forbidden":
         allowed = _allowed(loc[:-1])
         return f"{field}: unknown field; allowed: {', '.join(allowed or [])}"
-    msg = str(err["msg"]).removeprefix("Value error, ")
+    msg = error_message(err)
     if kind == "missing":
         return f"{field}: required; add it"
     fix = _FIXES.get(kind)

@@ -39,7 +39,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.calendar import _zone, to_timestamp, utc
-from sim.errors import InputError
+from sim.errors import InputError, error_field, error_message
 from sim.money import check_currency, convert_for_reporting, from_minor, minor_exponent, to_minor
 from sim.network import SEGMENTS, BankNetwork, ExactDecimal, RoutingError
 
@@ -213,24 +213,20 @@ class WorkloadSpec(_M):
         try:
             return cls.model_validate({**raw, "path": path})
         except ValidationError as exc:
+            def corridor_name(j: int, i: int) -> str:
+                """After ``corridors[i]`` (position 1 of the location): the entry's name."""
+                if j != 1:
+                    return ""
+                try:
+                    return f" (name {raw['corridors'][i].get('name')!r})"
+                except (KeyError, IndexError, AttributeError, TypeError):
+                    return ""
+
             probs = []
             for e in exc.errors():
-                loc = list(e["loc"])
-                parts: list[str] = []
-                for j, part in enumerate(loc):
-                    if isinstance(part, int):
-                        label = f"[{part}]"
-                        if j == 1 and loc[0] == "corridors":
-                            try:
-                                label += f" (name {raw['corridors'][part].get('name')!r})"
-                            except (KeyError, IndexError, AttributeError, TypeError):
-                                pass
-                        parts.append(label)
-                    else:
-                        parts.append(("." if parts else "") + str(part))
-                where = "".join(parts)
-                msg = str(e["msg"]).removeprefix("Value error, ")
-                probs.append(f"{where or 'file'}: {msg}")
+                loc = tuple(e["loc"])
+                named = corridor_name if loc[:1] == ("corridors",) else None
+                probs.append(f"{error_field(loc, label=named) or 'file'}: {error_message(e)}")
             raise WorkloadFileError(path, probs) from None
         except ValueError as exc:
             raise WorkloadFileError(path, [str(exc)]) from None
