@@ -8,7 +8,9 @@ command line prints such an error as one line and exits with status 2; any other
 exception is a fault of settlesim itself and keeps its traceback.
 
 ``InputError`` is a ``ValueError``, so code that catches ``ValueError`` still
-catches it.
+catches it. The file loaders word pydantic's validation errors with the helpers
+here (:func:`error_field`, :func:`error_message`, :func:`with_fix`), each in its
+own file kind's style.
 
 >>> from sim.errors import InputError
 >>> from sim.money import MoneyError, to_minor
