@@ -25,9 +25,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sim import correspondent, onchain  # noqa: E402
-from sim.chains import ChainProfileError  # noqa: E402
+from sim.errors import InputError  # noqa: E402
 from sim.network import BankNetwork  # noqa: E402
-from sim.onchain_spec import OnChainSpec, OnChainSpecError  # noqa: E402
+from sim.onchain_spec import OnChainSpec  # noqa: E402
 from sim.results import Results, conservation_violations  # noqa: E402
 from sim.workload import Workload  # noqa: E402
 
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             spec = OnChainSpec.load(args.onchain) if args.onchain else None
             res = compare(args.payments, args.seed, args.ledger, args.chain, spec)
-    except (OnChainSpecError, ChainProfileError, ValueError) as exc:
+    except (InputError, OSError) as exc:   # a refusal of the input; any other error is a fault
         print(f"compare_rails: {exc}", file=sys.stderr)
         return 2
     bad = conservation_violations(res.payments)

@@ -16,17 +16,19 @@ import sys
 
 from settlement.chain import ChainError
 from settlement.demo import run_demo
+from sim.cli import at_least
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--amount", type=int, default=1_000, help="USD amount (default 1000)")
+    p.add_argument("--amount", type=at_least(1), default=1_000,
+                   help="USD amount, a whole number (default 1000)")
     p.add_argument("--rpc", default=None, metavar="URL",
                    help="a JSON-RPC node instead of the embedded chain")
     args = p.parse_args(argv)
     try:
         run_demo(rpc_url=args.rpc, amount_usd=args.amount)
-    except (ValueError, ChainError) as exc:
+    except ChainError as exc:   # a revert or an unreachable node; any other error is a fault
         print(f"onchain_demo: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -24,10 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from sim.errors import InputError  # noqa: E402
 from sim.network import BankNetwork  # noqa: E402
 from sim.timeline import (  # noqa: E402
     Timeline,
-    TimelineError,
     choose_banks,
     format_duration,
     parse_local_time,
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         made = build(Path(args.out), corridor=args.corridor, amount=args.amount,
                      seed=args.seed, scenario=args.scenario)
-    except (TimelineError, ValueError, LookupError) as exc:
+    except (InputError, OSError) as exc:   # a refusal of the input; any other error is a fault
         print(f"timeline_gallery: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     for case, tl, page in made:

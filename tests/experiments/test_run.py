@@ -158,3 +158,18 @@ def test_compare_rails_script_still_works_and_takes_a_scenario(tmp_path, capsys)
     assert out.count("median latency (h)") == 2
     import json
     assert json.loads((tmp_path / "b" / "summary.json").read_text())["scenario"] == "paper-claim"
+
+
+def test_compare_rails_script_refuses_bad_input_in_one_line(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "compare_rails.py"
+    spec = importlib.util.spec_from_file_location("compare_rails", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    capsys.readouterr()
+    assert mod.main(["--payments", "3", "--chain", "nochain", "--out", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("compare_rails: ") and "profile 'nochain': unknown" in err
+    assert "Traceback" not in err and not (tmp_path / "a").exists()
