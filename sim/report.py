@@ -190,7 +190,12 @@ def assumptions(results: Any) -> list[tuple[str, str, str]]:
     days = comp.days or ws.workload.days
     add("horizon", f"payments created from {start.isoformat()} for {days:g} days",
         src.get("horizon", ws.workload.sources.get("start", "")))
-    add("payments per replication", f"{results.meta.get('payments', sc.payments):,}",
+    n = int(results.meta.get("payments", sc.payments))
+    rate = float(ws.workload.payments_per_day)
+    add("payments per replication",
+        f"{n:,}: {n / days:,.0f} a day, {n / days / rate:.2g}x the {rate:g} a day the "
+        "workload draws without --payments (banks' capacity, nostro balances and the FX "
+        "provider's inventory are fixed: far above it, queues dominate both rails)",
         "scenario (a sample: each simulated payment stands for many)")
     add("replications and seed", f"{len(results.replications)}; seed {results.scenario_seed}"
         f" (replication seeds derived with numpy SeedSequence)", "")
