@@ -173,3 +173,14 @@ def test_compare_rails_script_refuses_bad_input_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("compare_rails: ") and "profile 'nochain': unknown" in err
     assert "Traceback" not in err and not (tmp_path / "a").exists()
+
+
+def test_report_states_the_runs_rate_against_the_workloads_own():
+    from sim.report import assumptions
+
+    sc = Scenario(name="rate", payments=56, rails=["correspondent"],
+                  horizon={"start": "2025-11-03T00:00:00Z", "days": 7})
+    res = run(sc)
+    row = dict((k, v) for k, v, _ in assumptions(res))["payments per replication"]
+    # 56 payments in 7 days: 8 a day, 0.02 of the workload file's 400 a day
+    assert row.startswith("56: 8 a day, 0.02x the 400 a day the workload draws")
