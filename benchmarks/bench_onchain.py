@@ -42,7 +42,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import simpy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -50,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_chain import bench_raw  # noqa: E402
 
 from sim import onchain  # noqa: E402
-from sim.chains import FeeMarket, get_chain_profile  # noqa: E402
+from sim.chains import get_chain_profile  # noqa: E402
 from sim.ledger import measure_rail_gas  # noqa: E402
 from sim.network import BankNetwork  # noqa: E402
 from sim.onchain_spec import OnChainSpec  # noqa: E402
@@ -149,9 +148,7 @@ def _idle_market(slots: int, seed: int, repeat: int) -> float:
     profile = get_chain_profile(OnChainSpec.default().chain)
     best = float("inf")
     for _ in range(repeat):
-        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed,
-                                                                         spawn_key=(0xFEE,))))
-        market = FeeMarket(profile, rng)
+        market = onchain.fee_market(profile, seed)
         gc.collect()
         with paused_gc():
             start = time.process_time()

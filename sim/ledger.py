@@ -178,11 +178,14 @@ class GasTable:
 
     def gas_tokens(self, kind: str, tokens: int) -> int:
         """:meth:`gas` of a call whose calldata counts ``tokens`` EIP-2028 tokens."""
+        return gas_of_tokens(tokens, self.exec_of(kind))
+
+    def exec_of(self, kind: str) -> int:
+        """The measured execution gas of operation ``kind``; ``KeyError`` naming it if none."""
         try:
-            exec_gas = self.exec_gas[kind]
+            return self.exec_gas[kind]
         except KeyError:
             raise KeyError(f"no measured gas for operation {kind!r}") from None
-        return gas_of_tokens(tokens, exec_gas)
 
 
 class Ledger:
@@ -208,12 +211,9 @@ class Ledger:
         once, into ``op.tokens``) plus its kind's measured execution gas."""
         kind = self._kinds.get(op.kind)
         if kind is None or kind[0] != op.function or kind[1] != op.contract:
-            measured = self.table.exec_gas.get(op.kind)
-            if measured is None:
-                self.table.gas_tokens(op.kind, 0)       # raises the KeyError
-                raise AssertionError(f"no gas for {op.kind!r}")   # not reached
             kind = self._kinds[op.kind] = (op.function, op.contract,
-                                           _token_counter(op.contract, op.function), measured)
+                                           _token_counter(op.contract, op.function),
+                                           self.table.exec_of(op.kind))
         tokens = op.tokens
         if tokens < 0:
             tokens = op.tokens = kind[2](op.args)

@@ -110,7 +110,7 @@ from sim.results import (
 )
 from sim.workload import Payment, Workload, arrivals
 
-__all__ = ["RAIL", "OnChainRail", "contracts_ledger", "run"]
+__all__ = ["RAIL", "OnChainRail", "contracts_ledger", "fee_market", "run"]
 
 RAIL = "onchain"
 _STREAM = 0x4F4E       # separates this rail's draws from the correspondent rail's
@@ -186,15 +186,13 @@ class BlockProducer:
     def _arm(self) -> None:
         """Wait for the next slot strictly after now (the first a transaction sent now
         can be in)."""
-        env = self.env
         self._asleep = False
-        now = env.now
-        k = self._slot = int((now - self.t0) // self.bt) + 1
-        t = self._slot_at = self.t0 + k * self.bt
-        Timeout(env, t - now).callbacks.append(self._on_slot)
+        now = self.env.now
+        self._slot = int((now - self.t0) // self.bt)    # the slot now is in, or begins
+        self._rearm(now)
 
     def _rearm(self, now: float) -> None:
-        """Wait for the slot after the one just produced."""
+        """Wait for the slot after :attr:`_slot` (the one just produced, or now's)."""
         k = self._slot = self._slot + 1
         t = self._slot_at = self.t0 + k * self.bt
         Timeout(self.env, t - now).callbacks.append(self._on_slot)
@@ -359,10 +357,9 @@ class OnChainRail:
         self.inventory: dict[str, int] = {}
         self._inv_usd = usd
         # per currency: the payments waiting for the provider's inventory, in the order
-        # they came ((amount, event to succeed once it is set aside for them)), and
-        # whether a replenishment is on its way
+        # they came ((amount, event to succeed once it is set aside for them)); a
+        # currency is here exactly while a replenishment of it is on its way
         self._fx_waiting: dict[str, list[tuple[int, simpy.Event]]] = {}
-        self._replenishing: set[str] = set()
         self._top_ups: dict[str, int] = {}      # replenishments so far, per currency
         self.replenishments: list[tuple[str, float, int]] = []
         self._usd_factors: dict[str, tuple[Decimal, Decimal]] = {}
@@ -490,10 +487,8 @@ class OnChainRail:
             else:
                 still.append((x, ev))
         self.inventory[ccy] = inventory
-        self._replenishing.discard(ccy)
         if still:
             self._fx_waiting[ccy] = still
-            self._replenishing.add(ccy)
             env.process(self._replenish(ccy))
 
     def _ccy(self, ccy: str) -> _Ccy:
@@ -728,9 +723,9 @@ class OnChainRail:
                 # wait in line until a replenishment covers the amount (the provider
                 # sets it aside then)
                 served = env.event()
-                self._fx_waiting.setdefault(D, []).append((x, served))
-                if D not in self._replenishing:
-                    self._replenishing.add(D)
+                waiting = self._fx_waiting.setdefault(D, [])
+                waiting.append((x, served))
+                if len(waiting) == 1:        # the first in line sends for a replenishment
                     env.process(self._replenish(D))
                 w0, n0 = env.now, self._top_ups.get(D, 0)
                 yield served
@@ -964,8 +959,7 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
     else:
         led = GasTableLedger(currencies, table)
     env = simpy.Environment(initial_time=t0)
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(0xFEE,))))
-    market = FeeMarket(profile, rng, congestion)
+    market = fee_market(profile, seed, congestion)
     builder = ResultsBuilder(RAIL)
     rail = OnChainRail(env, network, spec, profile, led, market, seed, builder)
     rail.submit(payments)
@@ -1002,6 +996,14 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
         if led.record is not None:
             meta["blocks_raw"] = led.record
     return Results(res.payments, res.steps, meta)
+
+
+def fee_market(profile: ChainProfile, seed: int,
+               congestion: Sequence[Congestion] = ()) -> FeeMarket:
+    """The fee market :func:`run` steps for ``seed``: its own random stream, apart from
+    the payments' draws."""
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(0xFEE,))))
+    return FeeMarket(profile, rng, congestion)
 
 
 def _overflow_hint(profile: ChainProfile, congestion: Sequence[Congestion]) -> str:
