@@ -61,7 +61,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.errors import InputError, error_field, error_message, with_fix
+from sim.errors import InputError, field_problem
 
 __all__ = [
     "DEFAULT_CHAINS_PATH",
@@ -325,17 +325,11 @@ _FIXES = {
 }
 
 
-def _describe(label: str, err: Mapping[str, Any]) -> str:
-    field, msg = error_field(err["loc"]), error_message(err)
-    where = f"{label} field '{field}'" if field else label
-    return with_fix(f"{where}: {msg}", msg, _FIXES.get(str(err["type"])))
-
-
 def _validate_profile(name: str, data: Mapping[str, Any], path: str) -> ChainProfile:
     try:
         prof = ChainProfile.model_validate(dict(data))
     except ValidationError as exc:
-        raise ChainProfileError(path, [_describe(f"profile {name!r}", e)
+        raise ChainProfileError(path, [field_problem(f"profile {name!r}", e, _FIXES)
                                        for e in exc.errors()]) from None
     prof._path = path
     return prof

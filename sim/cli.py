@@ -21,6 +21,8 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
+from sim.errors import InputError
+
 __all__ = ["at_least", "main"]
 
 COMMAND_MODULES = ("sim.cli_chain", "sim.cli_experiments", "sim.cli_sweep", "sim.cli_timeline")
@@ -82,8 +84,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("settlesim: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - refusals of the input as one line; faults raise
-        from sim.errors import InputError
-
         known: tuple[type[BaseException], ...] = (InputError, OSError)
         for m in mods:
             errs = getattr(m, "KNOWN_ERRORS", None)

@@ -9,7 +9,7 @@ exception is a fault of settlesim itself and keeps its traceback.
 
 ``InputError`` is a ``ValueError``, so code that catches ``ValueError`` still
 catches it. The file loaders word pydantic's validation errors with the helpers
-here (:func:`error_field`, :func:`error_message`, :func:`with_fix`), each in its
+here (:func:`error_field`, :func:`error_message`, :func:`field_problem`), each in its
 own file kind's style.
 
 >>> from sim.errors import InputError
@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["InputError", "error_field", "error_message", "with_fix"]
+__all__ = ["InputError", "error_field", "error_message", "field_problem"]
 
 
 class InputError(ValueError):
@@ -58,6 +58,18 @@ def error_message(err: Mapping[str, Any]) -> str:
     return str(err["msg"]).removeprefix("Value error, ")
 
 
-def with_fix(text: str, msg: str, fix: str | None) -> str:
-    """``text; fix: <fix>``, unless there is no fix or ``msg`` already says it."""
+def field_problem(entry: str, err: Mapping[str, Any], fixes: Mapping[str, str],
+                  origin: str = "") -> str:
+    """``<entry> field '<path>'<origin>: <message>; fix: <hint>``, the hint from ``fixes``
+    by the error's type (left out when there is none or the message already says it).
+
+    >>> field_problem("profile 'x'", {"loc": ("block_time_s",), "type": "greater_than",
+    ...                               "msg": "Input should be greater than 0"},
+    ...               {"greater_than": "give a positive number"})
+    "profile 'x' field 'block_time_s': Input should be greater than 0; fix: give a positive number"
+    """
+    field, msg = error_field(err["loc"]), error_message(err)
+    where = f"{entry} field '{field}'" if field else entry
+    text = f"{where}{origin}: {msg}"
+    fix = fixes.get(str(err["type"]))
     return f"{text}; fix: {fix}" if fix and fix not in msg else text

@@ -52,7 +52,7 @@ from pydantic import (
 )
 
 from sim.calendar import BusinessCalendar, CalendarError, parse_clock
-from sim.errors import InputError, error_field, error_message, with_fix
+from sim.errors import InputError, field_problem
 from sim.money import (
     MoneyError,
     check_currency,
@@ -499,12 +499,6 @@ _FIXES = {
 }
 
 
-def _describe(entry: str, err: Mapping[str, Any], origin: str = "") -> str:
-    field, msg = error_field(err["loc"]), error_message(err)
-    where = f"{entry} field '{field}'" if field else entry
-    return with_fix(f"{where}{origin}: {msg}", msg, _FIXES.get(str(err["type"])))
-
-
 class BankNetwork:
     """Banks and correspondent accounts on a :class:`networkx.DiGraph`, with routing.
 
@@ -598,7 +592,7 @@ class BankNetwork:
             fxf = FxFile.model_validate(raw.get("fx", {}))
             fx = FxTable(fxf.base, fxf.rates, fxf.as_of, fxf.source)
         except ValidationError as exc:
-            problems += [_describe("fx", e) for e in exc.errors()]
+            problems += [field_problem("fx", e, _FIXES) for e in exc.errors()]
         except MoneyError as exc:
             problems.append(f"fx: {exc}")
 
@@ -613,7 +607,7 @@ class BankNetwork:
             try:
                 bank = Bank.model_validate(data)
             except ValidationError as exc:
-                problems += [_describe(label, e, origin) for e in exc.errors()]
+                problems += [field_problem(label, e, _FIXES, origin) for e in exc.errors()]
                 continue
             except (MoneyError, ValueError) as exc:
                 problems.append(f"{label}: {exc}")
@@ -638,7 +632,7 @@ class BankNetwork:
             try:
                 acc = Account.model_validate(data)
             except ValidationError as exc:
-                problems += [_describe(label, e, origin) for e in exc.errors()]
+                problems += [field_problem(label, e, _FIXES, origin) for e in exc.errors()]
                 continue
             except (MoneyError, ValueError) as exc:
                 problems.append(f"{label}: {exc}")
