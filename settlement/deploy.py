@@ -24,7 +24,7 @@ from settlement.chain import Chain, Receipt
 from settlement.clients import EscrowClient, FxSwapClient, StablecoinClient
 from settlement.compile import load_artifact
 
-__all__ = ["ROLES", "Stack", "deploy_stack", "minter_name"]
+__all__ = ["ROLES", "Stack", "check_currencies", "deploy_stack", "minter_name"]
 
 #: Named accounts holding the stack's roles.
 ROLES = ("owner", "master_minter", "pauser", "blacklister", "rescuer", "fee_collector")
@@ -68,6 +68,22 @@ def _deploy(chain: Chain, name: str, args: Sequence[Any], sender: str) -> Receip
     return receipt
 
 
+def check_currencies(currencies: Sequence[str]) -> None:
+    """``ValueError`` unless every code is three upper-case ASCII letters (ISO 4217's form)
+    and none repeats.
+
+    >>> check_currencies(["USD", "usd"])
+    Traceback (most recent call last):
+    ...
+    ValueError: currency 'usd' is not an ISO 4217 code such as 'USD'
+    """
+    for c in currencies:
+        if len(c) != 3 or not c.isascii() or not c.isalpha() or not c.isupper():
+            raise ValueError(f"currency {c!r} is not an ISO 4217 code such as 'USD'")
+    if len(set(currencies)) != len(currencies):
+        raise ValueError(f"currencies repeat: {list(currencies)}")
+
+
 def deploy_stack(
     chain: Chain,
     currencies: Sequence[str] = ("USD", "EUR", "MXN"),
@@ -78,14 +94,11 @@ def deploy_stack(
     """Deploy stablecoins for ``currencies``, the escrow and the FX swap.
 
     Raises:
-        ValueError: a currency code is not three upper-case letters, or repeats.
+        ValueError: a currency code is not three upper-case letters, or repeats
+            (:func:`check_currencies`).
         settlement.ContractRevert: a constructor or role set-up reverted.
     """
-    for c in currencies:
-        if len(c) != 3 or not c.isalpha() or not c.isupper():
-            raise ValueError(f"currency {c!r} is not an ISO 4217 code such as 'USD'")
-    if len(set(currencies)) != len(currencies):
-        raise ValueError(f"currencies repeat: {list(currencies)}")
+    check_currencies(currencies)
     if chain.automine is False:
         raise ValueError("deploy_stack needs auto-mining on; call chain.set_automine(True)")
     roles = chain.accounts(ROLES)

@@ -65,15 +65,18 @@ def _cmd_gas_report(args: argparse.Namespace) -> int:
 
 
 def _currencies(text: str) -> list[str]:
-    """``USD,eur, MXN`` -> ``["USD", "EUR", "MXN"]``: three-letter codes, each once."""
+    """``USD,eur, MXN`` -> ``["USD", "EUR", "MXN"]``, checked as the deployment checks them
+    (:func:`settlement.deploy.check_currencies`)."""
+    from settlement.deploy import check_currencies
+
     codes = [c.strip().upper() for c in text.split(",") if c.strip()]
-    bad = [c for c in codes if len(c) != 3 or not c.isascii() or not c.isalpha()]
-    if bad or not codes:
+    if not codes:
         raise argparse.ArgumentTypeError(
-            f"{', '.join(map(repr, bad)) or repr(text)}: give ISO 4217 codes such as "
-            "USD,EUR,MXN, comma-separated")
-    if len(set(codes)) != len(codes):
-        raise argparse.ArgumentTypeError(f"{text!r}: each currency once")
+            f"{text!r}: give ISO 4217 codes such as USD,EUR,MXN, comma-separated")
+    try:
+        check_currencies(codes)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return codes
 
 

@@ -80,8 +80,9 @@ def test_deploy_command_prints_addresses(capsys) -> None:
 
 
 @pytest.mark.parametrize(("argv", "says"), [
-    (["deploy", "--currencies", "US"], "'US': give ISO 4217 codes"),
-    (["deploy", "--currencies", "USD,mxn,usd"], "each currency once"),
+    (["deploy", "--currencies", "US"], "currency 'US' is not an ISO 4217 code such as 'USD'"),
+    (["deploy", "--currencies", "USD,mxn,usd"], "currencies repeat: ['USD', 'MXN', 'USD']"),
+    (["deploy", "--currencies", " , "], "' , ': give ISO 4217 codes such as USD,EUR,MXN"),
     (["demo", "--amount", "0"], "--amount: must be at least 1, not 0"),
     (["gas-report", "--batch-size", "x"], "--batch-size: 'x' is not a whole number"),
 ])
