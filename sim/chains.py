@@ -582,6 +582,7 @@ class FeeMarket:
         self._open_timestamp = 0.0
         self._open_background = 0
         self._next: int | None = None
+        self._first = 0                          # the first block's number
         # the demand process's innovations (``innov * z``, z standard normal), drawn
         # ahead in batches (numpy draws a batch exactly as it draws them one at a
         # time, and multiplies each exactly as Python does), consumed one per block
@@ -619,6 +620,12 @@ class FeeMarket:
         return self._next
 
     @property
+    def slots_stepped(self) -> int:
+        """Slots produced so far, blocks and skipped slots alike: from the first block
+        opened to the last one closed (0 before the first is closed)."""
+        return 0 if self._next is None else self._next - self._first
+
+    @property
     def current_block(self) -> BlockSpace | None:
         """The open block, or ``None`` between ``close_block`` and ``open_block``."""
         if self._open_number is None:
@@ -648,7 +655,9 @@ class FeeMarket:
             raise ValueError(f"block {self._open_number} is still open; call close_block "
                              "first")
         nxt = self._next
-        if nxt is not None and number != nxt:
+        if nxt is None:
+            self._first = number
+        elif number != nxt:
             if number < nxt:
                 raise ValueError(f"block {number} is before the next block {nxt}; block "
                                  "numbers must increase")

@@ -984,8 +984,8 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
         "chain": profile.name, "ledger": mode, "gas_table": dict(table.exec_gas),
         "blocks": rail.producer.blocks, "gas_total": rail.producer.gas_total,
         # every slot of the chain the fee market stepped through (blocks with the rail's
-        # transactions and without)
-        "slots": market.next_block_number or 0,
+        # transactions and without), from the first block on
+        "slots": market.slots_stepped,
         "replenishments": list(rail.replenishments),
         "timing": {"setup_s": setup_s, "simulate_s": simulate_s,
                    "simulate_cpu_s": simulate_cpu_s},

@@ -458,6 +458,18 @@ def test_block_protocol_errors() -> None:
     assert fm.current_block is None and fm.next_block_number == 6
 
 
+def test_slots_stepped_counts_from_the_first_block_skipped_slots_included() -> None:
+    fm = FeeMarket(get_chain_profile("ethereum-l1"), np.random.default_rng(0))
+    assert fm.slots_stepped == 0
+    fm.open_block(5, T0)
+    assert fm.slots_stepped == 0                 # not until the block is closed
+    fm.close_block(0)
+    assert fm.slots_stepped == 1                 # slots 0 to 4 came before the first block
+    fm.open_block(9, T0 + 4 * 12)                # 6, 7 and 8 are stepped as idle slots
+    fm.close_block(21_000)
+    assert fm.slots_stepped == 5 and fm.next_block_number == 10
+
+
 # ---------------------------------------------------------------------------
 # fees
 # ---------------------------------------------------------------------------
