@@ -45,6 +45,7 @@ test-fast: setup
 lint: setup
 	$(VENV)/bin/ruff check settlement sim scripts tests benchmarks
 	$(VENV)/bin/mypy sim settlement
+	$(VENV)/bin/lint-imports --no-cache
 
 compile: setup
 	$(VENV)/bin/settlesim compile

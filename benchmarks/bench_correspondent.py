@@ -3,7 +3,7 @@
 Both are measured in the same run on the same workload, in CPU time of this process
 (``time.process_time``, so other load on the machine distorts the ratio less):
 
-* **rail**: :func:`sim.correspondent.run` on the default network (routing, calendars,
+* **rail**: :func:`sim.banking.correspondent.run` on the default network (routing, calendars,
   screening, liquidity, fees, FX, the payments and steps tables);
 * **skeleton**: a bare SimPy model of the same route structure written the
   textbook way: the same banks per payment, each bank a ``simpy.Resource`` of the
@@ -13,7 +13,7 @@ Both are measured in the same run on the same workload, in CPU time of this proc
 The rail spends fewer SimPy events than the skeleton: it wakes a payment only
 where it meets other payments (taking a bank's processor in arrival order,
 moving funds through a limited nostro) and lays out the rest of its steps in
-simulated time (see ``_Processors`` in :mod:`sim.correspondent`). The ratio is
+simulated time (see ``_Processors`` in :mod:`sim.banking.correspondent`). The ratio is
 therefore the whole cost of the model, tables included, against that textbook
 model, not a like-for-like count of events.
 
@@ -47,10 +47,10 @@ import simpy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sim.correspondent import run  # noqa: E402
-from sim.network import BankNetwork  # noqa: E402
+from sim.banking.correspondent import run  # noqa: E402
+from sim.banking.network import BankNetwork  # noqa: E402
+from sim.banking.workload import Payment, Workload  # noqa: E402
 from sim.results import paused_gc  # noqa: E402
-from sim.workload import Payment, Workload  # noqa: E402
 
 
 def skeleton(network: BankNetwork, payments: list[Payment], routes: list[tuple[str, ...]],

@@ -53,13 +53,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_chain import bench_raw  # noqa: E402
 
-from sim import onchain  # noqa: E402
-from sim.chains import get_chain_profile  # noqa: E402
-from sim.ledger import measure_rail_gas  # noqa: E402
-from sim.network import BankNetwork  # noqa: E402
-from sim.onchain_spec import OnChainSpec  # noqa: E402
+from sim.banking.network import BankNetwork  # noqa: E402
+from sim.banking.workload import Workload, WorkloadSpec  # noqa: E402
+from sim.onchain import rail as onchain  # noqa: E402
+from sim.onchain.chains import get_chain_profile  # noqa: E402
+from sim.onchain.ledger import measure_rail_gas  # noqa: E402
+from sim.onchain.spec import OnChainSpec  # noqa: E402
 from sim.results import paused_gc  # noqa: E402
-from sim.workload import Workload, WorkloadSpec  # noqa: E402
 
 
 def contracts_vs_evm(n: int, seed: int = 1, repeat: int = 3) -> dict[str, float]:

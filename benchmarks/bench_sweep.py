@@ -1,6 +1,6 @@
 """Sweeps: speed-up of 2 local workers over 1, and peak memory of 1,000,000 payments.
 
-Both go through :func:`sim.sweep.run_sweep` on a Dask ``LocalCluster`` of worker
+Both go through :func:`sim.experiments.sweep.run_sweep` on a Dask ``LocalCluster`` of worker
 processes (the same code path as a remote cluster):
 
 * **speed-up**: the same sweep (``baseline``, table ledger, a grid of two chains x
@@ -43,8 +43,8 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sim.scenario import load_scenario  # noqa: E402
-from sim.sweep import run_sweep  # noqa: E402
+from sim.experiments.scenario import load_scenario  # noqa: E402
+from sim.experiments.sweep import run_sweep  # noqa: E402
 
 MiB = 1024 * 1024
 

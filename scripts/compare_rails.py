@@ -24,12 +24,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sim import correspondent, onchain  # noqa: E402
+from sim.banking import correspondent  # noqa: E402
+from sim.banking.network import BankNetwork  # noqa: E402
+from sim.banking.workload import Workload  # noqa: E402
 from sim.errors import InputError  # noqa: E402
-from sim.network import BankNetwork  # noqa: E402
-from sim.onchain_spec import OnChainSpec  # noqa: E402
+from sim.onchain import rail as onchain  # noqa: E402
+from sim.onchain.spec import OnChainSpec  # noqa: E402
 from sim.results import Results, conservation_violations  # noqa: E402
-from sim.workload import Workload  # noqa: E402
 
 ROWS = [
     ("payments", "count", "{:.0f}"),
@@ -65,8 +66,8 @@ def compare(payments: int, seed: int, ledger: str, chain: str | None = None,
 
 def compare_scenario(scenario: str, payments: int, seed: int, ledger: str) -> Results:
     """Both rails of a scenario (file or shipped name) on one workload drawn with ``seed``."""
-    from sim.experiment import run_scenario
-    from sim.scenario import load_scenario
+    from sim.experiments.runner import run_scenario
+    from sim.experiments.scenario import load_scenario
 
     return run_scenario(load_scenario(scenario), payments=payments, seed=seed, ledger=ledger)
 

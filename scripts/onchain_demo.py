@@ -16,7 +16,7 @@ import sys
 
 from settlement.chain import ChainError
 from settlement.demo import run_demo
-from sim.cli import at_least
+from sim.cli.args import at_least
 
 
 def main(argv: list[str] | None = None) -> int:

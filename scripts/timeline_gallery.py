@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from sim.banking.network import BankNetwork  # noqa: E402
 from sim.errors import InputError  # noqa: E402
-from sim.network import BankNetwork  # noqa: E402
-from sim.timeline import (  # noqa: E402
+from sim.outputs.timeline import (  # noqa: E402
     Timeline,
     choose_banks,
     format_duration,

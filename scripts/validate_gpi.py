@@ -30,11 +30,11 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from sim.banking.correspondent import run  # noqa: E402
+from sim.banking.network import BankNetwork  # noqa: E402
+from sim.banking.workload import Payment, Workload, WorkloadSpec  # noqa: E402
 from sim.calendar import to_timestamp  # noqa: E402
-from sim.correspondent import run  # noqa: E402
 from sim.money import convert_for_reporting  # noqa: E402
-from sim.network import BankNetwork  # noqa: E402
-from sim.workload import Payment, Workload, WorkloadSpec  # noqa: E402
 
 PUBLISHED: list[tuple[str, str, float | None, str]] = [
     ("credited within 5 min", "share_5m", 0.40, "Swift press release, 28 Feb 2019"),

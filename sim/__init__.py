@@ -1,25 +1,37 @@
 """settlesim's simulation model: bank networks, workloads, rails and results.
 
-Public API (the rest is internal):
+The package is layered; each layer imports only the layers below it (checked by
+import-linter, see ``pyproject.toml`` and ``docs/architecture.md``):
 
-* :class:`BankNetwork` (``sim.network``): banks and correspondent accounts on a
-  networkx graph, loaded from a validated TOML file, with routing;
+* ``sim.cli``: the ``settlesim`` command line;
+* ``sim.outputs``: the HTML report, its figures, teaching timelines;
+* ``sim.experiments``: scenarios, runs, summaries and sweeps;
+* ``sim.onchain``: chain profiles, the fee market, the two ledgers, the on-chain rail;
+* ``sim.banking``: the bank network and routing, the workload, the correspondent rail;
+* the shared basics at the root: ``sim.results`` (the tables every rail
+  writes), ``sim.calendar``, ``sim.money``, ``sim.draws`` and ``sim.errors``.
+
+Public API (re-exported here; the rest is internal):
+
+* :class:`BankNetwork` (``sim.banking.network``): banks and correspondent accounts
+  on a networkx graph, loaded from a validated TOML file, with routing;
 * :class:`BusinessCalendar` (``sim.calendar``): opening hours, cut-off, weekends and
   holidays of a place, on POSIX-second (UTC) simulation time;
-* :class:`Payment`, :class:`Workload`, :class:`WorkloadSpec` (``sim.workload``): the
-  rail-independent payments every rail replays;
+* :class:`Payment`, :class:`Workload`, :class:`WorkloadSpec` (``sim.banking.workload``):
+  the rail-independent payments every rail replays;
 * :class:`Results`, :class:`ResultsBuilder`, :class:`PaymentRecord`,
   :func:`close_accounts` (``sim.results``): the payments and steps tables;
-* :class:`CorrespondentRail` and :func:`run_correspondent` (``sim.correspondent``);
-* :class:`OnChainRail`, :func:`run_onchain` (``sim.onchain``), :class:`OnChainSpec`
-  (``sim.onchain_spec``), chain profiles and the fee market (``sim.chains``);
+* :class:`CorrespondentRail` and :func:`run_correspondent` (``sim.banking.correspondent``);
+* :class:`OnChainRail`, :func:`run_onchain` (``sim.onchain.rail``), :class:`OnChainSpec`
+  (``sim.onchain.spec``), chain profiles (``sim.onchain.chains``) and the fee market
+  (``sim.onchain.fee_market``);
 * :class:`Scenario`, :func:`load_scenario`, :func:`run`, :func:`run_scenario`
-  (``sim.scenario``, ``sim.experiment``): scenario files and the notebook API;
-  :func:`write_report` (``sim.report``);
-* :func:`run_sweep` (``sim.sweep``): a parameter grid x replications on a local
-  or Dask pool;
-* :class:`Timeline`, :func:`simulate_timeline` (``sim.timeline``): one payment's
-  journey on both rails, for teaching;
+  (``sim.experiments.scenario``, ``sim.experiments.runner``): scenario files and the
+  notebook API; :func:`write_outputs`, :func:`write_report` (``sim.outputs.report``);
+* :func:`run_sweep` (``sim.experiments.sweep``): a parameter grid x replications on a
+  local or Dask pool;
+* :class:`Timeline`, :func:`simulate_timeline` (``sim.outputs.timeline``): one
+  payment's journey on both rails, for teaching;
 * :class:`InputError` (``sim.errors``): the base of every refusal of the input
   (each module's own error: ``ScenarioError``, ``NetworkFileError``, ...).
 
@@ -33,19 +45,22 @@ Example
 True
 """
 
-from sim.calendar import BusinessCalendar, CalendarError, to_timestamp, utc
-from sim.chains import (
-    ChainProfile,
-    ChainProfileError,
-    Congestion,
-    FeeMarket,
-    get_chain_profile,
-    load_chain_profiles,
+from sim.banking.correspondent import CorrespondentRail
+from sim.banking.correspondent import run as run_correspondent
+from sim.banking.network import BankNetwork, FxTable, NetworkFileError, Route, RoutingError
+from sim.banking.workload import (
+    Payment,
+    Workload,
+    WorkloadFileError,
+    WorkloadSpec,
+    make_payment,
 )
-from sim.correspondent import CorrespondentRail, PaymentDraws
-from sim.correspondent import run as run_correspondent
+from sim.calendar import BusinessCalendar, CalendarError, to_timestamp, utc
+from sim.draws import PaymentDraws
 from sim.errors import InputError
-from sim.experiment import ScenarioResults, replication_seed, run, run_scenario
+from sim.experiments.runner import ScenarioResults, replication_seed, run, run_scenario
+from sim.experiments.scenario import Scenario, ScenarioError, load_scenario, shipped_scenarios
+from sim.experiments.sweep import SweepError, run_sweep
 from sim.money import (
     MoneyError,
     convert,
@@ -55,11 +70,20 @@ from sim.money import (
     percent_of,
     to_minor,
 )
-from sim.network import BankNetwork, FxTable, NetworkFileError, Route, RoutingError
-from sim.onchain import OnChainRail
-from sim.onchain import run as run_onchain
-from sim.onchain_spec import OnChainSpec, OnChainSpecError
-from sim.report import render_report, write_outputs, write_report
+from sim.onchain.chains import (
+    ChainProfile,
+    ChainProfileError,
+    get_chain_profile,
+    load_chain_profiles,
+)
+from sim.onchain.fee_market import Congestion, FeeMarket
+from sim.onchain.rail import OnChainRail
+from sim.onchain.rail import run as run_onchain
+from sim.onchain.spec import OnChainSpec, OnChainSpecError
+from sim.outputs.report import render_report, write_outputs, write_report
+from sim.outputs.timeline import Timeline, TimelineError
+from sim.outputs.timeline import from_results as timeline_from_results
+from sim.outputs.timeline import simulate as simulate_timeline
 from sim.results import (
     FEE_COMPONENTS,
     PAYMENT_COLUMNS,
@@ -73,12 +97,6 @@ from sim.results import (
     conservation_violations,
     kpis,
 )
-from sim.scenario import Scenario, ScenarioError, load_scenario, shipped_scenarios
-from sim.sweep import SweepError, run_sweep
-from sim.timeline import Timeline, TimelineError
-from sim.timeline import from_results as timeline_from_results
-from sim.timeline import simulate as simulate_timeline
-from sim.workload import Payment, Workload, WorkloadFileError, WorkloadSpec, make_payment
 
 __all__ = [
     "FEE_COMPONENTS",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.experiment import ScenarioResults, run
+from sim.experiments.runner import ScenarioResults, run
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import sim
-import sim.figures
-import sim.onchain
+import sim.onchain.rail
+import sim.outputs.figures
 from sim.cli import main
 from sim.results import PAYMENT_COLUMNS, STEP_COLUMNS
 
@@ -62,9 +62,9 @@ def test_ctrl_c_leaves_the_output_folder_as_it_was(tmp_path, monkeypatch, capsys
         raise KeyboardInterrupt
 
     if where == "simulation":
-        monkeypatch.setattr(sim.onchain, "run", interrupt)
+        monkeypatch.setattr(sim.onchain.rail, "run", interrupt)
     else:
-        monkeypatch.setattr(sim.figures, "render_figures", interrupt)
+        monkeypatch.setattr(sim.outputs.figures, "render_figures", interrupt)
     assert main(["run", "baseline", "--payments", "10", "--out", str(out)]) == 130
     assert _files(out) == {"summary.json"}
     assert (out / "summary.json").read_text() == '{"old": true}\n'
@@ -74,16 +74,16 @@ def test_ctrl_c_leaves_the_output_folder_as_it_was(tmp_path, monkeypatch, capsys
 
 def test_a_write_cut_short_leaves_no_complete_looking_file(tmp_path, monkeypatch):
     """Kill the report write half way: the tables already staged are not published."""
-    import sim.report
+    import sim.outputs.report
 
     out = tmp_path / "run"
-    real = sim.report.render_report
+    real = sim.outputs.report.render_report
 
     def half(results, figures=None):
         text = real(results, figures)
         raise KeyboardInterrupt(text[: len(text) // 2])
 
-    monkeypatch.setattr(sim.report, "render_report", half)
+    monkeypatch.setattr(sim.outputs.report, "render_report", half)
     assert main(["run", "fast-ledger", "--payments", "8", "--out", str(out)]) == 130
     assert not out.exists() or _files(out) == set()
     assert not _leftovers(tmp_path)
@@ -113,13 +113,22 @@ def test_replications_flag_puts_intervals_in_the_summary(tmp_path):
     assert "[" in (out / "report.html").read_text().split('id="kpis"')[1].split("</table>")[0]
 
 
-def test_notebook_save_writes_the_same_folder(baseline_small, tmp_path):
-    paths = baseline_small.save(tmp_path / "nb")
+def test_notebook_write_outputs_writes_the_same_folder(baseline_small, tmp_path):
+    paths = sim.write_outputs(baseline_small, tmp_path / "nb")
     assert _files(tmp_path / "nb") == EXPECTED
     assert {str(p.relative_to(tmp_path / "nb")) for p in paths} == EXPECTED
     assert paths[-1].name == "report.html"              # published last
     assert not _leftovers(tmp_path)
-    assert baseline_small.report_html().startswith("<!DOCTYPE html>")
+    assert sim.render_report(baseline_small).startswith("<!DOCTYPE html>")
+
+
+def test_notebook_save_writes_the_data_only(baseline_small, tmp_path):
+    paths = baseline_small.save(tmp_path / "data")
+    data = {f for f in EXPECTED if not f.startswith("figures/") and f != "report.html"}
+    assert _files(tmp_path / "data") == data
+    assert {p.name for p in paths} == data
+    assert json.loads((tmp_path / "data" / "scenario.json").read_text())["name"] == "baseline"
+    assert not _leftovers(tmp_path)
 
 
 def test_run_refused_by_the_model_says_why_and_keeps_earlier_results(tmp_path, capsys):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sim.figures import _creation_clock
+from sim.outputs.figures import _creation_clock
 
 
 def test_creation_clock_is_the_sender_banks_local_time() -> None:

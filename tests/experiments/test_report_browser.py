@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.report import write_report
+from sim.outputs.report import write_report
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -52,7 +52,7 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 @pytest.mark.integration
 def test_report_renders_in_headless_chromium(baseline_small, chromium, tmp_path):
-    from sim.figures import render_figures
+    from sim.outputs.figures import render_figures
 
     pngs = render_figures(baseline_small.payments)
     report = write_report(baseline_small, tmp_path / "report.html", pngs)

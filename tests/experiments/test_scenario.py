@@ -9,8 +9,8 @@ import importlib
 import pytest
 
 from sim.cli import main
-from sim.experiment import replication_seed
-from sim.scenario import (
+from sim.experiments.runner import replication_seed
+from sim.experiments.scenario import (
     Scenario,
     ScenarioError,
     load_scenario,
@@ -118,7 +118,7 @@ def test_toml_syntax_error_and_missing_file(write_scenario):
 
 
 def test_relative_files_resolve_against_the_scenario_folder(write_scenario, tmp_path):
-    from sim.workload import DEFAULT_WORKLOAD_PATH
+    from sim.banking.workload import DEFAULT_WORKLOAD_PATH
 
     (tmp_path / "wl.toml").write_text(DEFAULT_WORKLOAD_PATH.read_text())
     sc = load_scenario(write_scenario('name = "rel"\n[workload]\nfile = "wl.toml"\n'))
@@ -193,7 +193,9 @@ def test_scenarios_command_lists_every_shipped_scenario(capsys):
         assert name in out
 
 
-@pytest.mark.parametrize("mod", ["sim.scenario", "sim.report", "sim.figures"])
+@pytest.mark.parametrize("mod", ["sim.experiments.scenario", "sim.experiments.components",
+                                 "sim.experiments.statistics", "sim.outputs.report",
+                                 "sim.outputs.figures"])
 def test_doctests(mod):
     res = doctest.testmod(importlib.import_module(mod), optionflags=doctest.ELLIPSIS)
     assert res.failed == 0 and res.attempted > 0

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sim.network import BankNetwork
-from sim.onchain_spec import OnChainSpec
-from sim.workload import Payment, Workload, make_payment
+from sim.banking.network import BankNetwork
+from sim.banking.workload import Payment, Workload, make_payment
+from sim.onchain.spec import OnChainSpec
 
 
 @pytest.fixture(scope="session")

@@ -13,19 +13,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import sim.chains
-from sim.chains import (
+import sim.onchain.chains
+from sim.onchain.chains import (
     DEFAULT_CHAINS_PATH,
     WEI_PER_NATIVE,
     ChainProfile,
     ChainProfileError,
-    Congestion,
-    FeeMarket,
     get_chain_profile,
     load_chain_profiles,
-    next_base_fee,
     required_sources,
 )
+from sim.onchain.fee_market import Congestion, FeeMarket, next_base_fee
 
 SHIPPED = ("ethereum-l1", "l2-rollup", "fast-ledger", "permissioned-wholesale")
 T0 = 1_750_000_000.0  # a POSIX instant (June 2025)
@@ -551,7 +549,7 @@ def test_fee_monotone_in_gas(name: str, seed: int, blocks: int, g1: int, g2: int
 
 
 def test_docstring_examples_run() -> None:
-    res = doctest.testmod(sim.chains, optionflags=doctest.ELLIPSIS)
+    res = doctest.testmod(sim.onchain.chains, optionflags=doctest.ELLIPSIS)
     assert res.failed == 0 and res.attempted > 10
 
 

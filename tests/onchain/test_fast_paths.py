@@ -11,9 +11,12 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import onchain
-from sim.chains import FeeMarket, get_chain_profile, load_chain_profiles
-from sim.ledger import (
+from sim.banking.network import SEGMENTS, BankNetwork
+from sim.money import convert_for_reporting
+from sim.onchain import rail as onchain
+from sim.onchain.chains import get_chain_profile, load_chain_profiles
+from sim.onchain.fee_market import FeeMarket
+from sim.onchain.ledger import (
     GasTableLedger,
     TxOp,
     intrinsic_tokens,
@@ -23,9 +26,7 @@ from sim.ledger import (
     static_calldata,
     static_calldata_tokens,
 )
-from sim.money import convert_for_reporting
-from sim.network import SEGMENTS, BankNetwork
-from sim.onchain_spec import OnChainSpec
+from sim.onchain.spec import OnChainSpec
 
 # load the ABI registry (web3 raises the recursion limit on import) before hypothesis runs
 static_calldata("Stablecoin", "burn", (1,))

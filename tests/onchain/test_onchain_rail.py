@@ -10,13 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import onchain
-from sim.chains import Congestion, get_chain_profile, load_chain_profiles
+from sim.banking.network import BankNetwork
+from sim.banking.workload import Workload, make_payment
 from sim.money import convert_for_reporting
-from sim.network import BankNetwork
-from sim.onchain_spec import OnChainSpec, OnChainSpecError
+from sim.onchain import rail as onchain
+from sim.onchain.chains import get_chain_profile, load_chain_profiles
+from sim.onchain.fee_market import Congestion
+from sim.onchain.spec import OnChainSpec, OnChainSpecError
 from sim.results import FEE_COLUMNS, MoneyOverflowError, conservation_violations
-from sim.workload import Workload, make_payment
 
 from .conftest import at, one
 
@@ -247,7 +248,7 @@ def test_the_providers_line_on_the_real_contracts_matches_the_table(spec) -> Non
 # -- the escrow deadline, enforced by the contract ---------------------------------------
 
 def test_release_after_the_deadline_reverts_in_the_evm_and_the_lock_is_refunded(spec) -> None:
-    from sim.network import LogNormal
+    from sim.banking.network import LogNormal
 
     net = quiet_network()
     ben = net.banks["PLMXMXMM"]  # holds every payment for a 2-business-hour review
@@ -365,7 +366,7 @@ def test_property_time_moves_forward_and_money_is_conserved(net, hours, minute, 
 
 
 def test_gas_table_cache_holds_a_fresh_measurement(tmp_path, monkeypatch) -> None:
-    from sim import ledger
+    from sim.onchain import ledger
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     ledger._cached.cache_clear()

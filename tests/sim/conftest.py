@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sim.network import BankNetwork
+from sim.banking.network import BankNetwork
 from tests.sim.sim_helpers import small_network_dict
 
 

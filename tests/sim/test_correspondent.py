@@ -4,11 +4,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.correspondent import run
+from sim.banking.correspondent import run
+from sim.banking.network import BankNetwork
+from sim.banking.workload import Workload, make_payment
 from sim.money import convert
-from sim.network import BankNetwork
 from sim.results import FEE_COLUMNS, PAYMENT_COLUMNS, STEP_COLUMNS, conservation_violations
-from sim.workload import Workload, make_payment
 from tests.sim.sim_helpers import local, small_network_dict
 
 NY = "America/New_York"

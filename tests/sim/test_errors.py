@@ -7,19 +7,20 @@ from pathlib import Path
 import pytest
 
 import sim
-from sim import cli_experiments
+from sim.banking.network import NetworkFileError, RoutingError
+from sim.banking.workload import WorkloadFileError, make_payment
 from sim.calendar import CalendarError
-from sim.chains import ChainProfileError, Congestion
+from sim.cli import experiments as cli_experiments
 from sim.cli import main
 from sim.errors import InputError
+from sim.experiments.scenario import ScenarioError
+from sim.experiments.sweep import SweepError
 from sim.money import MoneyError
-from sim.network import NetworkFileError, RoutingError
-from sim.onchain_spec import OnChainSpecError
+from sim.onchain.chains import ChainProfileError
+from sim.onchain.fee_market import Congestion
+from sim.onchain.spec import OnChainSpecError
+from sim.outputs.timeline import TimelineError
 from sim.results import MoneyOverflowError
-from sim.scenario import ScenarioError
-from sim.sweep import SweepError
-from sim.timeline import TimelineError
-from sim.workload import WorkloadFileError, make_payment
 
 
 @pytest.mark.parametrize("cls", [CalendarError, ChainProfileError, MoneyError, MoneyOverflowError,

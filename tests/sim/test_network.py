@@ -3,7 +3,12 @@ from pathlib import Path
 
 import pytest
 
-from sim.network import DEFAULT_NETWORK_PATH, BankNetwork, NetworkFileError, RoutingError
+from sim.banking.network import (
+    DEFAULT_NETWORK_PATH,
+    BankNetwork,
+    NetworkFileError,
+    RoutingError,
+)
 from tests.sim.sim_helpers import small_network_dict
 
 

@@ -6,10 +6,10 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sim.banking.correspondent import run
+from sim.banking.network import BankNetwork
+from sim.banking.workload import Workload, make_payment
 from sim.calendar import BusinessCalendar
-from sim.correspondent import run
-from sim.network import BankNetwork
-from sim.workload import Workload, make_payment
 from tests.sim.sim_helpers import local, small_network_dict
 
 NET = BankNetwork.default()
@@ -145,10 +145,10 @@ _CCYS = sorted({b.currency for b in NET.banks.values()} | {"USD", "EUR"})
 def test_rail_fee_functions_equal_the_fee_rule(bank: str, kind: str, segment: str,
                                                currency: str, value: int) -> None:
     # the rail evaluates fee rules through precomputed functions; they must give the
-    # rule's own result (sim.network.fee_minor, then back to the value's currency)
+    # rule's own result (sim.banking.network.fee_minor, then back to the value's currency)
     import simpy
 
-    from sim.correspondent import CorrespondentRail
+    from sim.banking.correspondent import CorrespondentRail
     from sim.money import convert_for_reporting
 
     b = NET.bank(bank)

@@ -11,9 +11,10 @@ from sim.results import PAYMENT_COLUMNS, STEP_COLUMNS, Results, atomic_write
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("mod", ["sim", "sim.errors", "sim.money", "sim.calendar", "sim.network",
-                                 "sim.workload", "sim.results", "sim.report", "sim.correspondent",
-                                 "sim.cli"])
+@pytest.mark.parametrize("mod", ["sim", "sim.errors", "sim.money", "sim.calendar", "sim.draws",
+                                 "sim.banking.network", "sim.banking.workload", "sim.results",
+                                 "sim.outputs.report", "sim.banking.correspondent", "sim.cli.args",
+                                 "sim.onchain.fee_market"])
 def test_docstring_examples_run(mod: str) -> None:
     res = doctest.testmod(importlib.import_module(mod), optionflags=doctest.ELLIPSIS)
     assert res.failed == 0 and res.attempted > 0

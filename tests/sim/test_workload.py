@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.network import BankNetwork
-from sim.workload import Workload, WorkloadFileError, WorkloadSpec
+from sim.banking.network import BankNetwork
+from sim.banking.workload import Workload, WorkloadFileError, WorkloadSpec
 
 
 def test_deterministic_and_exact_count(net: BankNetwork) -> None:
@@ -59,7 +59,7 @@ def test_bad_workload_file_names_entry_and_problem(tmp_path: Path, net: BankNetw
 def test_every_default_workload_parameter_cites_a_source() -> None:
     import tomllib
 
-    from sim.workload import DEFAULT_WORKLOAD_PATH
+    from sim.banking.workload import DEFAULT_WORKLOAD_PATH
 
     raw = tomllib.loads(DEFAULT_WORKLOAD_PATH.read_text())
     tables = [("workload", raw["workload"]), ("profile", raw["profile"])]

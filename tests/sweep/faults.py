@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.sweep import SweepTask, TaskOutput, run_task
+from sim.experiments.sweep import SweepTask, TaskOutput, run_task
 
 
 @dataclass(frozen=True)

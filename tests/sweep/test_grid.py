@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-import sim.sweep
+import sim.experiments.sweep
 from sim.cli import main
-from sim.scenario import load_scenario
-from sim.sweep import (
+from sim.experiments.scenario import load_scenario
+from sim.experiments.sweep import (
     SweepError,
     expand_grid,
     grid_points,
@@ -134,5 +134,5 @@ def test_t_quantiles() -> None:
 
 
 def test_doctests() -> None:
-    res = doctest.testmod(sim.sweep, optionflags=doctest.ELLIPSIS)
+    res = doctest.testmod(sim.experiments.sweep, optionflags=doctest.ELLIPSIS)
     assert res.attempted >= 8 and res.failed == 0

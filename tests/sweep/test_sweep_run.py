@@ -13,9 +13,9 @@ import pytest
 
 import tests.sweep.faults as faults
 from sim.cli import main
-from sim.experiment import replication_seed
+from sim.experiments.runner import replication_seed
+from sim.experiments.sweep import KPI_NAMES, SweepError, run_sweep
 from sim.results import PAYMENT_COLUMNS, STEP_COLUMNS
-from sim.sweep import KPI_NAMES, SweepError, run_sweep
 from tests.sweep.conftest import (
     ALL_FILES,
     CORR_GRID,

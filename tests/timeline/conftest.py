@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from sim.network import BankNetwork
-from sim.onchain_spec import OnChainSpec
-from sim.timeline import Timeline, parse_local_time, simulate
+from sim.banking.network import BankNetwork
+from sim.onchain.spec import OnChainSpec
+from sim.outputs.timeline import Timeline, parse_local_time, simulate
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium"

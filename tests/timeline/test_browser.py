@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.timeline import Timeline, write_html
+from sim.outputs.timeline import Timeline, write_html
 
 from .conftest import CHROMIUM
 

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from sim import correspondent, onchain
+from sim.banking import correspondent
+from sim.banking.network import BankNetwork
+from sim.banking.workload import Workload
 from sim.cli import main
-from sim.network import BankNetwork
-from sim.onchain_spec import OnChainSpec
+from sim.onchain import rail as onchain
+from sim.onchain.spec import OnChainSpec
 from sim.results import Results
-from sim.workload import Workload
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,7 +50,7 @@ def test_timeline_command_options(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 
 def test_timeline_with_a_shipped_scenario(capsys: pytest.CaptureFixture[str]) -> None:
-    if importlib.util.find_spec("sim.scenario") is None:
+    if importlib.util.find_spec("sim.experiments.scenario") is None:
         pytest.skip("scenarios not available")
     rc = main(["timeline", "baseline", "--at", "2026-11-17 09:30", "--quiet", "--width",
                "100"])

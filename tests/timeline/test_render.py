@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from sim.timeline import Timeline, play, render_terminal, to_html, write_html
+from sim.outputs.timeline import Timeline, play, render_terminal, to_html, write_html
 
 
 def _console(width: int = 100) -> Console:

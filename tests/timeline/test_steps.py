@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from sim import correspondent, onchain
-from sim.network import BankNetwork
-from sim.onchain_spec import OnChainSpec
-from sim.results import Results
-from sim.timeline import (
+from sim.banking import correspondent
+from sim.banking.network import BankNetwork
+from sim.banking.workload import Workload, make_payment
+from sim.onchain import rail as onchain
+from sim.onchain.spec import OnChainSpec
+from sim.outputs.timeline import (
     Timeline,
     TimelineError,
     choose_banks,
@@ -23,7 +24,7 @@ from sim.timeline import (
     place_timezone,
     rail_kinds,
 )
-from sim.workload import Workload, make_payment
+from sim.results import Results
 
 CORR_KINDS = ["screening", "processing", "transit", "screening", "processing", "transit",
               "screening", "fx", "credit"]
@@ -179,6 +180,9 @@ def test_from_a_run_folder(tmp_path: Path, tl_net: BankNetwork, tl_spec: OnChain
 
 
 def test_docstring_examples_run() -> None:
-    res = doctest.testmod(importlib.import_module("sim.timeline"),
-                          optionflags=doctest.ELLIPSIS)
-    assert res.failed == 0 and res.attempted > 10
+    failed = attempted = 0
+    for mod in ("", ".model", ".simulate", ".html", ".terminal"):
+        res = doctest.testmod(importlib.import_module("sim.outputs.timeline" + mod),
+                              optionflags=doctest.ELLIPSIS)
+        failed, attempted = failed + res.failed, attempted + res.attempted
+    assert failed == 0 and attempted > 10

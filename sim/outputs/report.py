@@ -1,15 +1,15 @@
 """The comparison report: one self-contained HTML file (figures embedded, no network).
 
-:func:`render_report` turns :class:`~sim.experiment.ScenarioResults` into HTML:
+:func:`render_report` turns :class:`~sim.experiments.runner.ScenarioResults` into HTML:
 the scenario and its question, every assumption with its source (network,
 bank overrides, workload, chain profile, ramps, escrow, FX provider, gas
 spikes), the KPI tables per rail, the paired differences, the KPIs per corridor
-and the figures of :mod:`sim.figures` as inline PNG. :func:`kpi_rows` gives
+and the figures of :mod:`sim.outputs.figures` as inline PNG. :func:`kpi_rows` gives
 the terminal table the CLI prints.
 
 Example
 -------
->>> from sim.experiment import run
+>>> from sim.experiments.runner import run
 >>> res = run("baseline", payments=20)
 >>> html = render_report(res)
 >>> html.startswith("<!DOCTYPE html>"), html.count('src="data:image/png;base64,')
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import os
 import shutil
 import tempfile
@@ -161,10 +160,8 @@ def _ci_note(k: Mapping[str, Any], key: str, how: str) -> str:
 # ---------------------------------------------------------------------------
 def assumptions(results: Any) -> list[tuple[str, str, str]]:
     """``(setting, value, source)`` rows: what the run assumed and where it comes from."""
-    from sim.experiment import build_components
-
     sc = results.scenario
-    comp = build_components(sc)
+    comp = results.components
     src = sc.sources
     rows: list[tuple[str, str, str]] = []
 
@@ -301,18 +298,15 @@ def sender_timezones(results: Any) -> dict[str, str] | None:
     sc = getattr(results, "scenario", None)
     if sc is None:
         return None
-    from sim.experiment import build_components
-
-    try:
-        net = build_components(sc).network
-    except ValueError:
+    comp = getattr(results, "components", None)
+    if comp is None:
         return None
-    return {bid: b.timezone for bid, b in net.banks.items()}
+    return {bid: b.timezone for bid, b in comp.network.banks.items()}
 
 
 def render_report(results: Any, figures: Mapping[str, bytes] | None = None) -> str:
     """The report as one HTML string (figures rendered unless given as PNG bytes)."""
-    from sim.figures import render_figures
+    from sim.outputs.figures import render_figures
 
     sc = results.scenario
     summary = results.summary()
@@ -428,15 +422,13 @@ def write_outputs(results: Any, out: str | Path, *,
     leaves ``out`` as it was. ``tick(what)`` is called after each of the
     :data:`OUTPUT_STEPS` steps.
     """
-    from sim.figures import render_figures, write_figures
+    from sim.outputs.figures import render_figures, write_figures
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
-        results.write(staging)
-        (staging / "scenario.json").write_text(
-            json.dumps(results.scenario.to_dict(), indent=2) + "\n", encoding="utf-8")
+        results.save(staging)
         if tick:
             tick("tables and summary written")
         pngs = render_figures(results.payments, sender_timezones(results))

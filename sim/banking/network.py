@@ -77,10 +77,11 @@ __all__ = [
     "SEGMENTS",
     "DEFAULT_NETWORK_PATH",
     "fee_function",
+    "country_calendars",
     "fee_minor",
 ]
 
-DEFAULT_NETWORK_PATH = Path(__file__).parent / "data" / "default_network.toml"
+DEFAULT_NETWORK_PATH = Path(__file__).parents[1] / "data" / "default_network.toml"
 SEGMENTS: tuple[str, ...] = ("retail", "sme", "wholesale")
 Segment = Literal["retail", "sme", "wholesale"]
 
@@ -840,3 +841,12 @@ class BankNetwork:
                 "time_zones": len(self.time_zones()), "accounts": len(self.accounts),
                 "currencies": sorted({a.currency for a in self.accounts.values()})}
 
+
+def country_calendars(network: BankNetwork) -> dict[str, BusinessCalendar]:
+    """A full-day business calendar per country (time zone of its first bank), for KPIs."""
+    out: dict[str, BusinessCalendar] = {}
+    for b in network.banks.values():
+        if b.country not in out:
+            out[b.country] = BusinessCalendar(b.timezone, b.country, opens="00:00",
+                                              closes="24:00")
+    return out

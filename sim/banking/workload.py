@@ -16,7 +16,7 @@ itself Poisson. Amounts are lognormal per segment.
 
 Example
 -------
->>> from sim.network import BankNetwork
+>>> from sim.banking.network import BankNetwork
 >>> wl = Workload.generate(seed=7, n_payments=5, network=BankNetwork.default())
 >>> len(wl), wl[0].payment_id, wl == Workload.generate(seed=7, n_payments=5)
 (5, 'P0000000', True)
@@ -38,10 +38,10 @@ import holidays
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sim.banking.network import SEGMENTS, BankNetwork, ExactDecimal, RoutingError
 from sim.calendar import _zone, to_timestamp, utc
 from sim.errors import InputError, error_field, error_message
 from sim.money import check_currency, convert_for_reporting, from_minor, minor_exponent, to_minor
-from sim.network import SEGMENTS, BankNetwork, ExactDecimal, RoutingError
 
 __all__ = [
     "CHARGE_OPTIONS",
@@ -52,7 +52,7 @@ __all__ = [
     "WorkloadSpec",
 ]
 
-DEFAULT_WORKLOAD_PATH = Path(__file__).parent / "data" / "default_workload.toml"
+DEFAULT_WORKLOAD_PATH = Path(__file__).parents[1] / "data" / "default_workload.toml"
 CHARGE_OPTIONS: tuple[str, ...] = ("OUR", "SHA", "BEN")
 
 
@@ -435,7 +435,7 @@ def make_payment(index: int, created_at: datetime | float, sender_bank: str,
                  charge_option: str = "SHA", payment_id: str | None = None) -> Payment:
     """Build one :class:`Payment` by hand (``amount`` in major units); for tests and studies.
 
-    >>> from sim.network import BankNetwork
+    >>> from sim.banking.network import BankNetwork
     >>> p = make_payment(0, 1.7e9, "RBUSUS44", "PLMXMXMM", "200", "USD", "MXN",
     ...                  network=BankNetwork.default())
     >>> p.amount, p.corridor

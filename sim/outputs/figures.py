@@ -17,7 +17,7 @@ writes them atomically.
 
 Example
 -------
->>> from sim.experiment import run
+>>> from sim.experiments.runner import run
 >>> res = run("baseline", payments=20)
 >>> pngs = render_figures(res.payments)
 >>> sorted(pngs), pngs["latency_ecdf"][:4] == b"\\x89PNG"
@@ -238,7 +238,7 @@ def latency_heatmap(payments: pd.DataFrame,
 
 def paired_differences(payments: pd.DataFrame) -> Figure:
     """Histograms of per-payment differences, on-chain minus correspondent."""
-    from sim.experiment import paired_differences as diffs
+    from sim.experiments.statistics import paired_differences as diffs
 
     with plt.rc_context(_STYLE):
         d = diffs(payments)

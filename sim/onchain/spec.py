@@ -31,7 +31,7 @@ __all__ = [
     "RampSpec",
 ]
 
-DEFAULT_ONCHAIN_PATH = Path(__file__).parent / "data" / "onchain.toml"
+DEFAULT_ONCHAIN_PATH = Path(__file__).parents[1] / "data" / "onchain.toml"
 RampMode = Literal["wire", "instant", "prefunded"]
 
 

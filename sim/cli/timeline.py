@@ -28,11 +28,11 @@ __all__ = ["KNOWN_ERRORS", "register"]
 
 
 def _known() -> tuple[type[BaseException], ...]:
-    from sim.timeline import TimelineError
+    from sim.outputs.timeline import TimelineError
 
     errs: list[type[BaseException]] = [TimelineError]
     try:
-        from sim.scenario import ScenarioError
+        from sim.experiments.scenario import ScenarioError
 
         errs.append(ScenarioError)
     except ImportError:  # scenarios not installed: nothing to add
@@ -46,10 +46,10 @@ KNOWN_ERRORS = _known
 def _settings(scenario: str | None) -> dict[str, Any]:
     if scenario is None:
         return {}
-    from sim.timeline import TimelineError, scenario_settings
+    from sim.outputs.timeline import TimelineError, scenario_settings
 
     try:
-        from sim.scenario import ScenarioError
+        from sim.experiments.scenario import ScenarioError
     except ImportError:
         ScenarioError = ValueError  # type: ignore[misc,assignment]  # noqa: N806
     try:
@@ -74,7 +74,7 @@ def _run_scenario_name(run_dir: Path) -> str | None:
 
 
 def _from_run(args: argparse.Namespace) -> Any:
-    from sim.timeline import TimelineError, from_results, load_run
+    from sim.outputs.timeline import TimelineError, from_results, load_run
 
     if args.run is None:
         raise TimelineError("--payment needs --run DIR, the output folder of a finished run")
@@ -89,8 +89,8 @@ def _from_run(args: argparse.Namespace) -> Any:
             if args.scenario:
                 raise
     if "network" not in settings:
-        from sim.network import BankNetwork
-        from sim.onchain_spec import OnChainSpec
+        from sim.banking.network import BankNetwork
+        from sim.onchain.spec import OnChainSpec
 
         settings = {"network": BankNetwork.default(), "spec": OnChainSpec.default()}
     chain = settings.get("chain")
@@ -100,9 +100,9 @@ def _from_run(args: argparse.Namespace) -> Any:
 
 
 def _simulated(args: argparse.Namespace) -> Any:
-    from sim.network import BankNetwork
-    from sim.timeline import TimelineError, choose_banks, parse_local_time, simulate
-    from sim.workload import WorkloadSpec
+    from sim.banking.network import BankNetwork
+    from sim.banking.workload import WorkloadSpec
+    from sim.outputs.timeline import TimelineError, choose_banks, parse_local_time, simulate
 
     if args.at is None:
         raise TimelineError('give --at "YYYY-MM-DD HH:MM" (local time of --tz), or '
@@ -130,7 +130,7 @@ def _simulated(args: argparse.Namespace) -> Any:
 def _cmd_timeline(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from sim.timeline import TimelineError, play, render_terminal, write_html
+    from sim.outputs.timeline import TimelineError, play, render_terminal, write_html
 
     if args.speed <= 0:
         raise TimelineError("--speed must be positive, e.g. 1 or 0.5")

@@ -8,7 +8,7 @@ SCENARIO is a scenario file path or the name of a shipped scenario (``baseline``
   ``payments.parquet``, ``steps.parquet`` (and CSV twins), ``summary.json``,
   ``scenario.json``, ``report.html`` and ``figures/*.png``. Everything is first
   written to a hidden staging folder beside DIR and moved into DIR file by file
-  (each move atomic) only when all of it is ready (:func:`sim.report.write_outputs`),
+  (each move atomic) only when all of it is ready (:func:`sim.outputs.report.write_outputs`),
   so an interrupted run (Ctrl-C: exit status 130) leaves DIR as it was.
 * ``settlesim validate FILE`` checks a scenario without running it: one line per
   problem (file, field path, what is allowed), exit status 2.
@@ -22,14 +22,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sim.cli import at_least
+from sim.cli.args import at_least
 
 __all__ = ["KNOWN_ERRORS", "register", "run_to_dir"]
 
 
 
 def _known() -> tuple[type[BaseException], ...]:
-    from sim.scenario import ScenarioError
+    from sim.experiments.scenario import ScenarioError
 
     return (ScenarioError,)
 
@@ -42,13 +42,13 @@ def run_to_dir(scenario: Any, out: str | Path, *, payments: int | None = None,
                ledger: str | None = None, progress: Any = None) -> tuple[Any, list[Path]]:
     """Run ``scenario`` and write every output to ``out`` (see the module docstring).
 
-    Returns the :class:`~sim.experiment.ScenarioResults` and the paths written.
+    Returns the :class:`~sim.experiments.runner.ScenarioResults` and the paths written.
     ``progress(done, total, what)`` is called as work completes. An exception
     (``KeyboardInterrupt`` included) leaves ``out`` untouched
-    (:func:`sim.report.write_outputs`).
+    (:func:`sim.outputs.report.write_outputs`).
     """
-    from sim.experiment import run
-    from sim.report import OUTPUT_STEPS, check_output_folder, write_outputs
+    from sim.experiments.runner import run
+    from sim.outputs.report import OUTPUT_STEPS, check_output_folder, write_outputs
 
     check_output_folder(out)     # before the run, not after it
     state = {"done": 0, "total": 0}
@@ -73,7 +73,7 @@ def _print_kpis(res: Any, out: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from sim.report import kpi_rows, paired_rows
+    from sim.outputs.report import kpi_rows, paired_rows
 
     summ = res.summary()
     header, rows = kpi_rows(summ)
@@ -105,9 +105,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from sim.errors import InputError
-    from sim.report import check_output_folder
+    from sim.experiments.scenario import ScenarioError, load_scenario
+    from sim.outputs.report import check_output_folder
     from sim.results import conservation_violations
-    from sim.scenario import ScenarioError, load_scenario
 
     try:
         sc = load_scenario(args.scenario)
@@ -144,7 +144,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from sim.scenario import ScenarioError, load_scenario
+    from sim.experiments.scenario import ScenarioError, load_scenario
 
     status = 0
     for ref in args.scenario:
@@ -162,7 +162,7 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from sim.scenario import load_scenario, shipped_scenarios
+    from sim.experiments.scenario import load_scenario, shipped_scenarios
 
     table = Table(title="shipped scenarios (settlesim run NAME)", show_lines=True)
     for h in ("name", "runs", "question"):

@@ -35,8 +35,8 @@ draws do not depend on which other payments run or in which order.
 
 Example
 -------
->>> from sim.network import BankNetwork
->>> from sim.workload import Workload
+>>> from sim.banking.network import BankNetwork
+>>> from sim.banking.workload import Workload
 >>> net = BankNetwork.default()
 >>> r = run(net, Workload.generate(seed=1, n_payments=20, network=net), seed=1)
 >>> len(r.payments), set(r.payments.rail)
@@ -52,17 +52,9 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-import numpy as np
 import simpy
 
-from sim.calendar import BusinessCalendar, parse_clock
-from sim.money import (
-    convert,
-    format_minor,
-    minor_exponent,
-    scaled_rate,
-)
-from sim.network import (
+from sim.banking.network import (
     Account,
     Bank,
     BankNetwork,
@@ -71,18 +63,24 @@ from sim.network import (
     LogNormal,
     Route,
     RoutingError,
+    country_calendars,
     fee_function,
 )
+from sim.banking.workload import Payment, Workload, arrivals
+from sim.calendar import BusinessCalendar, parse_clock
+from sim.draws import MAX_BANKS, SLOTS, PaymentDraws
+from sim.money import (
+    convert,
+    format_minor,
+    minor_exponent,
+    scaled_rate,
+)
 from sim.results import Results, ResultsBuilder, close_accounts, paused_gc
-from sim.workload import Payment, Workload, arrivals
 
-__all__ = ["CorrespondentRail", "PaymentDraws", "RAIL", "country_calendars", "run"]
+__all__ = ["CorrespondentRail", "RAIL", "run"]
 
 RAIL = "correspondent"
-_SLOTS = 8          # draws per bank of a route, per kind (uniform, normal)
-_MAX_BANKS = 8      # routes longer than this reuse draws cyclically
-_CHUNK = 2048       # payments per block of draws
-_STREAM = 0x5357    # spawn key separating this rail's draws from other uses of the seed
+_SLOTS, _MAX_BANKS = SLOTS, MAX_BANKS
 
 # uniform slots
 _U_REVIEW, _U_REJECT, _U_STP = 0, 1, 2
@@ -101,46 +99,6 @@ _LIFTING_TEXT = {"OUR": "lifting fee billed to the ordering customer (OUR)",
                  "SHA": "lifting fee deducted (SHA)", "BEN": "lifting fee deducted (BEN)"}
 # normal slots
 _Z_SCREEN, _Z_REVIEW, _Z_PROC, _Z_LEG, _Z_CREDIT = 0, 1, 2, 3, 4
-
-
-class PaymentDraws:
-    """Per-payment random sub-streams: payment ``i`` always gets the same numbers.
-
-    Draws are made in blocks of ``_CHUNK`` payments from
-    ``SeedSequence(seed, spawn_key=(stream, block))``; a payment reads its own row.
-    """
-
-    def __init__(self, seed: int, stream: int = _STREAM) -> None:
-        self.seed, self.stream = seed, stream
-        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        # rows of a block as Python lists, per width read (payments read their own row)
-        self._rows: dict[tuple[int, int], tuple[list[list[float]], list[list[float]]]] = {}
-
-    def _block(self, b: int) -> tuple[np.ndarray, np.ndarray]:
-        blk = self._cache.get(b)
-        if blk is None:
-            if len(self._cache) >= 4:
-                old = next(iter(self._cache))
-                self._cache.pop(old)
-                for key in [k for k in self._rows if k[0] == old]:
-                    del self._rows[key]
-            ss = np.random.SeedSequence(self.seed, spawn_key=(self.stream, b))
-            g = np.random.Generator(np.random.PCG64(ss))
-            width = _SLOTS * _MAX_BANKS
-            blk = (g.random((_CHUNK, width)), g.standard_normal((_CHUNK, width)))
-            self._cache[b] = blk
-        return blk
-
-    def row(self, i: int, banks: int = _MAX_BANKS) -> tuple[list[float], list[float]]:
-        """Uniforms and standard normals of payment ``i`` for a route of ``banks`` banks
-        (read-only: the lists are shared by every read of the same row)."""
-        b, r = divmod(i, _CHUNK)
-        w = _SLOTS * min(banks, _MAX_BANKS)
-        rows = self._rows.get((b, w))
-        if rows is None:
-            u, z = self._block(b)
-            rows = self._rows[(b, w)] = (u[:, :w].tolist(), z[:, :w].tolist())
-        return rows[0][r], rows[1][r]
 
 
 class _Processors:
@@ -254,16 +212,6 @@ class _Stop:
 
 def _ln(d: LogNormal) -> tuple[float, float]:
     return (d.median, d.sigma)
-
-
-def country_calendars(network: BankNetwork) -> dict[str, BusinessCalendar]:
-    """A full-day business calendar per country (time zone of its first bank), for KPIs."""
-    out: dict[str, BusinessCalendar] = {}
-    for b in network.banks.values():
-        if b.country not in out:
-            out[b.country] = BusinessCalendar(b.timezone, b.country, opens="00:00",
-                                              closes="24:00")
-    return out
 
 
 class CorrespondentRail:
@@ -382,7 +330,7 @@ class CorrespondentRail:
                 ) -> Callable[[int], int]:
         """A bank's fee rule for ``segment`` as a function of the value (minor units of
         ``currency``) giving the fee in minor units of ``currency``, half to even
-        (:func:`sim.network.fee_function`, made once per bank, kind, segment and
+        (:func:`sim.banking.network.fee_function`, made once per bank, kind, segment and
         currency)."""
         key = (bank.id, kind, segment, currency)
         fn = self._fee_fns.get(key)

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from sim.cli import at_least
+from sim.cli.args import at_least
 
 __all__ = ["KNOWN_ERRORS", "register"]
 

@@ -4,7 +4,7 @@ A sweep expands ``--grid PARAM=V1,V2,...`` options into the Cartesian product of
 their values (the first parameter varies slowest), applies each grid point to the
 scenario with :meth:`Scenario.with_params` (every point is validated before
 anything runs), and runs one task per (grid point, replication) through
-:func:`sim.experiment.run_scenario`. Each task's seed is
+:func:`sim.experiments.runner.run_scenario`. Each task's seed is
 ``replication_seed(scenario.seed, replication, grid_index)``, so the tables are
 byte-identical whatever the number of workers or where the tasks ran.
 
@@ -66,7 +66,7 @@ from sim.errors import InputError
 from sim.results import PAYMENT_COLUMNS, STEP_COLUMNS, atomic_write, kpis
 
 if TYPE_CHECKING:
-    from sim.scenario import Scenario
+    from sim.experiments.scenario import Scenario
 
 __all__ = [
     "INTERVAL",
@@ -212,7 +212,7 @@ def expand_grid(scenario: Scenario, grid: Mapping[str, Sequence[Any]]
     SweepError
         Naming the parameter and value, or the grid point, and the scenario's reason.
     """
-    from sim.scenario import ScenarioError
+    from sim.experiments.scenario import ScenarioError
 
     for name, values in grid.items():
         for v in values:
@@ -339,7 +339,7 @@ def run_task(task: SweepTask) -> TaskOutput:
     With ``task.part_dir`` the tables go to part files there (atomically); without
     it they come back as Parquet bytes. KPIs per rail come back either way.
     """
-    from sim.experiment import run_scenario
+    from sim.experiments.runner import run_scenario
 
     clock = time.perf_counter()
     cpu = time.process_time()
@@ -656,7 +656,7 @@ def run_sweep(scenario: Scenario | str | Path, grid: Mapping[str, Sequence[Any]]
 
     Parameters
     ----------
-    scenario : a :class:`~sim.scenario.Scenario`, a shipped name or a path
+    scenario : a :class:`~sim.experiments.scenario.Scenario`, a shipped name or a path
     grid : ``{param: [values]}`` or ``["PARAM=V1,V2", ...]`` (dotted scenario paths)
     out : output directory (created; files replaced atomically)
     replications, payments : override the scenario's (per grid point; per run)
@@ -687,8 +687,8 @@ def run_sweep(scenario: Scenario | str | Path, grid: Mapping[str, Sequence[Any]]
     >>> sorted(res.files)  # doctest: +SKIP
     ['figures/sensitivity.png', 'payments.parquet', 'steps.parquet', ...]
     """
-    from sim.experiment import replication_seed
-    from sim.scenario import Scenario, load_scenario
+    from sim.experiments.runner import replication_seed
+    from sim.experiments.scenario import Scenario, load_scenario
 
     clock = time.perf_counter()
     scen = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)

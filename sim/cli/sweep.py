@@ -12,13 +12,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from sim.cli import at_least
+from sim.cli.args import at_least
 
 __all__ = ["KNOWN_ERRORS", "register"]
 
 
 def _known() -> tuple[type[BaseException], ...]:
-    from sim.sweep import SweepError
+    from sim.experiments.sweep import SweepError
 
     return (SweepError,)
 
@@ -30,9 +30,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from sim.report import check_output_folder
-    from sim.scenario import load_scenario
-    from sim.sweep import parse_grid, run_sweep
+    from sim.experiments.scenario import load_scenario
+    from sim.experiments.sweep import parse_grid, run_sweep
+    from sim.outputs.report import check_output_folder
 
     grid = parse_grid(args.grid or [])
     scenario = load_scenario(args.scenario)

@@ -32,18 +32,18 @@ charge_bank_fees, settings, ramps, escrow, fx
 
 from __future__ import annotations
 
-import json
 import tomllib
 import types
 import typing
 from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sim.errors import InputError, error_field, error_message
+from sim.errors import error_field, error_message
+from sim.experiments.components import build_components
+from sim.experiments.problems import ScenarioError
 
 __all__ = [
     "SCENARIO_DIR",
@@ -58,7 +58,7 @@ __all__ = [
     "shipped_scenarios",
 ]
 
-SCENARIO_DIR = Path(__file__).parent / "data" / "scenarios"
+SCENARIO_DIR = Path(__file__).parents[1] / "data" / "scenarios"
 RailName = Literal["correspondent", "onchain"]
 _RAILS: tuple[RailName, ...] = ("correspondent", "onchain")
 RAILS: tuple[str, ...] = _RAILS
@@ -71,20 +71,6 @@ BANK_OVERRIDABLE: tuple[str, ...] = (
     "review_hours", "review_reject_share", "processing_seconds", "sender_fee",
     "beneficiary_fee", "fx_spread_percent", "credit",
 )
-
-
-class ScenarioError(InputError):
-    """A scenario with problems: one line per problem (file, field path, what is allowed).
-
-    ``problems`` holds ``"field.path: what is wrong; allowed: ..."`` strings and
-    ``path`` the file (or ``"<code>"`` / ``"<params>"``).
-    """
-
-    def __init__(self, path: str | Path, problems: list[str]) -> None:
-        self.path = str(path)
-        self.problems = list(dict.fromkeys(problems))
-        lines = "\n".join(f"{self.path}: {p}" for p in self.problems)
-        super().__init__(f"{len(self.problems)} problem(s) in scenario {self.path}:\n{lines}")
 
 
 class _M(BaseModel):
@@ -189,7 +175,7 @@ class OnChainSettings(_M):
 
     ``settings`` is the on-chain settings file (``"default"``:
     ``sim/data/onchain.toml``); the other tables override it.
-    ``chain_overrides`` go to :meth:`sim.chains.ChainProfile.with_overrides`
+    ``chain_overrides`` go to :meth:`sim.onchain.chains.ChainProfile.with_overrides`
     (e.g. ``{"block_time_s": 6, "fee_market": {"priority_fee_gwei": 3}}``).
     """
 
@@ -292,7 +278,6 @@ class Scenario(_M):
     def check(self) -> None:
         """Build what the scenario refers to (network, workload, chain, on-chain settings)
         and raise :class:`ScenarioError` listing every problem."""
-        from sim.experiment import build_components
 
         build_components(self)
 
@@ -505,13 +490,3 @@ def load_scenario(name_or_path: str | Path, *, check: bool = True) -> Scenario:
     if check:
         sc.check()
     return sc
-
-
-def freeze(obj: Any) -> str:
-    """A stable text key of plain data (for caches)."""
-    def default(o: Any) -> Any:
-        if isinstance(o, datetime):
-            return o.isoformat()
-        return str(o)
-
-    return json.dumps(obj, sort_keys=True, default=default)

@@ -1,6 +1,6 @@
 """The on-chain rail: the same payments through ramps, PvP FX, escrow and finality.
 
-Each payment of a :class:`~sim.workload.Workload`, on-chain:
+Each payment of a :class:`~sim.banking.workload.Workload`, on-chain:
 
 1. **Screening** at the ordering bank, as on the correspondent rail (the bank's
    own screening and manual-review share, in its business hours).
@@ -35,7 +35,7 @@ payment to the beneficiary bank.
 
 Every transaction waits in the mempool for a block of the chain profile
 (block time, gas limit, EIP-1559 base fee driven by background demand and
-congestion episodes, see :mod:`sim.chains`) and pays gas x (base fee + tip) at
+congestion episodes, see :mod:`sim.onchain.chains`) and pays gas x (base fee + tip) at
 the native token's price. Fees (minor units of the sent currency): the banks'
 own fees (``charge_bank_fees``), ``onramp``, ``gas``, ``fx_spread`` (the
 provider's spread and rounding residues), ``escrow``, ``offramp``. Gas cannot
@@ -44,15 +44,15 @@ customer under every charge option; OUR bills every other fee to the sender
 too (the escrow amount is grossed up), SHA deducts the receiving side's fees,
 BEN deducts all.
 
-Two ledgers (:mod:`sim.ledger`): ``contracts`` runs every transaction on the
+Two ledgers (:mod:`sim.onchain.ledger`): ``contracts`` runs every transaction on the
 real contracts on the embedded chain, blocks mined at their simulated instants;
 ``table`` takes each transaction's gas from the measured gas table. Both give
 the same gas, latency and status for every payment.
 
 Example
 -------
->>> from sim.network import BankNetwork
->>> from sim.workload import Workload
+>>> from sim.banking.network import BankNetwork
+>>> from sim.banking.workload import Workload
 >>> net = BankNetwork.default()
 >>> wl = Workload.generate(seed=1, n_payments=10, network=net)
 >>> r = run(net, wl, seed=1, ledger="table")
@@ -74,10 +74,19 @@ import numpy as np
 import simpy
 from simpy.events import Event, Timeout
 
-from sim.chains import ChainProfile, Congestion, FeeMarket, get_chain_profile
-from sim.correspondent import PaymentDraws, country_calendars
+from sim.banking.network import Bank, BankNetwork, country_calendars, fee_function
+from sim.banking.workload import Payment, Workload, arrivals
+from sim.draws import PaymentDraws
 from sim.errors import InputError
-from sim.ledger import (
+from sim.money import (
+    convert,
+    format_minor,
+    minor_exponent,
+    percent_of,
+)
+from sim.onchain.chains import ChainProfile, get_chain_profile
+from sim.onchain.fee_market import Congestion, FeeMarket
+from sim.onchain.ledger import (
     TOKEN_DECIMALS,
     ZERO32,
     ZERO_ADDRESS,
@@ -92,14 +101,7 @@ from sim.ledger import (
     named_address,
     swap_id,
 )
-from sim.money import (
-    convert,
-    format_minor,
-    minor_exponent,
-    percent_of,
-)
-from sim.network import Bank, BankNetwork, fee_function
-from sim.onchain_spec import OnChainSpec, RampSpec
+from sim.onchain.spec import OnChainSpec, RampSpec
 from sim.results import (
     _INT64_MAX,
     MoneyOverflowError,
@@ -108,7 +110,6 @@ from sim.results import (
     close_accounts,
     paused_gc,
 )
-from sim.workload import Payment, Workload, arrivals
 
 __all__ = ["RAIL", "OnChainRail", "contracts_ledger", "fee_market", "run"]
 
@@ -412,8 +413,8 @@ class OnChainRail:
         return minor * 10 ** (TOKEN_DECIMALS - minor_exponent(ccy))
 
     def _bank_fee(self, bank: Bank, kind: str, p: Payment, value: int, ccy: str) -> int:
-        """``bank.fee`` (:func:`sim.network.fee_minor`) on ``value`` ``ccy``, reported in
-        ``ccy`` (:func:`sim.network.fee_function`, made once per bank, kind, segment and
+        """``bank.fee`` (:func:`sim.banking.network.fee_minor`) on ``value`` ``ccy``, reported in
+        ``ccy`` (:func:`sim.banking.network.fee_function`, made once per bank, kind, segment and
         currency)."""
         if not self.spec.charge_bank_fees:
             return 0

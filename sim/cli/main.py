@@ -2,10 +2,10 @@
 
 Commands come from modules that each register their own sub-commands:
 
-* :mod:`sim.cli_chain`: ``compile``, ``gas-report``, ``deploy``, ``demo``
-* :mod:`sim.cli_experiments`: ``run``, ``validate``, ``scenarios``
-* :mod:`sim.cli_sweep`: ``sweep``
-* :mod:`sim.cli_timeline`: ``timeline``
+* :mod:`sim.cli.chain`: ``compile``, ``gas-report``, ``deploy``, ``demo``
+* :mod:`sim.cli.experiments`: ``run``, ``validate``, ``scenarios``
+* :mod:`sim.cli.sweep`: ``sweep``
+* :mod:`sim.cli.timeline`: ``timeline``
 
 Each command prints a clear error (no traceback) and exits with status 2 when its
 input is wrong (:class:`sim.errors.InputError`), a file cannot be read or written
@@ -23,32 +23,9 @@ from collections.abc import Callable, Sequence
 
 from sim.errors import InputError
 
-__all__ = ["at_least", "main"]
+__all__ = ["main"]
 
-COMMAND_MODULES = ("sim.cli_chain", "sim.cli_experiments", "sim.cli_sweep", "sim.cli_timeline")
-
-
-def at_least(minimum: int) -> Callable[[str], int]:
-    """An argparse ``type``: a whole number of at least ``minimum``, or argparse's
-    one-line error naming the option.
-
-    >>> at_least(1)("3")
-    3
-    >>> at_least(1)("0")
-    Traceback (most recent call last):
-    ...
-    argparse.ArgumentTypeError: must be at least 1, not 0
-    """
-    def whole(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if v < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {v}")
-        return v
-
-    return whole
+COMMAND_MODULES = ("sim.cli.chain", "sim.cli.experiments", "sim.cli.sweep", "sim.cli.timeline")
 
 
 def _modules() -> list[object]:

@@ -1,0 +1,16 @@
+"""The on-chain rail: chains, the fee market, the two ledgers, and the rail.
+
+* :mod:`~sim.onchain.chains`: chain profiles (block time, gas limit, finality,
+  fee rules, background demand), validated from ``sim/data/chains.toml``;
+* :mod:`~sim.onchain.fee_market`: EIP-1559 base fees, blocks and congestion;
+* :mod:`~sim.onchain.spec`: ramp, FX provider and escrow settings
+  (``sim/data/onchain.toml``);
+* :mod:`~sim.onchain.ledger`: the two ledgers, the real contracts on a chain
+  (through :mod:`settlement`) and the gas table measured from them;
+* :mod:`~sim.onchain.rail`: the on-chain rail (SimPy): screening, on-ramp, FX by
+  PvP, escrow lock and release, finality, off-ramp.
+
+Layer: above banking (the ramps and sender fees are the bank network's), below
+the experiments; may import ``sim.banking.network``, ``sim.banking.workload``,
+the shared basics and ``settlement``; never the correspondent rail.
+"""

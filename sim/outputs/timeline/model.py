@@ -1,0 +1,504 @@
+"""The model of a teaching timeline: one payment's steps on both rails, labelled.
+
+A :class:`Timeline` is the two-rail view of one payment built from the steps
+table: every step with where it happened, what it was (waits named for what they
+are: cut-off, weekend, holiday, compliance review, nostro funding, mempool,
+finality, on/off-ramp window), how long it took, what it cost and the local clock
+of its place at start and end. :func:`from_results` builds one from a finished
+run (or a run folder read by :func:`load_run`); renderers live beside this module
+(:mod:`~sim.outputs.timeline.html`, :mod:`~sim.outputs.timeline.terminal`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+
+from sim.errors import InputError
+from sim.money import from_minor, minor_exponent
+
+if TYPE_CHECKING:
+
+    from sim.banking.network import BankNetwork
+    from sim.onchain.spec import OnChainSpec
+    from sim.results import Results
+
+RAIL_ORDER: tuple[str, ...] = ("correspondent", "onchain")
+RAIL_TITLES: dict[str, str] = {"correspondent": "Correspondent banking",
+                               "onchain": "On-chain"}
+
+#: Colour of each step category (chart bars, terminal bars).
+CATEGORY_COLORS: dict[str, str] = {
+    "closed": "#d62728",      # cut-off, weekend, holiday, ramp windows
+    "review": "#9467bd",      # compliance review
+    "liquidity": "#8c564b",   # nostro funding, FX inventory
+    "chain": "#1f77b4",       # mempool, finality, blocks
+    "ramp": "#17becf",        # on-/off-ramp wires
+    "work": "#2ca02c",        # screening, processing, FX, transit, credit
+    "failure": "#7f7f7f",     # returns and refunds
+}
+CATEGORY_NAMES: dict[str, str] = {
+    "closed": "closed: cut-off / weekend / holiday / ramp window",
+    "review": "compliance review",
+    "liquidity": "liquidity: nostro funding / FX inventory",
+    "chain": "chain: mempool / finality",
+    "ramp": "on-/off-ramp",
+    "work": "work: screening, processing, FX, transit, credit",
+    "failure": "return / refund",
+}
+_TERM_COLORS: dict[str, str] = {
+    "closed": "red", "review": "magenta", "liquidity": "yellow", "chain": "blue",
+    "ramp": "cyan", "work": "green", "failure": "bright_black",
+}
+
+
+class TimelineError(InputError):
+    """Wrong input for a timeline (corridor, bank, time, run directory, payment id)."""
+
+
+
+# ---------------------------------------------------------------------------
+# labels, durations, clocks
+# ---------------------------------------------------------------------------
+_CLOSED_PARTS = {"after cut-off": "cut-off", "after closing": "after hours",
+                 "before opening": "before opening", "weekend": "weekend"}
+
+
+def _closed_reasons(detail: str) -> str:
+    parts = []
+    for raw in detail.split(";"):
+        p = raw.strip()
+        if not p:
+            continue
+        p = _CLOSED_PARTS.get(p, p)
+        if p not in parts:
+            parts.append(p)
+    return " + ".join(parts) or "closed"
+
+
+_TX_NAMES = (("mint", "mint"), ("fund the", "fund FX leg"), ("provider funds", "PvP swap"),
+             ("lock", "escrow lock"), ("beneficiary bank releases", "escrow release"),
+             ("redeem", "redeem"), ("issuer burns", "burn"), ("refund", "escrow refund"))
+
+
+def _tx_name(what: str) -> str:
+    for prefix, name in _TX_NAMES:
+        if what.startswith(prefix):
+            return name
+    return " ".join(what.split()[:3])
+
+
+def label_step(kind: str, place: str, detail: str = "") -> tuple[str, str, bool]:
+    """What a step is, for a class: ``(label, category, is_wait)``.
+
+    Waits are named for what they are, from the step kind and its detail.
+
+    >>> label_step("cutoff_wait", "RBUSUS66", "after cut-off; weekend")
+    ('cut-off + weekend', 'closed', True)
+    >>> label_step("cutoff_wait", "PLMXMXMM", "holiday: Revolution Day")
+    ('holiday: Revolution Day', 'closed', True)
+    >>> label_step("cutoff_wait", "issuer:MXN", "off-ramp wire window: weekend")
+    ('off-ramp window: weekend', 'closed', True)
+    >>> label_step("screening", "PLMXMXMM", "manual review (0.9 business h): released")
+    ('compliance review', 'review', True)
+    >>> label_step("mempool", "ethereum-l1", "mint 1.00 USD as USDx: 55,621 gas")[:2]
+    ('mempool (block): mint', 'chain')
+    """
+    detail = detail or ""
+    if kind == "cutoff_wait":
+        if place.startswith("issuer:"):
+            head, _, rest = detail.partition(":")
+            side = "off-ramp" if head.strip().startswith("off") else "on-ramp"
+            why = _closed_reasons(rest) if rest else "closed"
+            return f"{side} window: {why}", "closed", True
+        return _closed_reasons(detail), "closed", True
+    if kind == "screening":
+        if "review" in detail and "automated" not in detail:
+            return "compliance review", "review", True
+        return "screening", "work", False
+    if kind == "nostro_wait":
+        return "nostro funding", "liquidity", True
+    if kind == "queue":
+        return "queue", "work", True
+    if kind == "mempool":
+        what = _tx_name(detail.split(":")[0].strip())
+        return (f"mempool (block): {what}" if what else "mempool (block)"), "chain", True
+    if kind == "block":
+        return "block", "chain", True
+    if kind == "finality":
+        return "finality", "chain", True
+    if kind == "onramp":
+        return "on-ramp (fiat to issuer)", "ramp", False
+    if kind == "offramp":
+        return "off-ramp (issuer pays out)", "ramp", False
+    if kind == "fx":
+        if "inventory" in detail or "replenish" in detail:
+            return "FX liquidity wait", "liquidity", True
+        return "FX conversion", "work", False
+    if kind == "transit":
+        return "message in transit", "work", False
+    if kind == "processing":
+        return "processing", "work", False
+    if kind == "credit":
+        return "credit to beneficiary", "work", False
+    if kind == "return":
+        return "return to sender", "failure", False
+    if kind == "escrow":
+        return "escrow refund", "failure", False
+    return kind.replace("_", " "), "work", False
+
+
+def format_duration(seconds: float) -> str:
+    """A short human duration.
+
+    >>> [format_duration(s) for s in (0.4, 42, 750, 3 * 3600 + 720, 2.6 * 86400)]
+    ['0.4 s', '42 s', '12 min', '3 h 12 min', '2 d 14 h']
+    """
+    s = max(0.0, float(seconds))
+    if s < 10:
+        return f"{s:.1f} s"
+    if s < 60:
+        return f"{s:.0f} s"
+    if s < 3600:
+        return f"{s / 60:.0f} min"
+    if s < 86400:
+        h, m = divmod(int(round(s / 60)), 60)
+        return f"{h} h {m:02d} min" if m else f"{h} h"
+    d, h = divmod(int(round(s / 3600)), 24)
+    return f"{d} d {h} h" if h else f"{d} d"
+
+
+def format_money(minor: int, currency: str | None) -> str:
+    """``'1,234.50 USD'`` from minor units; ``''`` for no cost.
+
+    >>> format_money(123450, "USD"), format_money(0, "USD")
+    ('1,234.50 USD', '')
+    """
+    if not minor or not currency:
+        return ""
+    exp = minor_exponent(currency)
+    return f"{from_minor(int(minor), currency):,.{exp}f} {currency}"
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise TimelineError(f"unknown time zone {name!r}; use an IANA name such as "
+                            "America/New_York") from None
+
+
+def city(tz: str) -> str:
+    """The city of an IANA zone name (``'America/Los_Angeles'`` -> ``'Los Angeles'``)."""
+    return tz.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def local_clock(t: float, tz: str, *, with_date: bool = False) -> str:
+    """``HH:MM ddd`` of POSIX instant ``t`` in ``tz`` (``with_date``: ``ddd DD Mon HH:MM``).
+
+    >>> local_clock(1763760600.0, "America/New_York")
+    '16:30 Fri'
+    """
+    d = datetime.fromtimestamp(t, _zone(tz))
+    return d.strftime("%a %d %b %Y %H:%M") if with_date else d.strftime("%H:%M %a")
+
+
+# ---------------------------------------------------------------------------
+# the data
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class StepView:
+    """One step of one rail, ready to draw (instants are POSIX seconds)."""
+
+    rail: str
+    seq: int
+    kind: str
+    place: str
+    where: str
+    timezone: str
+    started_at: float
+    ended_at: float
+    elapsed_start: float
+    elapsed_end: float
+    cost: int
+    cost_currency: str | None
+    detail: str
+    label: str
+    category: str
+    is_wait: bool
+
+    @property
+    def duration_s(self) -> float:
+        return self.ended_at - self.started_at
+
+    @property
+    def local_start(self) -> str:
+        return local_clock(self.started_at, self.timezone)
+
+    @property
+    def local_end(self) -> str:
+        return local_clock(self.ended_at, self.timezone)
+
+    @property
+    def cost_text(self) -> str:
+        return format_money(self.cost, self.cost_currency)
+
+
+@dataclass(frozen=True, slots=True)
+class RailTimeline:
+    """One rail's steps of the payment and its outcome."""
+
+    rail: str
+    steps: tuple[StepView, ...]
+    status: str = "credited"
+    credited_at: float | None = None
+    fee_total_sent: int | None = None
+    failure_reason: str | None = None
+
+    @property
+    def title(self) -> str:
+        return RAIL_TITLES.get(self.rail, self.rail)
+
+    @property
+    def ended_at(self) -> float:
+        ends = [s.ended_at for s in self.steps]
+        return self.credited_at if self.credited_at is not None else max(ends, default=0.0)
+
+    def waits(self) -> list[StepView]:
+        return [s for s in self.steps if s.is_wait]
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """One payment on both rails: what a class sees on the projector."""
+
+    payment_id: str
+    corridor: str
+    sender_bank: str
+    beneficiary_bank: str
+    amount_sent: int
+    currency_sent: str
+    currency_delivered: str
+    created_at: float
+    sender_tz: str
+    beneficiary_tz: str
+    rails: tuple[RailTimeline, ...]
+    chain: str = ""
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def rail(self, name: str) -> RailTimeline:
+        for r in self.rails:
+            if r.rail == name:
+                return r
+        raise KeyError(name)
+
+    @property
+    def span_s(self) -> float:
+        """Seconds from creation to the last step's end on any rail."""
+        ends = [s.elapsed_end for r in self.rails for s in r.steps]
+        done = [r.credited_at - self.created_at for r in self.rails if r.credited_at]
+        return max([1.0, *ends, *done])
+
+    @property
+    def title(self) -> str:
+        return (f"{self.corridor}: {format_money(self.amount_sent, self.currency_sent)} -> "
+                f"{self.currency_delivered}, sent "
+                f"{local_clock(self.created_at, self.sender_tz, with_date=True)} "
+                f"{city(self.sender_tz)}")
+
+    def outcome(self, r: RailTimeline) -> str:
+        """``'credited Tue 25 Nov 2025 09:12 Mexico City, after 2 d 17 h; fees 38.80 USD'``."""
+        if r.status == "credited" and r.credited_at is not None:
+            what = (f"credited {local_clock(r.credited_at, self.beneficiary_tz, with_date=True)}"
+                    f" {city(self.beneficiary_tz)}, after "
+                    f"{format_duration(r.credited_at - self.created_at)}")
+        else:
+            what = f"{r.status}" + (f" ({r.failure_reason})" if r.failure_reason else "")
+        if r.fee_total_sent is not None:
+            what += f"; fees {format_money(r.fee_total_sent, self.currency_sent) or '0'}"
+        return what
+
+
+def place_timezone(place: str, network: BankNetwork | None,
+                   spec: OnChainSpec | None) -> str:
+    """Time zone of a step's place: banks from the network, issuers from the on-chain
+    spec, everything on the chain (and unknown places) in UTC."""
+    bank_id = place.removeprefix("bank:")
+    if network is not None and bank_id in network.banks:
+        return network.banks[bank_id].timezone
+    if place.startswith("issuer:") and spec is not None:
+        try:
+            return spec.ramp(place.split(":", 1)[1]).timezone
+        except Exception:  # noqa: BLE001 - an unknown currency is shown in UTC
+            return "UTC"
+    return "UTC"
+
+
+def place_label(place: str, tz: str) -> str:
+    """Where a step happened, for people: ``'RBUSUS66 (Los Angeles)'``, ``'USD issuer (...)'``."""
+    if place.startswith("issuer:"):
+        return f"{place.split(':', 1)[1]} issuer ({city(tz)})"
+    if place.startswith("bank:"):
+        return f"{place.split(':', 1)[1]} on-chain account"
+    if place == "fx_provider":
+        return "FX provider (on-chain)"
+    if tz == "UTC":
+        return f"{place} (chain)" if place else "?"
+    return f"{place} ({city(tz)})"
+
+
+def _ts(v: Any) -> float | None:
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NaT:
+        return None
+    if isinstance(v, int | float):
+        return float(v)
+    t = pd.Timestamp(v)
+    if pd.isna(t):
+        return None
+    if t.tzinfo is None:
+        t = t.tz_localize("UTC")
+    return t.value / 1e9
+
+
+def _first_block(rs: pd.DataFrame) -> pd.DataFrame:
+    """The rows of one run of a payment on a rail: pooled replications repeat the id
+    with ``seq`` starting again at 0; keep the first run."""
+    seq = rs["seq"].to_numpy()
+    restart = [i for i in range(1, len(seq)) if seq[i] <= seq[i - 1]]
+    return (rs.iloc[: restart[0]] if restart else rs).sort_values("seq")
+
+
+def from_results(results: Results | tuple[pd.DataFrame, pd.DataFrame], payment_id: str, *,
+                 network: BankNetwork | None = None, spec: OnChainSpec | None = None,
+                 chain: str = "") -> Timeline:
+    """The timeline of ``payment_id`` from a run's payments and steps tables.
+
+    ``results`` is a :class:`~sim.results.Results` or a ``(payments, steps)`` pair
+    (``payments`` may be empty: the creation instant is then the first step's start).
+
+    Raises
+    ------
+    TimelineError
+        If the payment has no steps in the tables.
+    """
+    if isinstance(results, tuple):
+        payments, steps = results
+    else:
+        payments, steps = results.payments, results.steps
+    st = steps[steps["payment_id"] == payment_id]
+    if st.empty:
+        some = ", ".join(sorted(set(map(str, steps["payment_id"].unique())))[:3])
+        raise TimelineError(f"payment {payment_id!r} not found in the steps table"
+                            + (f" (ids look like {some})" if some else ""))
+    pay = payments[payments["payment_id"] == payment_id] if len(payments) else payments
+    prow = {str(r["rail"]): r for _, r in pay.iterrows()} if len(pay) else {}
+    first = next(iter(prow.values()), None)
+    starts = [_ts(v) for v in st["started_at"]]
+    created = _ts(first["created_at"]) if first is not None else None
+    created = created if created is not None else min(s for s in starts if s is not None)
+
+    def bank_of(role: str) -> str:
+        if first is not None:
+            return str(first[role])
+        return ""
+
+    rails_present = [r for r in RAIL_ORDER if r in set(st["rail"])]
+    rails_present += sorted(set(map(str, st["rail"])) - set(RAIL_ORDER))
+    rails: list[RailTimeline] = []
+    for rail in rails_present:
+        rs = _first_block(st[st["rail"] == rail])
+        views = []
+        for _, s in rs.iterrows():
+            place = str(s["place"])
+            tz = place_timezone(place, network, spec)
+            t0, t1 = _ts(s["started_at"]), _ts(s["ended_at"])
+            assert t0 is not None and t1 is not None
+            detail = "" if pd.isna(s["detail"]) else str(s["detail"])
+            label, cat, wait = label_step(str(s["kind"]), place, detail)
+            ccy = None if pd.isna(s["cost_currency"]) else str(s["cost_currency"])
+            views.append(StepView(rail, int(s["seq"]), str(s["kind"]), place,
+                                  place_label(place, tz), tz, t0, t1, t0 - created,
+                                  t1 - created, int(s["cost"]), ccy, detail, label, cat, wait))
+        p = prow.get(rail)
+        if p is not None:
+            fr = p["failure_reason"]
+            rails.append(RailTimeline(rail, tuple(views), str(p["status"]),
+                                      _ts(p["credited_at"]), int(p["fee_total_sent"]),
+                                      None if fr is None or pd.isna(fr) else str(fr)))
+        else:
+            rails.append(RailTimeline(rail, tuple(views), "unknown", None, None))
+    sender = bank_of("sender_bank")
+    benef = bank_of("beneficiary_bank")
+    if not sender:  # steps only: the first and last bank places
+        banks = [s.place for r in rails for s in r.steps
+                 if network is not None and s.place in network.banks]
+        sender, benef = (banks[0], banks[-1]) if banks else ("?", "?")
+
+    def tz_of(b: str) -> str:
+        return network.banks[b].timezone if network is not None and b in network.banks else "UTC"
+
+    if not chain:  # the chain profile is where the on-chain transactions waited
+        chain = next((s.place for r in rails for s in r.steps
+                      if s.kind in ("mempool", "finality", "block")), "")
+    return Timeline(
+        payment_id=payment_id,
+        corridor=str(first["corridor"]) if first is not None else "",
+        sender_bank=sender, beneficiary_bank=benef,
+        amount_sent=int(first["amount_sent"]) if first is not None else 0,
+        currency_sent=str(first["currency_sent"]) if first is not None else "",
+        currency_delivered=str(first["currency_delivered"]) if first is not None else "",
+        created_at=float(created), sender_tz=tz_of(sender), beneficiary_tz=tz_of(benef),
+        rails=tuple(rails), chain=chain)
+
+
+def load_run(run_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(payments, steps)`` of a finished run's output directory (Parquet, else CSV).
+
+    Raises
+    ------
+    TimelineError
+        If the directory or its steps table is missing.
+    """
+    d = Path(run_dir)
+    if not d.is_dir():
+        raise TimelineError(f"run directory {str(d)!r} not found; give the --out "
+                            "directory of a finished run")
+
+    def read(name: str, required: bool) -> pd.DataFrame:
+        pq, csv = d / f"{name}.parquet", d / f"{name}.csv"
+        if pq.exists():
+            return pd.read_parquet(pq)
+        if csv.exists():
+            return pd.read_csv(csv, parse_dates=[c for c in ("started_at", "ended_at",
+                                                            "created_at", "credited_at")
+                                                 if c in _csv_columns(csv)])
+        if required:
+            raise TimelineError(f"no {name}.parquet or {name}.csv in {str(d)!r}")
+        return pd.DataFrame()
+
+    return read("payments", False), read("steps", True)
+
+
+def _csv_columns(csv: Path) -> list[str]:
+    with csv.open(encoding="utf-8") as fh:
+        return fh.readline().strip().split(",")
+
+
+def rail_kinds(tl: Timeline) -> dict[str, list[str]]:
+    """``{rail: [kind, ...]}`` in step order (for checks and summaries)."""
+    return {r.rail: [s.kind for s in r.steps] for r in tl.rails}
+
+
+def iter_steps(tl: Timeline) -> Iterable[StepView]:
+    for r in tl.rails:
+        yield from r.steps
