@@ -1,6 +1,6 @@
 """The results shape every rail produces: payments and steps tables, KPIs, writers.
 
-The tables follow ``DESIGN.md`` ("Results shape") exactly; a rail fills them
+The tables follow ``docs/architecture.md`` ("Results shape") exactly; a rail fills them
 through a :class:`ResultsBuilder`, which is rail-agnostic: one
 :meth:`ResultsBuilder.add_step` per step of a payment and one
 :meth:`ResultsBuilder.add_payment` with its :class:`PaymentRecord` (build it with

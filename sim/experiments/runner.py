@@ -3,7 +3,7 @@
 :func:`run_scenario` runs one replication of a :class:`~sim.experiments.scenario.Scenario`:
 it builds the network (with the scenario's bank overrides), draws the workload
 from a seed, and replays the *same* payments on every rail of the scenario,
-returning one :class:`~sim.results.Results` (the DESIGN.md tables, unchanged).
+returning one :class:`~sim.results.Results` (the tables of docs/architecture.md, unchanged).
 :func:`run` is the notebook API: it runs the scenario's replications one after
 another and returns :class:`ScenarioResults`, whose :meth:`~ScenarioResults.summary`
 adds KPIs and, with more than one replication, a 95% confidence interval for
@@ -96,7 +96,7 @@ def run_scenario(scenario: Scenario, *, payments: int | None = None, seed: int |
     Returns
     -------
     Results
-        The DESIGN.md tables (columns unchanged; payment ids as drawn) with
+        The tables of docs/architecture.md (columns unchanged; payment ids as drawn) with
         ``meta`` holding ``scenario``, ``replication``, ``seed``,
         ``scenario_seed`` and each rail's own meta.
 
@@ -143,7 +143,7 @@ def run_scenario(scenario: Scenario, *, payments: int | None = None, seed: int |
 class ScenarioResults(Results):
     """Results of :func:`run`: pooled tables, the replications, and summaries.
 
-    ``payments`` and ``steps`` have exactly the DESIGN.md columns. With more
+    ``payments`` and ``steps`` have exactly the columns of docs/architecture.md. With more
     than one replication, payment ids are prefixed ``R<r>-`` (``R001-P0000004``)
     so that each row stays unique; ``replications[r]`` keeps each replication's
     own :class:`~sim.results.Results` (ids as drawn) and ``seeds[r]`` its seed.

@@ -1,7 +1,7 @@
 """Summaries of a run: KPIs per rail and corridor, paired differences, intervals.
 
 ``summary.json`` is :func:`extended_summary` of a run's replications: the
-DESIGN shape (``rails``, ``corridors``, ``paired``) with extra KPIs, the paired
+docs/architecture.md shape (``rails``, ``corridors``, ``paired``) with extra KPIs, the paired
 on-chain minus correspondent differences with a bootstrap interval of their
 median, and, with two or more replications, a 95% interval for every KPI across
 replications. Intervals come from :mod:`scipy.stats`.
@@ -181,7 +181,7 @@ def extended_summary(replications: Sequence[Any], scenario: str, seed: int | Non
                      ) -> dict[str, Any]:
     """``summary.json`` of one or more replications (each a :class:`~sim.results.Results`).
 
-    The DESIGN.md shape (``scenario``, ``seed``, ``rails``, ``corridors``,
+    The shape of docs/architecture.md (``scenario``, ``seed``, ``rails``, ``corridors``,
     ``paired``, each K with its fields), computed over all replications pooled,
     plus:
 

@@ -17,7 +17,7 @@ calling process, through the same task function.
 Each task writes its payments and steps as Parquet part files (atomically); when
 every task is done the parts are streamed, in (grid point, replication) order,
 into ``payments.parquet`` and ``steps.parquet``, so memory stays bounded by one
-part whatever the sweep's size. The tables keep the columns of ``DESIGN.md``
+part whatever the sweep's size. The tables keep the columns of ``docs/architecture.md``
 and append ``grid_point``, one column per swept parameter and ``replication``.
 
 Files written to the output directory (each atomically):

@@ -35,7 +35,7 @@ payment to the beneficiary bank.
 
 Every transaction waits in the mempool for a block of the chain profile
 (block time, gas limit, EIP-1559 base fee driven by background demand and
-congestion episodes, see :mod:`sim.onchain.chains`) and pays gas x (base fee + tip) at
+congestion episodes, see :mod:`sim.onchain.fee_market`) and pays gas x (base fee + tip) at
 the native token's price. Fees (minor units of the sent currency): the banks'
 own fees (``charge_bank_fees``), ``onramp``, ``gas``, ``fx_spread`` (the
 provider's spread and rounding residues), ``escrow``, ``offramp``. Gas cannot

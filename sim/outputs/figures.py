@@ -1,6 +1,6 @@
 """Figures of a comparison run (matplotlib, PNG, sized and labelled for a paper).
 
-Each function takes a payments table (the DESIGN.md shape, one or both rails)
+Each function takes a payments table (the shape of docs/architecture.md, one or both rails)
 and returns a :class:`matplotlib.figure.Figure`:
 
 * :func:`latency_ecdf`: share of payments credited within a time, per rail, on a
