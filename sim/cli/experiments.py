@@ -6,10 +6,10 @@ SCENARIO is a scenario file path or the name of a shipped scenario (``baseline``
   [--ledger contracts|table] [--out DIR]`` runs every rail of the scenario on the
   same workload with a progress bar, prints the KPI table and writes to DIR
   ``payments.parquet``, ``steps.parquet`` (and CSV twins), ``summary.json``,
-  ``scenario.json``, ``report.html`` and ``figures/*.png``. Everything is first
-  written to a hidden staging folder beside DIR and moved into DIR file by file
-  (each move atomic) only when all of it is ready (:func:`sim.outputs.report.write_outputs`),
-  so an interrupted run (Ctrl-C: exit status 130) leaves DIR as it was.
+  ``scenario.json``, ``report.html``, ``figures/*.png`` and ``manifest.json``.
+  The folder is built beside DIR and swapped in for it in one step
+  (:class:`sim.publish.OutputFolder`), so an interrupted or killed run leaves
+  DIR as it was (Ctrl-C: exit status 130).
 * ``settlesim validate FILE`` checks a scenario without running it: one line per
   problem (file, field path, what is allowed), exit status 2.
 * ``settlesim scenarios`` lists the shipped scenarios and the question each answers.
@@ -48,9 +48,9 @@ def run_to_dir(scenario: Any, out: str | Path, *, payments: int | None = None,
     (:func:`sim.outputs.report.write_outputs`).
     """
     from sim.experiments.runner import run
-    from sim.outputs.report import OUTPUT_STEPS, check_output_folder, write_outputs
+    from sim.outputs.report import OUTPUT_STEPS, write_into
+    from sim.publish import OutputFolder
 
-    check_output_folder(out)     # before the run, not after it
     state = {"done": 0, "total": 0}
 
     def rail_tick(done: int, total: int, what: str) -> None:
@@ -58,15 +58,18 @@ def run_to_dir(scenario: Any, out: str | Path, *, payments: int | None = None,
         if progress is not None:
             progress(done, total + OUTPUT_STEPS, what)
 
-    res = run(scenario, payments=payments, seed=seed, replications=replications,
-              ledger=ledger, progress=rail_tick)
-
     def tick(what: str) -> None:
         state["done"] += 1
         if progress is not None:
             progress(state["done"], state["total"], what)
 
-    return res, write_outputs(res, out, tick=tick)
+    folder = OutputFolder(out)
+    with folder as stage:     # made before the run: a folder we cannot write is refused now
+        res = run(scenario, payments=payments, seed=seed, replications=replications,
+                  ledger=ledger, progress=rail_tick)
+        folder.fields.update(res.manifest_fields())
+        write_into(res, stage, tick=tick)
+    return res, folder.files
 
 
 def _print_kpis(res: Any, out: Path | None) -> None:
@@ -107,6 +110,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from sim.errors import InputError
     from sim.experiments.scenario import ScenarioError, load_scenario
     from sim.outputs.report import check_output_folder
+    from sim.publish import OutputFolderError
     from sim.results import conservation_violations
 
     try:
@@ -131,6 +135,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"settlesim run: interrupted; nothing written to {out}", file=sys.stderr)
         return 130
+    except OutputFolderError as exc:    # refused before the run: nothing was simulated
+        print(f"settlesim run: {exc}", file=sys.stderr)
+        return 2
     except InputError as exc:   # the model refusing what the scenario asks, with why
         print(f"settlesim run: {sc.name}: {exc}; {out} left as it was", file=sys.stderr)
         return 1

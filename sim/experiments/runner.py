@@ -28,6 +28,7 @@ Example
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -39,6 +40,7 @@ from sim.errors import InputError
 from sim.experiments.components import Components, build_components
 from sim.experiments.scenario import Scenario, load_scenario
 from sim.experiments.statistics import extended_summary
+from sim.publish import OutputFolder
 from sim.results import Results, atomic_write
 
 __all__ = [
@@ -175,14 +177,20 @@ class ScenarioResults(Results):
         self.components: Components = build_components(scenario)
         self._summary: dict[tuple[Any, ...], dict[str, Any]] = {}
 
-    def save(self, out_dir: str | Path) -> list[Path]:
-        """Write the run's data to ``out_dir``: the tables (Parquet and CSV),
-        ``summary.json`` and ``scenario.json``; return the paths written.
+    def manifest_fields(self) -> dict[str, Any]:
+        """What ``manifest.json`` records of this run: the scenario (name and the
+        sha256 of its resolved document), the seeds, replications and payments."""
+        doc = json.dumps(self.scenario.to_dict(), sort_keys=True, default=str)
+        return {"scenario": self.scenario.name,
+                "scenario_sha256": hashlib.sha256(doc.encode()).hexdigest(),
+                "scenario_seed": self.scenario_seed, "seeds": list(self.seeds),
+                "replications": len(self.replications),
+                "payments": int(self.meta.get("payments", len(self.payments))),
+                "ledger": self.meta.get("ledger")}
 
-        The whole folder of ``settlesim run``, with ``figures/*.png`` and
-        ``report.html``, is :func:`sim.write_outputs` ``(results, out_dir)`` (the
-        outputs layer, which this one does not import).
-        """
+    def write_data(self, out_dir: str | Path) -> list[Path]:
+        """Write the tables (Parquet and CSV), ``summary.json`` and ``scenario.json``
+        into ``out_dir`` as they are (each file atomically); return their paths."""
         out = Path(out_dir)
         paths = list(self.write(out).values())
         scen = out / "scenario.json"
@@ -193,6 +201,22 @@ class ScenarioResults(Results):
 
         atomic_write(scen, write)
         return [*paths, scen]
+
+    def save(self, out_dir: str | Path) -> list[Path]:
+        """Publish the run's data as the folder ``out_dir``: the tables (Parquet and
+        CSV), ``summary.json``, ``scenario.json`` and ``manifest.json``, replacing
+        any earlier folder in one step (:class:`sim.publish.OutputFolder`); return
+        the paths written.
+
+        The whole folder of ``settlesim run``, with ``figures/*.png`` and
+        ``report.html``, is :func:`sim.write_outputs` ``(results, out_dir)`` (the
+        outputs layer, which this one does not import).
+        """
+        folder = OutputFolder(out_dir, call="sim.ScenarioResults.save",
+                              fields=self.manifest_fields())
+        with folder as stage:
+            self.write_data(stage)
+        return folder.files
 
     @classmethod
     def concat(cls, parts: Any) -> Results:

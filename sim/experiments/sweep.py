@@ -41,13 +41,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import itertools
 import json
 import math
 import os
 import re
 import shutil
-import tempfile
 import threading
 import time
 import uuid
@@ -63,6 +63,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.errors import InputError
+from sim.publish import OutputFolder
 from sim.results import PAYMENT_COLUMNS, STEP_COLUMNS, atomic_write, kpis
 
 if TYPE_CHECKING:
@@ -651,7 +652,8 @@ def run_sweep(scenario: Scenario | str | Path, grid: Mapping[str, Sequence[Any]]
               scheduler: str | None = None, retries: int = 2, progress: bool = False,
               in_process: bool | None = None, collect: bool | None = None,
               common_seeds: bool = False,
-              task_fn: Callable[[SweepTask], TaskOutput] = run_task) -> SweepResult:
+              task_fn: Callable[[SweepTask], TaskOutput] = run_task,
+              call: str | None = None) -> SweepResult:
     """Run ``scenario`` over ``grid`` x ``replications`` and write the sweep's files to ``out``.
 
     Parameters
@@ -669,6 +671,8 @@ def run_sweep(scenario: Scenario | str | Path, grid: Mapping[str, Sequence[Any]]
     collect : tasks return their tables to the client instead of writing part
         files in ``out`` (default with ``scheduler``, whose workers may not share
         this file system)
+    call : what ``manifest.json`` records as the command (default: this
+        process's command line)
     common_seeds : every grid point uses the same seeds per replication (common
         random numbers: the same payments at every point) instead of
         ``replication_seed(seed, r, grid_index)``
@@ -730,27 +734,35 @@ def run_sweep(scenario: Scenario | str | Path, grid: Mapping[str, Sequence[Any]]
     ship = collect if collect is not None else scheduler is not None
 
     out_dir = Path(out)
-    created = not out_dir.exists()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    parts = Path(tempfile.mkdtemp(prefix=".sweep-parts-", dir=out_dir))
-    if not ship:
-        tasks = [SweepTask(t.grid_point, t.replication, t.seed, t.scenario, t.columns,
-                           t.payments, t.ledger, str(parts)) for t in tasks]
-    outputs: dict[tuple[int, int], TaskOutput] = {}
-    timing: dict[str, float] = {}
-    ok = False
+    folder = OutputFolder(out_dir, call=call, fields={
+        "scenario": scen.name, "scenario_sha256": hashlib.sha256(json.dumps(
+            scen.to_dict(), sort_keys=True, default=str).encode()).hexdigest(),
+        "scenario_seed": scen.seed, "grid": {k: [_text(v) for v in vs] for k, vs in grid.items()},
+        "replications": reps, "payments": payments, "ledger": ledger,
+        "common_seeds": common_seeds,
+        "seeds": [{"grid_point": t.grid_point, "replication": t.replication, "seed": t.seed}
+                  for t in tasks]})
+    # the stage is made now, so an unwritable --out is refused before any task; it is
+    # swapped in for --out only once everything is written, and dropped on any exception
+    with folder as stage:
+        parts = stage / ".sweep-parts"
+        parts.mkdir()
+        if not ship:
+            tasks = [SweepTask(t.grid_point, t.replication, t.seed, t.scenario, t.columns,
+                               t.payments, t.ledger, str(parts)) for t in tasks]
+        outputs: dict[tuple[int, int], TaskOutput] = {}
+        timing: dict[str, float] = {}
 
-    def keep(o: TaskOutput) -> None:
-        for name in ("payments", "steps"):
-            data = getattr(o, f"{name}_bytes")
-            if data is not None:
-                path = parts / _part_name(o.grid_point, o.replication, name)
-                atomic_write(path, functools.partial(_write_bytes, data))
-                setattr(o, f"{name}_path", str(path))
-                setattr(o, f"{name}_bytes", None)
-        outputs[(o.grid_point, o.replication)] = o
+        def keep(o: TaskOutput) -> None:
+            for name in ("payments", "steps"):
+                data = getattr(o, f"{name}_bytes")
+                if data is not None:
+                    path = parts / _part_name(o.grid_point, o.replication, name)
+                    atomic_write(path, functools.partial(_write_bytes, data))
+                    setattr(o, f"{name}_path", str(path))
+                    setattr(o, f"{name}_bytes", None)
+            outputs[(o.grid_point, o.replication)] = o
 
-    try:
         with _progress(progress, len(tasks)) as bar:
             job = bar.add_task("sweep", total=len(tasks))
             if local:
@@ -792,30 +804,26 @@ def run_sweep(scenario: Scenario | str | Path, grid: Mapping[str, Sequence[Any]]
         # the figure needs only the summary: draw it while the tables are combined
         # (pyarrow's writer releases the GIL, and the workers have finished)
         with ThreadPoolExecutor(max_workers=1) as pool:
-            drawn = pool.submit(sensitivity_figure, doc, out_dir / "figures" / "sensitivity.png")
+            drawn = pool.submit(sensitivity_figure, doc, stage / "figures" / "sensitivity.png")
             for name in ("payments", "steps"):
                 combine_parts([getattr(outputs[k], f"{name}_path") for k in order],
-                              out_dir / f"{name}.parquet")
+                              stage / f"{name}.parquet")
                 files[f"{name}.parquet"] = out_dir / f"{name}.parquet"
             fig = drawn.result()
         frame = summary_frame(doc)
-        files["sweep_summary.csv"] = atomic_write(
-            out_dir / "sweep_summary.csv",
-            lambda t: frame.to_csv(t, index=False, lineterminator="\n"))
+        atomic_write(stage / "sweep_summary.csv",
+                     lambda t: frame.to_csv(t, index=False, lineterminator="\n"))
+        files["sweep_summary.csv"] = out_dir / "sweep_summary.csv"
         text = json.dumps(doc, indent=2) + "\n"
-        files["sweep_summary.json"] = atomic_write(out_dir / "sweep_summary.json",
-                                                   functools.partial(_write_bytes, text.encode()))
+        atomic_write(stage / "sweep_summary.json", functools.partial(_write_bytes, text.encode()))
+        files["sweep_summary.json"] = out_dir / "sweep_summary.json"
         if fig is not None:
-            files["figures/sensitivity.png"] = fig
+            files["figures/sensitivity.png"] = out_dir / "figures" / "sensitivity.png"
+        shutil.rmtree(parts)
+        files["manifest.json"] = out_dir / "manifest.json"
         timing["combine_s"] = time.perf_counter() - t_comb
         timing["task_sum_s"] = sum(o.elapsed_s for o in outputs.values())
         timing["total_s"] = time.perf_counter() - clock
-        ok = True
-    finally:
-        shutil.rmtree(parts, ignore_errors=True)
-        if not ok and created:
-            with contextlib.suppress(OSError):
-                out_dir.rmdir()
     times = [{"grid_point": g, "replication": r, "pid": o.pid, "elapsed_s": o.elapsed_s,
               "cpu_s": o.cpu_s} for (g, r), o in sorted(outputs.items())]
     return SweepResult(out_dir, files, doc, len(tasks), n_workers, timing, times)

@@ -20,18 +20,15 @@ from __future__ import annotations
 
 import base64
 import html
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sim.errors import InputError
+from sim.publish import OutputFolder, check_output_folder
 from sim.results import atomic_write
 
 __all__ = ["KPI_ROWS", "OUTPUT_STEPS", "assumptions", "check_output_folder", "fmt_kpi",
-           "kpi_rows", "render_report", "write_outputs", "write_report"]
+           "kpi_rows", "render_report", "write_into", "write_outputs", "write_report"]
 
 #: (label, summary key, format) of the KPI table, in order.
 KPI_ROWS: tuple[tuple[str, str, str], ...] = (
@@ -367,77 +364,39 @@ def write_report(results: Any, path: str | Path,
 
 #: Progress ticks of :func:`write_outputs` (tables and summary, figures, report).
 OUTPUT_STEPS = 3
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
-
-
-def _publish(staging: Path, out: Path) -> list[Path]:
-    """Move every file of ``staging`` into ``out`` (same tree), each with ``os.replace``."""
-    moved = []
-    files = sorted(p for p in staging.rglob("*") if p.is_file())
-    # the summary and the report last: when they are there, the rest is too
-    files.sort(key=lambda p: (p.name in ("summary.json", "report.html"), p.name == "report.html"))
-    for src in files:
-        dst = out / src.relative_to(staging)
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(src, 0o666 & ~_UMASK)
-        os.replace(src, dst)
-        moved.append(dst)
-    return moved
-
-
-def check_output_folder(out: str | Path) -> Path:
-    """Refuse, before any work is done, an output folder that cannot be made or written in.
-
-    Raises :class:`~sim.errors.InputError` naming the folder and why: it is a file,
-    a file stands where one of its parents would be made, or the nearest existing
-    parent is not writable. Returns ``out`` as a ``Path``.
-
-    >>> import tempfile
-    >>> with tempfile.NamedTemporaryFile() as f:
-    ...     check_output_folder(f"{f.name}/run")
-    Traceback (most recent call last):
-    ...
-    sim.errors.InputError: output folder .../run: ... is a file, not a folder
-    """
-    out = Path(out)
-    probe = out
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if probe.exists() and not probe.is_dir():
-        raise InputError(f"output folder {out}: {probe} is a file, not a folder")
-    if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
-        raise InputError(f"output folder {out}: no permission to write in {probe}")
-    return out
 
 
 def write_outputs(results: Any, out: str | Path, *,
-                  tick: Callable[[str], None] | None = None) -> list[Path]:
-    """Write a run's folder: tables (Parquet and CSV), ``summary.json``, ``scenario.json``,
-    ``figures/*.png`` and ``report.html``; return the paths written.
+                  tick: Callable[[str], None] | None = None,
+                  call: str | None = None) -> list[Path]:
+    """Publish a run's folder: tables (Parquet and CSV), ``summary.json``,
+    ``scenario.json``, ``figures/*.png``, ``report.html`` and ``manifest.json``;
+    return the paths written.
 
-    Everything is first written to a hidden staging folder beside ``out`` and
-    moved into ``out`` file by file (each move atomic) only once all of it is
-    ready: an exception or Ctrl-C on the way removes the staging folder and
-    leaves ``out`` as it was. ``tick(what)`` is called after each of the
-    :data:`OUTPUT_STEPS` steps.
+    The folder is built beside ``out`` and swapped in for it in one step
+    (:class:`sim.publish.OutputFolder`): an exception, Ctrl-C or a kill at any
+    instant leaves either the whole old folder or the whole new one. ``tick(what)``
+    is called after each of the :data:`OUTPUT_STEPS` steps; ``call`` is what the
+    manifest records as the command (default: this process's command line).
     """
+    folder = OutputFolder(out, call=call, fields=results.manifest_fields())
+    with folder as stage:
+        write_into(results, stage, tick=tick)
+    return folder.files
+
+
+def write_into(results: Any, folder: Path, *,
+               tick: Callable[[str], None] | None = None) -> None:
+    """Write a run's files into ``folder`` as it is (a stage of :class:`OutputFolder`)."""
     from sim.outputs.figures import render_figures, write_figures
 
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    try:
-        results.save(staging)
-        if tick:
-            tick("tables and summary written")
-        pngs = render_figures(results.payments, sender_timezones(results))
-        write_figures(pngs, staging / "figures")
-        if tick:
-            tick("figures drawn")
-        write_report(results, staging / "report.html", pngs)
-        if tick:
-            tick("report written")
-        return _publish(staging, out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    results.write_data(folder)
+    if tick:
+        tick("tables and summary written")
+    pngs = render_figures(results.payments, sender_timezones(results))
+    write_figures(pngs, folder / "figures")
+    if tick:
+        tick("figures drawn")
+    write_report(results, folder / "report.html", pngs)
+    if tick:
+        tick("report written")

@@ -9,15 +9,17 @@ import pandas as pd
 import pytest
 
 import sim
+import sim.experiments.runner
 import sim.onchain.rail
 import sim.outputs.figures
+import sim.publish as sim_publish
 from sim.cli import main
 from sim.results import PAYMENT_COLUMNS, STEP_COLUMNS
 
 EXPECTED = {"payments.parquet", "payments.csv", "steps.parquet", "steps.csv", "summary.json",
             "scenario.json", "report.html", "figures/latency_ecdf.png",
             "figures/cost_breakdown.png", "figures/latency_heatmap.png",
-            "figures/paired_differences.png"}
+            "figures/paired_differences.png", "manifest.json"}
 
 
 def _files(d: Path) -> set[str]:
@@ -25,7 +27,8 @@ def _files(d: Path) -> set[str]:
 
 
 def _leftovers(parent: Path) -> list[Path]:
-    return [p for p in parent.rglob("*") if ".partial-" in p.name or p.name.endswith(".tmp")]
+    return [p for p in parent.rglob("*") if ".partial-" in p.name or p.name.endswith(".tmp")
+            or ".stage-" in p.name or ".old-" in p.name]
 
 
 def test_run_writes_every_output(tmp_path, capsys):
@@ -117,7 +120,7 @@ def test_notebook_write_outputs_writes_the_same_folder(baseline_small, tmp_path)
     paths = sim.write_outputs(baseline_small, tmp_path / "nb")
     assert _files(tmp_path / "nb") == EXPECTED
     assert {str(p.relative_to(tmp_path / "nb")) for p in paths} == EXPECTED
-    assert paths[-1].name == "report.html"              # published last
+    assert not sim_publish.verify_manifest(tmp_path / "nb")
     assert not _leftovers(tmp_path)
     assert sim.render_report(baseline_small).startswith("<!DOCTYPE html>")
 
@@ -125,6 +128,7 @@ def test_notebook_write_outputs_writes_the_same_folder(baseline_small, tmp_path)
 def test_notebook_save_writes_the_data_only(baseline_small, tmp_path):
     paths = baseline_small.save(tmp_path / "data")
     data = {f for f in EXPECTED if not f.startswith("figures/") and f != "report.html"}
+    assert "manifest.json" in data
     assert _files(tmp_path / "data") == data
     assert {p.name for p in paths} == data
     assert json.loads((tmp_path / "data" / "scenario.json").read_text())["name"] == "baseline"
@@ -150,3 +154,15 @@ def test_run_refused_by_the_model_says_why_and_keeps_earlier_results(tmp_path, c
     assert "100% of the gas limit for 24 h" in err and "left as it was" in err
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert not _leftovers(tmp_path)
+
+
+def test_an_unwritable_out_is_refused_before_the_run(monkeypatch, capsys):
+    def must_not_run(*a, **k):
+        raise AssertionError("the run started")
+
+    monkeypatch.setattr(sim.experiments.runner, "run", must_not_run)
+    assert main(["run", "baseline", "--payments", "5", "--out", "/proc/settlesim-out"]) == 2
+    err = capsys.readouterr().err
+    refusals = [line for line in err.splitlines() if line.startswith("settlesim run:")]
+    assert len(refusals) == 1 and "output folder /proc/settlesim-out" in refusals[0]
+    assert "Traceback" not in err

@@ -5,6 +5,7 @@ whose worker dies, or that raises, is re-run and the sweep loses nothing."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import cloudpickle
@@ -128,3 +129,35 @@ def test_task_failing_every_retry_names_it_and_writes_nothing(tmp_path: Path) ->
         run_sweep("baseline", GRID, out=out, replications=1, payments=5, workers=1,
                   retries=1, task_fn=faults.always_fails)
     assert not out.exists()
+
+
+def test_sweep_files_have_the_run_files_modes_and_a_manifest(reference: Path) -> None:
+    from sim.publish import verify_manifest
+
+    mask = os.umask(0)
+    os.umask(mask)
+    for name in ALL_FILES:
+        assert (reference / name).stat().st_mode & 0o777 == 0o666 & ~mask, name
+    assert not verify_manifest(reference)
+    doc = json.loads((reference / "manifest.json").read_text())
+    assert doc["scenario"] == "baseline" and len(doc["scenario_sha256"]) == 64
+    assert {(s["grid_point"], s["replication"]) for s in doc["seeds"]} == {
+        (g, r) for g in range(2) for r in range(REPLICATIONS)}
+    assert all(s["seed"] == replication_seed(doc["scenario_seed"], s["replication"],
+                                             s["grid_point"])
+               for s in doc["seeds"])
+
+
+def test_a_failed_sweep_leaves_an_earlier_sweep_whole(reference: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from sim.publish import verify_manifest
+
+    out = tmp_path / "out"
+    shutil.copytree(reference, out)
+    with pytest.raises(SweepError):
+        run_sweep("baseline", {"onchain.chain": ["ethereum-l1"]}, out=out, replications=1,
+                  payments=5, workers=1, retries=0, task_fn=faults.always_fails)
+    assert not verify_manifest(out)
+    assert_same_tables(reference, out)
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
