@@ -63,6 +63,7 @@ __all__ = [
     "conservation_violations",
     "kpis",
     "paused_gc",
+    "within_1bd",
 ]
 
 #: Every fee component any rail may report; every rail emits all of these columns
@@ -401,6 +402,33 @@ def _deadline_1bd(cal: BusinessCalendar, t: float) -> float:
     return cal.day(cal.local_date(start)).closes
 
 
+def within_1bd(payments: pd.DataFrame,
+               calendars: Mapping[str, BusinessCalendar] | None = None) -> np.ndarray:
+    """Per row: credited by the end of the next business day after creation, in the
+    receiving country's calendar (``calendars`` maps a country code to a full-day
+    :class:`BusinessCalendar`; default: UTC, Mon-Fri). False where not credited."""
+    out = np.zeros(len(payments), dtype=bool)
+    cred = (payments["status"] == "credited").to_numpy()
+    if not cred.any():
+        return out
+    sub = payments[cred]
+    fallback = BusinessCalendar("UTC", None, opens="00:00", closes="24:00")
+    created = sub["created_at"].astype("int64").to_numpy() / 1e6
+    credited = sub["credited_at"].astype("int64").to_numpy() / 1e6
+    # the deadline depends only on the local date of creation: one look-up per date
+    deadlines: dict[tuple[int, object], float] = {}
+    flags = []
+    for corr, c0, c1 in zip(sub["corridor"], created, credited, strict=True):
+        cal = (calendars or {}).get(str(corr).split("-")[-1], fallback)
+        key = (id(cal), cal.local_date(float(c0)))
+        end = deadlines.get(key)
+        if end is None:
+            end = deadlines[key] = _deadline_1bd(cal, float(c0))
+        flags.append(c1 <= end)
+    out[cred] = flags
+    return out
+
+
 def kpis(payments: pd.DataFrame,
          calendars: Mapping[str, BusinessCalendar] | None = None) -> dict[str, Any]:
     """KPIs of a payments table (any subset): the ``K`` of ``summary.json``.
@@ -419,17 +447,7 @@ def kpis(payments: pd.DataFrame,
     out["latency_p90_s"] = _quantile(lat, 0.9)
     out["latency_p99_s"] = _quantile(lat, 0.99)
     out["share_within_1h"] = float((lat <= 3600).sum() / n) if n else None
-    if n:
-        fallback = BusinessCalendar("UTC", None, opens="00:00", closes="24:00")
-        within = 0
-        created = cred["created_at"].astype("int64").to_numpy() / 1e6
-        credited = cred["credited_at"].astype("int64").to_numpy() / 1e6
-        for corr, c0, c1 in zip(cred["corridor"], created, credited, strict=True):
-            cal = (calendars or {}).get(str(corr).split("-")[-1], fallback)
-            within += c1 <= _deadline_1bd(cal, float(c0))
-        out["share_within_1bd"] = float(within / n)
-    else:
-        out["share_within_1bd"] = None
+    out["share_within_1bd"] = float(within_1bd(cred, calendars).sum() / n) if n else None
     sent = cred["amount_sent"].to_numpy(dtype=float)
     fee = cred["fee_total_sent"].to_numpy(dtype=float)
     pct = np.divide(100 * fee, sent, out=np.zeros_like(fee), where=sent > 0)

@@ -98,6 +98,8 @@ def _print_kpis(res: Any, out: Path | None) -> None:
         console.print(pt)
     if summ.get("ci_method"):
         console.print(f"intervals: {summ['ci_method']}", style="dim")
+    if summ.get("ci_warning"):
+        console.print(f"warning: {summ['ci_warning']}", style="bold yellow")
     if out is not None:
         console.print(f"report: {out / 'report.html'}  (tables, summary.json and figures/ "
                       f"in {out})")

@@ -62,6 +62,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
                               rail, _ci(e["latency_p50_s"], 1 / 3600), _ci(e["cost_pct_mean"]),
                               _ci(e["failure_rate"]))
         console.print(table)
+        if doc.get("interval_warning"):
+            console.print(f"warning: {doc['interval_warning']}", style="bold yellow")
     for name in res.files:
         console.print(f"wrote {res.out / name}", highlight=False)
     t = res.timing

@@ -22,8 +22,8 @@ Example
 >>> sorted(set(res.payments.rail)), len(res.payments)
 (['correspondent', 'onchain'], 80)
 >>> s = res.summary()
->>> s["replications"], "ci95" in s["rails"]["onchain"]
-(2, True)
+>>> s["replications"], "ci95" in s["rails"]["onchain"], "too few" in s["ci_warning"]
+(2, False, True)
 """
 
 from __future__ import annotations

@@ -17,12 +17,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.results import Results
+from sim.results import Results, within_1bd
 
-__all__ = ["CI_LEVEL", "extended_summary", "median_interval", "mean_interval",
-           "paired_differences"]
+__all__ = ["CI_LEVEL", "MIN_REPLICATIONS", "extended_summary", "mean_interval",
+           "median_interval", "paired_differences", "replication_mean_interval"]
 
 CI_LEVEL = 0.95
+#: fewer replications than this get no interval across replications, and a warning
+MIN_REPLICATIONS = 5
+#: counts are design quantities, not estimates: no interval
+_COUNTS = ("count", "credited", "both_credited", "ci95")
 #: resamples of the paired medians' bootstrap, and its fixed seed (reproducible)
 _BOOTSTRAP = 1000
 _BOOT_SEED = 20271
@@ -131,7 +135,8 @@ def _single_summary(res: Any, scenario: str, seed: int | None, calendars: Any,
 
 def mean_interval(vals: Sequence[float | None]) -> list[float] | None:
     """95% Student-t interval of the mean of ``vals`` (:func:`scipy.stats.t`);
-    None below 2 finite values.
+    None below 2 finite values. (Kept for callers that want it; the summaries use
+    the bootstrap intervals below, which stay inside a KPI's range.)
 
     >>> [round(v, 3) for v in mean_interval([1.0, 2.0, 3.0])]
     [-0.484, 4.484]
@@ -146,34 +151,203 @@ def mean_interval(vals: Sequence[float | None]) -> list[float] | None:
     return [float(lo), float(hi)]
 
 
-def _add_cis(doc: dict[str, Any], reps: list[dict[str, Any]]) -> None:
-    def ci_for(k: dict[str, Any], path: tuple[str, ...]) -> None:
-        def get(d: dict[str, Any]) -> Any:
-            sub: Any = d
-            for part in path:
-                sub = sub.get(part) if isinstance(sub, Mapping) else None
-            return sub
+def replication_mean_interval(vals: Sequence[float | None]) -> list[float] | None:
+    """Percentile-bootstrap 95% interval of the mean of per-replication values
+    (:func:`scipy.stats.bootstrap`, fixed seed); None with fewer than
+    :data:`MIN_REPLICATIONS` values. It lies within the values' range, so a share's
+    interval stays in [0, 1] and a latency's is never negative.
 
-        cis: dict[str, Any] = {}
-        for name, val in k.items():
-            if name in ("count", "credited", "ci95") or not isinstance(val, int | float) \
-                    or isinstance(val, bool):
-                continue
-            vals = []
-            for d in reps:
-                sub = get(d)
-                if isinstance(sub, Mapping) and isinstance(sub.get(name), int | float):
-                    vals.append(float(sub[name]))
-            cis[name] = mean_interval(vals)
-        k["ci95"] = cis
+    >>> replication_mean_interval([0.9, 1.0, 1.0]) is None
+    True
+    >>> lo, hi = replication_mean_interval([0.90, 0.95, 1.0, 1.0, 0.97])
+    >>> bool(0.9 <= lo <= hi <= 1.0)
+    True
+    """
+    v = np.array([x for x in vals if x is not None and math.isfinite(x)], dtype=float)
+    if len(v) < MIN_REPLICATIONS:
+        return None
+    if np.all(v == v[0]):
+        return [float(v[0]), float(v[0])]
+    res = stats.bootstrap((v,), np.mean, n_resamples=_BOOTSTRAP, method="percentile",
+                          confidence_level=CI_LEVEL, vectorized=True,
+                          rng=np.random.default_rng(_BOOT_SEED))
+    return [float(res.confidence_interval.low), float(res.confidence_interval.high)]
 
-    for rail, k in doc["rails"].items():
-        ci_for(k, ("rails", rail))
+
+# ---------------------------------------------------------------------------
+# intervals across replications: a cluster bootstrap
+# ---------------------------------------------------------------------------
+def _wquantiles(values: np.ndarray, reps: np.ndarray, weights: np.ndarray,
+                qs: Sequence[float]) -> np.ndarray:
+    """``np.quantile`` (linear) of the pooled rows of each resample, ``(B, len(qs))``.
+
+    Row ``i`` (value ``values[i]``, replication ``reps[i]``) appears
+    ``weights[b, reps[i]]`` times in resample ``b``: the quantile is that of the
+    expanded sample, found without expanding it, by a binary search (all resamples
+    at once) over the sorted rows' cumulative counts per replication.
+    """
+    n_b = weights.shape[0]
+    out = np.full((n_b, len(qs)), np.nan)
+    if len(values) == 0:
+        return out
+    order = np.argsort(values, kind="stable")
+    x, r = values[order], reps[order]
+    counts = np.zeros((len(x), weights.shape[1]))
+    counts[np.arange(len(x)), r] = 1.0
+    cum = np.cumsum(counts, axis=0)                     # (n, R): rows of each rep so far
+    total = cum[-1] @ weights.T                         # (B,): size of each resample
+
+    def first_above(k: np.ndarray) -> np.ndarray:
+        """Per resample, the first sorted row whose cumulative weight exceeds ``k``."""
+        lo = np.zeros(n_b, dtype=np.int64)
+        hi = np.full(n_b, len(x) - 1, dtype=np.int64)
+        while np.any(lo < hi):
+            mid = (lo + hi) // 2
+            above = np.einsum("br,br->b", cum[mid], weights) > k
+            hi = np.where(above, mid, hi)
+            lo = np.where(above, lo, mid + 1)
+        return lo
+
+    ok = total > 0
+    for j, q in enumerate(qs):
+        h = (total - 1) * q
+        f = np.floor(h)
+        v_lo = x[first_above(f)]
+        v_hi = x[first_above(np.minimum(f + 1, total - 1))]
+        out[:, j] = np.where(ok, v_lo + (h - f) * (v_hi - v_lo), np.nan)
+    return out
+
+
+def _pct_interval(samples: np.ndarray) -> list[float] | None:
+    good = samples[np.isfinite(samples)]
+    if len(good) < 0.9 * len(samples) or not len(good):
+        return None      # the KPI is undefined in too many resamples (too few payments)
+    a = (1 - CI_LEVEL) / 2
+    lo, hi = np.quantile(good, [a, 1 - a])
+    return [float(lo), float(hi)]
+
+
+class _Cluster:
+    """Per-payment arrays of all replications, and the bootstrap weights: resample
+    ``B`` times whole replications with replacement (rows of a replication move
+    together, so the dependence between a run's payments is kept)."""
+
+    def __init__(self, reps: Sequence[Any], calendars: Any) -> None:
+        frames = []
+        for r, res in enumerate(reps):
+            f = res.payments[["payment_id", "rail", "corridor", "status", "latency_s",
+                              "fee_total_sent", "amount_sent"]].copy()
+            f["within_1bd"] = within_1bd(res.payments, calendars)
+            f["rep"] = r
+            frames.append(f)
+        p = pd.concat(frames, ignore_index=True)
+        self.p = p
+        self.R = len(reps)
+        self.rep = p["rep"].to_numpy()
+        self.rail = p["rail"].astype(str).to_numpy()
+        self.corridor = p["corridor"].astype(str).to_numpy()
+        st = p["status"].astype(str).to_numpy()
+        self.cred = st == "credited"
+        self.ret = st == "returned"
+        self.fail = st == "failed"
+        lat = p["latency_s"].to_numpy(dtype=float)
+        self.lat = np.where(self.cred, lat, np.nan)
+        sent = p["amount_sent"].to_numpy(dtype=float)
+        fee = p["fee_total_sent"].to_numpy(dtype=float)
+        pct = np.divide(100 * fee, sent, out=np.zeros_like(fee), where=sent > 0)
+        self.pct = np.where(self.cred, pct, np.nan)
+        self.w1h = self.cred & (lat <= 3600)
+        self.w1bd = p["within_1bd"].to_numpy(dtype=bool) & self.cred
+        rng = np.random.default_rng(_BOOT_SEED)
+        self.W = rng.multinomial(self.R, np.full(self.R, 1 / self.R),
+                                 size=_BOOTSTRAP).astype(float)
+
+    def _sum(self, flags: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return self.W @ np.bincount(self.rep[mask], weights=flags[mask].astype(float),
+                                    minlength=self.R)
+
+    def kpis(self, mask: np.ndarray) -> dict[str, np.ndarray]:
+        """Each KPI of the rows in ``mask``, per resample (length ``B``)."""
+        ones = np.ones(len(mask), dtype=bool)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            n = self._sum(ones, mask)
+            cred = self._sum(self.cred, mask)
+            out = {"share_within_1h": self._sum(self.w1h, mask) / n,
+                   "share_within_1bd": self._sum(self.w1bd, mask) / n,
+                   "failure_rate": 1 - cred / n,
+                   "return_rate": self._sum(self.ret, mask) / n,
+                   "failed_rate": self._sum(self.fail, mask) / n,
+                   "cost_pct_mean": (self.W @ np.bincount(
+                       self.rep[mask & self.cred], weights=self.pct[mask & self.cred],
+                       minlength=self.R)) / cred}
+        c = mask & self.cred
+        lq = _wquantiles(self.lat[c], self.rep[c], self.W, (0.5, 0.9, 0.99))
+        out["latency_p50_s"], out["latency_p90_s"], out["latency_p99_s"] = lq.T
+        out["cost_pct_median"] = _wquantiles(self.pct[c], self.rep[c], self.W, (0.5,))[:, 0]
+        return out
+
+    def paired(self) -> dict[str, np.ndarray]:
+        """The paired KPIs (on-chain minus correspondent, both credited), per resample."""
+        p = self.p
+        a = p[p["rail"] == "correspondent"].set_index(["rep", "payment_id"])
+        b = p[p["rail"] == "onchain"].set_index(["rep", "payment_id"])
+        ids = a.index.intersection(b.index)
+        if not len(ids):
+            return {}
+        a, b = a.loc[ids], b.loc[ids]
+        both = ((a["status"] == "credited") & (b["status"] == "credited")).to_numpy()
+        rep = np.asarray(ids.get_level_values(0))[both]
+        dl = (b["latency_s"].to_numpy(float) - a["latency_s"].to_numpy(float))[both]
+        ca = 100 * a["fee_total_sent"].to_numpy(float) / a["amount_sent"].to_numpy(float)
+        cb = 100 * b["fee_total_sent"].to_numpy(float) / b["amount_sent"].to_numpy(float)
+        dc = (cb - ca)[both]
+        dfee = (a["fee_total_sent"].to_numpy(float) - b["fee_total_sent"].to_numpy(float))[both]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            m = self.W @ np.bincount(rep, minlength=self.R).astype(float)
+            out = {"onchain_faster_share": (self.W @ np.bincount(
+                       rep, weights=(dl < 0).astype(float), minlength=self.R)) / m,
+                   "onchain_cheaper_share": (self.W @ np.bincount(
+                       rep, weights=(dc < 0).astype(float), minlength=self.R)) / m}
+        lq = _wquantiles(dl, rep, self.W, (0.5, 0.1, 0.9))
+        out["latency_diff_median_s"], out["latency_diff_p10_s"], out["latency_diff_p90_s"] = lq.T
+        out["latency_saving_p50_s"] = -lq[:, 0]
+        cq = _wquantiles(dc, rep, self.W, (0.5, 0.1, 0.9))
+        out["cost_diff_median_pp"], out["cost_diff_p10_pp"], out["cost_diff_p90_pp"] = cq.T
+        out["fee_saving_sent_median"] = _wquantiles(dfee, rep, self.W, (0.5,))[:, 0]
+        return out
+
+
+def _add_cis(doc: dict[str, Any], reps: Sequence[Any], calendars: Any) -> None:
+    """``ci95`` in every K and in ``paired``: 95% percentile intervals of a cluster
+    bootstrap over replications (see :class:`_Cluster`)."""
+    cl = _Cluster(reps, calendars)
+
+    def put(k: dict[str, Any], samples: Mapping[str, np.ndarray]) -> None:
+        k["ci95"] = {name: (_pct_interval(samples[name])
+                            if name in samples and k.get(name) is not None else None)
+                     for name, val in k.items()
+                     if name not in _COUNTS and isinstance(val, int | float | None)
+                     and not isinstance(val, bool)}
+
+    corr_means: dict[str, list[np.ndarray]] = {}
     for corr, by_rail in doc["corridors"].items():
         for rail, k in by_rail.items():
-            ci_for(k, ("corridors", corr, rail))
+            s = cl.kpis((cl.corridor == corr) & (cl.rail == rail))
+            corr_means.setdefault(rail, []).append(s["cost_pct_mean"])
+            put(k, s)
+    for rail, k in doc["rails"].items():
+        s = cl.kpis(cl.rail == rail)
+        if corr_means.get(rail):
+            means = np.vstack(corr_means[rail])           # (corridors, B)
+            with np.errstate(invalid="ignore"):
+                for pct in (3, 5):
+                    s[f"corridors_cost_above_{pct}pct"] = np.where(
+                        np.isnan(means).all(axis=0), np.nan,
+                        np.nansum(means > pct, axis=0) / np.maximum(
+                            (~np.isnan(means)).sum(axis=0), 1))
+        put(k, s)
     if doc["paired"]:
-        ci_for(doc["paired"], ("paired",))
+        put(doc["paired"], cl.paired())
 
 
 def extended_summary(replications: Sequence[Any], scenario: str, seed: int | None,
@@ -193,9 +367,13 @@ def extended_summary(replications: Sequence[Any], scenario: str, seed: int | Non
       percentage points (``cost_diff_*_pp``), median, 10th and 90th percentiles,
       and a bootstrap 95% interval of the median (``*_median_ci95_*``; 1000
       resamples of payments, fixed seed);
-    * with two or more replications, ``ci95`` in every K and in ``paired``: for
-      each KPI, a 95% Student-t interval of the mean of its per-replication values
-      (``ci_method`` says so); ``replications`` and ``seeds``.
+    * with :data:`MIN_REPLICATIONS` (5) or more replications, ``ci95`` in every K
+      and in ``paired``: for each KPI but the counts, a 95% percentile interval of
+      a cluster bootstrap over replications (the KPI recomputed on the pooled
+      payments of replications resampled whole), so a share's interval lies in
+      [0, 1] and every interval is in its KPI's unit; with fewer, ``ci_warning``
+      says there are too few for an interval; ``ci_method``, ``replications``
+      and ``seeds`` always.
     """
     reps = list(replications)
     if len(reps) == 1:
@@ -210,15 +388,20 @@ def extended_summary(replications: Sequence[Any], scenario: str, seed: int | Non
     doc = _single_summary(pooled, scenario, seed, calendars, bootstrap=True)
     doc["replications"] = len(reps)
     doc["seeds"] = list(seeds) if seeds is not None else [r.meta.get("seed") for r in reps]
-    if len(reps) > 1:
-        per = [_single_summary(r, scenario, seed, calendars, bootstrap=False) for r in reps]
-        _add_cis(doc, per)
-        doc["ci_method"] = (f"across replications: 95% Student-t interval of the mean of the "
-                            f"{len(reps)} per-replication values of each KPI; point values "
-                            "are pooled over all replications")
+    if len(reps) >= MIN_REPLICATIONS:
+        _add_cis(doc, reps, calendars)
+        doc["ci_method"] = (f"across replications: 95% percentile interval of a cluster "
+                            f"bootstrap that resamples the {len(reps)} replications whole "
+                            f"({_BOOTSTRAP} resamples, fixed seed), each KPI recomputed on "
+                            "the pooled payments; point values are pooled over all "
+                            "replications")
     else:
-        doc["ci_method"] = ("one replication: no interval for KPIs (run replications for "
-                            "them); the paired median has a bootstrap 95% interval over payments")
+        doc["ci_method"] = (f"{len(reps)} replication(s): no interval for KPIs (intervals "
+                            f"across replications need at least {MIN_REPLICATIONS}); the "
+                            "paired medians have a bootstrap 95% interval over payments")
+        doc["ci_warning"] = (f"only {len(reps)} replication(s): too few for intervals across "
+                             f"replications (at least {MIN_REPLICATIONS}); the KPIs are point "
+                             f"values; run --replications {MIN_REPLICATIONS} or more")
     doc["paired_ci_method"] = (f"percentile bootstrap of the median over payments credited on "
                                f"both rails, {_BOOTSTRAP} resamples")
     return doc

@@ -24,8 +24,9 @@ Files written to the output directory (each atomically):
 
 * ``payments.parquet``, ``steps.parquet``: every run's tables;
 * ``sweep_summary.csv``, ``sweep_summary.json``: KPIs per grid point and rail, as
-  the mean across replications with a 95% Student-t confidence interval of that
-  mean (``mean +/- t(0.975, n-1) * sd / sqrt(n)``; no interval with one replication);
+  the mean across replications with a 95% percentile-bootstrap interval of that
+  mean (inside the replications' range, so shares stay in [0, 1]; no interval
+  with fewer than 5 replications, and ``interval_warning`` says so);
 * ``figures/sensitivity.png``: each KPI against each swept parameter, one line per rail.
 
 Example
@@ -63,6 +64,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.errors import InputError
+from sim.experiments.statistics import MIN_REPLICATIONS, replication_mean_interval
 from sim.publish import OutputFolder
 from sim.results import PAYMENT_COLUMNS, STEP_COLUMNS, atomic_write, kpis
 
@@ -88,7 +90,6 @@ __all__ = [
     "sensitivity_figure",
     "summarize",
     "summary_frame",
-    "t_quantile_975",
 ]
 
 #: KPIs summarised and plotted per grid point (the ``K`` of ``summary.json`` less counts).
@@ -98,9 +99,10 @@ KPI_NAMES: tuple[str, ...] = (
 )
 
 #: How ``sweep_summary`` states the across-replication interval.
-INTERVAL = ("95% Student-t confidence interval of the mean across replications: "
-            "mean +/- t(0.975, n-1) * sd / sqrt(n), n = replications with a value; "
-            "null with fewer than 2")
+INTERVAL = ("95% percentile-bootstrap interval of the mean across replications "
+            "(scipy.stats.bootstrap, 1000 resamples, fixed seed), within the range of the "
+            f"replications' values; null with fewer than {MIN_REPLICATIONS} replications "
+            "with a value")
 
 _EXTRA = ("grid_point", "replication")
 _PARAM_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -369,37 +371,13 @@ def run_task(task: SweepTask) -> TaskOutput:
 # --------------------------------------------------------------------------- summary
 
 
-def t_quantile_975(dof: int) -> float:
-    """The 0.975 quantile of Student's t with ``dof`` degrees of freedom.
-
-    Exact table to 30, then the Cornish-Fisher expansion (error < 1e-4).
-
-    >>> round(t_quantile_975(1), 3), round(t_quantile_975(9), 3), round(t_quantile_975(1000), 3)
-    (12.706, 2.262, 1.962)
-    """
-    table = (12.7062, 4.3027, 3.1824, 2.7764, 2.5706, 2.4469, 2.3646, 2.3060, 2.2622,
-             2.2281, 2.2010, 2.1788, 2.1604, 2.1448, 2.1314, 2.1199, 2.1098, 2.1009,
-             2.0930, 2.0860, 2.0796, 2.0739, 2.0687, 2.0639, 2.0595, 2.0555, 2.0518,
-             2.0484, 2.0452, 2.0423)
-    if dof < 1:
-        raise ValueError("dof must be >= 1")
-    if dof <= 30:
-        return table[dof - 1]
-    z = 1.959964
-    n = float(dof)
-    return (z + (z**3 + z) / (4 * n) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * n**2)
-            + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * n**3))
-
-
 def _interval(values: Sequence[float | None]) -> dict[str, Any]:
-    xs = np.array([v for v in values if v is not None], dtype=float)
-    if len(xs) == 0:
+    xs = [float(v) for v in values if v is not None]
+    if not xs:
         return {"mean": None, "low": None, "high": None, "n": 0}
-    mean = float(xs.mean())
-    if len(xs) < 2:
-        return {"mean": mean, "low": None, "high": None, "n": 1}
-    half = t_quantile_975(len(xs) - 1) * float(xs.std(ddof=1)) / math.sqrt(len(xs))
-    return {"mean": mean, "low": mean - half, "high": mean + half, "n": int(len(xs))}
+    ci = replication_mean_interval(xs)
+    return {"mean": float(np.mean(xs)), "low": ci[0] if ci else None,
+            "high": ci[1] if ci else None, "n": len(xs)}
 
 
 def summarize(scenario: Scenario, grid: Mapping[str, Sequence[Any]],
@@ -411,6 +389,10 @@ def summarize(scenario: Scenario, grid: Mapping[str, Sequence[Any]],
         "payments_per_run": payments if payments is not None else scenario.payments,
         "grid": {k: list(v) for k, v in grid.items()}, "interval": INTERVAL, "points": [],
     }
+    if replications < MIN_REPLICATIONS:
+        doc["interval_warning"] = (f"only {replications} replication(s) per grid point: too few "
+                                   f"for intervals (at least {MIN_REPLICATIONS}); the means are "
+                                   "point values")
     for gp in points:
         outs = [outputs[(gp.index, r)] for r in range(replications)]
         rails = sorted({rail for o in outs for rail in o.kpis})

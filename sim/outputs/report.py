@@ -241,7 +241,8 @@ def assumptions(results: Any) -> list[tuple[str, str, str]]:
 # ---------------------------------------------------------------------------
 # HTML
 # ---------------------------------------------------------------------------
-_CSS = """
+_CSS = """.warning{background:#fff4e5;border-left:4px solid #e08a00;padding:.4em .8em}
+
 body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;max-width:1100px;
 margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
 h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;margin-top:1.8em;
@@ -322,6 +323,8 @@ def render_report(results: Any, figures: Mapping[str, bytes] | None = None) -> s
         _table(["setting", "value", "source"], [list(r) for r in assumptions(results)],
                cls="assumptions", num_from=99, tid="assumptions"),
         "<h2>KPIs per rail</h2>",
+        (f'<p class="warning" id="ci-warning"><strong>Warning.</strong> '
+         f'{_e(summary["ci_warning"])}.</p>' if summary.get("ci_warning") else ""),
         f'<p class="note">Confidence intervals: {_e(summary.get("ci_method", ""))}. '
         "Latency is creation to credit of the beneficiary's account; shares are over all "
         "payments; cost is every fee and spread as % of the amount sent (credited "

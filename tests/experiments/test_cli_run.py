@@ -108,12 +108,21 @@ def test_bad_scenario_and_bad_arguments_exit_2(tmp_path, capsys):
 
 def test_replications_flag_puts_intervals_in_the_summary(tmp_path):
     out = tmp_path / "reps"
-    assert main(["run", "fast-ledger", "--payments", "12", "--replications", "2",
+    assert main(["run", "fast-ledger", "--payments", "8", "--replications", "5",
                  "--out", str(out)]) == 0
     summ = json.loads((out / "summary.json").read_text())
-    assert summ["replications"] == 2
+    assert summ["replications"] == 5 and "ci_warning" not in summ
     assert summ["rails"]["onchain"]["ci95"]["share_within_1bd"] is not None
     assert "[" in (out / "report.html").read_text().split('id="kpis"')[1].split("</table>")[0]
+
+
+def test_too_few_replications_are_flagged_in_the_report(tmp_path, capsys):
+    out = tmp_path / "reps"
+    assert main(["run", "fast-ledger", "--payments", "8", "--replications", "2",
+                 "--out", str(out)]) == 0
+    assert "too few" in json.loads((out / "summary.json").read_text())["ci_warning"]
+    assert 'id="ci-warning"' in (out / "report.html").read_text()
+    assert "warning: only 2 replication(s)" in capsys.readouterr().out
 
 
 def test_notebook_write_outputs_writes_the_same_folder(baseline_small, tmp_path):

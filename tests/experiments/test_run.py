@@ -14,7 +14,7 @@ import scipy.stats
 
 from sim.experiments.runner import replication_seed, run, run_scenario
 from sim.experiments.scenario import Scenario, load_scenario, shipped_scenarios
-from sim.results import PAYMENT_COLUMNS, STEP_COLUMNS, Results, conservation_violations
+from sim.results import PAYMENT_COLUMNS, STEP_COLUMNS, conservation_violations
 
 K_FIELDS = {"count", "credited", "latency_p50_s", "latency_p90_s", "latency_p99_s",
             "share_within_1h", "share_within_1bd", "cost_pct_mean", "cost_pct_median",
@@ -66,33 +66,89 @@ def test_same_scenario_and_seed_give_identical_results():
     pd.testing.assert_frame_equal(r.replications[1].payments, d.payments)
 
 
-def test_replications_give_an_interval_for_every_kpi():
-    res = run("baseline", payments=30, replications=3)
+@pytest.fixture(scope="module")
+def five_reps():
+    return run("baseline", payments=30, replications=5)
+
+
+SHARES = ("share_within_1h", "share_within_1bd", "failure_rate", "return_rate", "failed_rate",
+          "corridors_cost_above_3pct", "corridors_cost_above_5pct", "onchain_faster_share",
+          "onchain_cheaper_share")
+
+
+def test_replications_give_an_interval_for_every_kpi(five_reps):
+    res = five_reps
     p = res.payments
     assert tuple(p.columns) == PAYMENT_COLUMNS
     assert not p.duplicated(["rail", "payment_id"]).any()
-    assert p["payment_id"].str.match(r"^R00[0-2]-P\d{7}$").all()
+    assert p["payment_id"].str.match(r"^R00[0-4]-P\d{7}$").all()
     s = res.summary()
-    assert s["replications"] == 3 and len(s["seeds"]) == 3
-    assert "Student-t" in s["ci_method"] and "replications" in s["ci_method"]
+    assert s["replications"] == 5 and len(s["seeds"]) == 5 and "ci_warning" not in s
+    assert "cluster bootstrap" in s["ci_method"] and "replications" in s["ci_method"]
     for rail, k in s["rails"].items():
         ci = k["ci95"]
+        assert "count" not in ci and "credited" not in ci      # counts are not estimates
         for name, val in k.items():
             if name in ("count", "credited", "ci95") or val is None:
                 continue
-            assert name in ci, f"{rail}: no interval for {name}"
-            assert ci[name] is not None and ci[name][0] <= ci[name][1], (rail, name)
-        # one KPI by hand: mean of the replications' values +- t(0.975, 2) sd / sqrt(3)
-        reps = [Results.summary(r)["rails"][rail]["share_within_1bd"] for r in res.replications]
-        m, sd = np.mean(reps), np.std(reps, ddof=1)
-        lo, hi = ci["share_within_1bd"]
-        assert math.isclose((lo + hi) / 2, m, abs_tol=1e-9)
-        assert math.isclose((hi - lo) / 2, scipy.stats.t.ppf(0.975, 2) * sd / math.sqrt(3),
-                                rel_tol=1e-9, abs_tol=1e-12)
-    assert "ci95" in s["paired"] and s["paired"]["ci95"]["latency_diff_median_s"] is not None
+            assert ci.get(name) is not None, f"{rail}: no interval for {name}"
+            lo, hi = ci[name]
+            assert lo <= hi, (rail, name)
+            if name in SHARES:
+                assert 0 <= lo <= hi <= 1, (rail, name, ci[name])
+            if name.startswith("latency_p"):
+                assert lo >= 0, (rail, name)
+    paired = s["paired"]
+    assert "both_credited" not in paired["ci95"] and "count" not in paired["ci95"]
+    assert paired["ci95"]["latency_diff_median_s"] is not None
     for by_rail in s["corridors"].values():
         for k in by_rail.values():
             assert "ci95" in k
+
+
+def test_the_cluster_bootstrap_recomputes_each_kpi_exactly(five_reps):
+    from sim.experiments.statistics import _Cluster, _extra_kpis
+    from sim.results import kpis
+
+    cal = five_reps.meta.get("calendars")
+    cl = _Cluster(five_reps.replications, cal)
+    cl.W = np.array([[1.0] * 5, [2.0, 0.0, 0.0, 3.0, 0.0]])  # everything once; a resample
+    pooled = five_reps.replications
+    for b, mult in enumerate(cl.W):
+        parts = [r.payments for r, m in zip(pooled, mult, strict=True) for _ in range(int(m))]
+        frame = pd.concat(parts, ignore_index=True)
+        for rail in ("correspondent", "onchain"):
+            sub = frame[frame.rail == rail]
+            want = {**kpis(sub, cal), **_extra_kpis(sub)}
+            got = cl.kpis(cl.rail == rail)
+            for name, samples in got.items():
+                if want[name] is None:
+                    assert math.isnan(samples[b])
+                else:
+                    assert math.isclose(samples[b], want[name], rel_tol=1e-9, abs_tol=1e-9), \
+                        (b, rail, name)
+
+
+def test_too_few_replications_get_a_warning_not_an_interval():
+    s = run("baseline", payments=10, replications=2).summary()
+    assert "too few" in s["ci_warning"] and "5" in s["ci_warning"]
+    assert all("ci95" not in k for k in s["rails"].values())
+
+
+def test_intervals_agree_with_scipy():
+    from sim.experiments.statistics import median_interval, replication_mean_interval
+
+    x = np.random.default_rng(3).lognormal(size=200)
+    res = scipy.stats.bootstrap((x,), np.median, n_resamples=1000, method="percentile",
+                                rng=np.random.default_rng(20271))
+    assert median_interval(x) == pytest.approx([res.confidence_interval.low,
+                                                res.confidence_interval.high])
+    v = [0.91, 0.95, 0.99, 1.0, 0.97, 0.93]
+    res = scipy.stats.bootstrap((np.array(v),), np.mean, n_resamples=1000, method="percentile",
+                                rng=np.random.default_rng(20271))
+    assert replication_mean_interval(v) == pytest.approx([res.confidence_interval.low,
+                                                          res.confidence_interval.high])
+    assert replication_mean_interval(v[:4]) is None
 
 
 def test_summary_keeps_the_design_shape_and_adds_fields(baseline_small):

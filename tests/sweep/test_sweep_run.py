@@ -63,7 +63,7 @@ def test_tables_carry_grid_point_parameters_and_replication(reference: Path) -> 
 def test_summary_states_interval_and_seeds(reference: Path) -> None:
     doc = json.loads((reference / "sweep_summary.json").read_text())
     assert doc["grid"] == {"onchain.chain": CHAINS}
-    assert "Student-t" in doc["interval"]
+    assert "bootstrap" in doc["interval"] and "interval_warning" in doc   # 2 replications
     pay = pd.read_parquet(reference / "payments.parquet")
     for pt in doc["points"]:
         g = pt["grid_point"]
