@@ -267,15 +267,9 @@ contract FxSwap is Ownable2Step, ReentrancyGuardTransient, PermitOrAllowance {
         bytes32 r,
         bytes32 s
     ) external nonReentrant returns (bytes32 swapId) {
-        address token;
-        uint256 amount;
-        if (msg.sender == terms.partyA) {
-            (token, amount) = (terms.tokenA, terms.amountA);
-        } else if (msg.sender == terms.partyB) {
-            (token, amount) = (terms.tokenB, terms.amountB);
-        } else {
-            revert NotSwapParty(swapIdOf(terms), msg.sender);
-        }
+        bool isA = msg.sender == terms.partyA;
+        if (!isA && msg.sender != terms.partyB) revert NotSwapParty(swapIdOf(terms), msg.sender);
+        (address token, uint256 amount) = isA ? (terms.tokenA, terms.amountA) : (terms.tokenB, terms.amountB);
         _permit(token, amount, permitDeadline, v, r, s);
         return _fund(terms);
     }
