@@ -406,7 +406,6 @@ def test_refund_to_a_funder_blacklisted_since_reverts_and_the_leg_stays_held(
     world: World
 ) -> None:
     t = swap_terms(world)
-    sid = world.swap_id(t)
     world.fx.fund(t, sender="alice")
     world.usd.blacklist("alice", sender="blacklister")
     world.at(t.deadline)

@@ -1018,6 +1018,14 @@ class SettlementMachine(RuleBasedStateMachine):
         self.m.fees[lk.ccy] += fee     # pulled later by the collector, never pushed
         self._apply(receipt, [(lk.ccy, ESCROW, lk.beneficiary, paid)])
 
+    @rule(lk=locks)
+    def release_while_paused(self, lk: LockMirror) -> None:
+        """The pause rule's case: the token is paused (if it was not) when the authorised
+        caller releases; before the deadline, the release is proven, not refunded later."""
+        if not self.m.tokens[lk.ccy].paused:
+            self.set_paused(lk.ccy, True)
+        self.release(lk, True, "authorised")
+
     @rule(lk=locks, caller=st.sampled_from((CLIENTS[3], "beneficiary")))
     def claim(self, lk: LockMirror, caller: str) -> None:
         """Pay out a proven release (anyone may call it), after the deadline too."""
