@@ -16,6 +16,13 @@ releases the funds.
    the payee receives MXNx, less the escrow fee.
 6. The sender bank claims the client's USDx with the now public preimage.
 7. Off-ramp: the payee redeems MXNx with the MXN issuer, who burns it.
+
+The two locks stay atomic even if a token is paused (or an account blacklisted)
+across their deadlines: a release proven before its deadline is recorded as
+``Proven`` and paid by a later ``claim``, never refunded (the escrow's pause
+rule), so the preimage the payee's release reveals always lets the sender bank
+claim the client's USDx. Fees accrue in the escrow for the fee collector to
+withdraw.
 """
 
 from __future__ import annotations
