@@ -9,10 +9,15 @@
 * The deadline horizon, the payer's maximum fee, the agent's rejection, surplus-only rescue,
   the fee by ``Math.mulDiv`` for amounts whose product with the rate overflows 256 bits, the
   token in the events, and the transient reentrancy guard.
+
+The test token ``solidity/ShortToken.sol`` (fee-on-transfer when its fee is set) is committed
+compiled beside its source, as ``ReentrantToken`` is; after editing it, regenerate its artifact
+with ``python -m tests.contracts.test_escrow_rules``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -39,6 +44,24 @@ DAY = 86_400
 OPEN, RELEASED, REFUNDED, PROVEN = 1, 2, 3, 4
 MAX_LOCK = 30 * DAY
 SHORT_TOKEN = Path(__file__).resolve().parent / "solidity" / "ShortToken.json"
+SHORT_SOURCE = SHORT_TOKEN.with_suffix(".sol")
+
+
+def regenerate() -> None:
+    """Compile the test token with the project's pinned compiler and write its artifact."""
+    from settlement.compile import compile_contracts
+
+    art = compile_contracts(SHORT_SOURCE.parent, ("ShortToken",))["ShortToken"]
+    assert not art["warnings"], art["warnings"]
+    out = {"abi": art["abi"], "bytecode": art["bytecode"], "compiler": art["compiler"],
+           "sourceSha256": hashlib.sha256(SHORT_SOURCE.read_bytes()).hexdigest()}
+    SHORT_TOKEN.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def test_short_token_artifact_is_compiled_from_the_current_source() -> None:
+    art = json.loads(SHORT_TOKEN.read_text(encoding="utf-8"))
+    assert art["sourceSha256"] == hashlib.sha256(SHORT_SOURCE.read_bytes()).hexdigest(), (
+        "ShortToken.sol changed: run python -m tests.contracts.test_escrow_rules")
 
 
 def fee_of(amount: int, bps: int = ESCROW_FEE_BPS) -> int:
@@ -389,3 +412,8 @@ def test_the_reentrancy_guard_keeps_nothing_in_storage(world: World) -> None:
     for contract in (world.escrow.address, world.fx.address):
         assert int.from_bytes(bytes(world.chain.w3.eth.get_storage_at(contract, slot)),
                               "big") == 0
+
+
+if __name__ == "__main__":
+    regenerate()
+    print(f"wrote {SHORT_TOKEN}")
