@@ -6,9 +6,11 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
+SLITHER_VENV := $(VENV)/slither
+SLITHER_STAMP := $(SLITHER_VENV)/.installed
 CHROMIUM  ?= $(shell command -v chromium 2>/dev/null)
 
-.PHONY: setup demo demo-chain test test-fast lint compile gas-report bench clean browser
+.PHONY: setup demo demo-chain test test-fast lint slither compile gas-report bench clean browser
 
 setup: $(PIP_STAMP) $(NPM_STAMP)
 
@@ -25,6 +27,17 @@ $(PIP_STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# slither in its own environment: the 'slither' dependency group of pyproject.toml (its
+# web3 < 8 requirement excludes the project's web3 8)
+slither: $(SLITHER_STAMP)
+
+$(SLITHER_STAMP): pyproject.toml | $(PIP_STAMP)
+	$(PYTHON) -m venv $(SLITHER_VENV)
+	$(SLITHER_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SLITHER_VENV)/bin/python -m pip install --quiet $$($(PY) -c 'import tomllib; \
+		print(*tomllib.load(open("pyproject.toml", "rb"))["dependency-groups"]["slither"])')
+	touch $@
+
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
@@ -36,16 +49,17 @@ demo: setup
 demo-chain: setup
 	$(PY) scripts/onchain_demo.py
 
-test: setup browser
+test: setup slither browser
 	HYPOTHESIS_PROFILE=ci $(VENV)/bin/pytest -p no:cacheprovider
 
 test-fast: setup
 	$(VENV)/bin/pytest -m "not integration and not slow"
 
-lint: setup
+lint: setup slither
 	$(VENV)/bin/ruff check settlement sim scripts tests benchmarks
 	$(VENV)/bin/mypy sim settlement
 	$(VENV)/bin/lint-imports --no-cache
+	$(PY) -m settlement.static_analysis
 
 compile: setup
 	$(VENV)/bin/settlesim compile

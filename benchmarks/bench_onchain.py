@@ -33,6 +33,10 @@
    ``--at-rate`` are run at the workload's own rate instead (its payments a day,
    so N payments over N / rate days): a larger run there is a longer one, with
    as many slots and blocks per payment as a smaller one.
+3. Gas of one baseline payment, all seven transactions (mint, FX fund, FX settle, lock,
+   release, redeem, burn), in the steady state: the gas report's measurement
+   (``settlement.gas``) and the mean over the credited cross-currency payments of a
+   gas-table run of the rail, beside the figure of the contracts before issue 15.
 
 Usage: ``python benchmarks/bench_onchain.py [--contracts 40] [--table 5000,20000,50000]
 [--at-rate 20000] [--repeat 3]``
@@ -42,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import re
 import statistics
 import sys
 import time
@@ -192,6 +197,29 @@ def table_vs_skeleton(n: int, days: float, seed: int = 2, repeat: int = 3) -> di
             "idle_market_s": _idle_market(res.meta["slots"], seed, repeat) if res else 0.0}
 
 
+_GAS = re.compile(r": ([\d,]+) gas, ")
+
+
+def payment_gas(n: int = 300, seed: int = 3) -> dict[str, float]:
+    """Gas of one baseline payment: the gas report's figure, and the mean of the credited
+    cross-currency payments (seven transactions each) of a gas-table run of ``n`` payments."""
+    from settlement.gas import PREVIOUS_BASELINE_PAYMENT_GAS, measure_gas
+
+    report = measure_gas(batch_size=2)["baseline_payment"]
+    net = BankNetwork.default()
+    res = onchain.run(net, Workload.generate(seed=seed, n_payments=n, network=net), seed=seed,
+                      ledger="table")
+    pays = res.payments
+    fx_ok = set(pays.loc[(pays["status"] == "credited")
+                         & (pays["currency_sent"] != pays["currency_delivered"]), "payment_id"])
+    txs = res.steps[(res.steps["kind"] == "mempool") & res.steps["payment_id"].isin(fx_ok)]
+    gas = txs["detail"].map(lambda d: int(_GAS.search(d).group(1).replace(",", "")))
+    per_payment = gas.groupby(txs["payment_id"]).agg(["sum", "count"])
+    per_payment = per_payment[per_payment["count"] == 7]
+    return {"report": report["gas"], "previous": PREVIOUS_BASELINE_PAYMENT_GAS,
+            "rail_mean": float(per_payment["sum"].mean()), "rail_payments": len(per_payment)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--contracts", type=int, default=40, help="payments, contracts ledger")
@@ -203,12 +231,18 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="runs of each side, best taken")
     args = ap.parse_args()
     spec = WorkloadSpec.default().workload
+    gas = payment_gas()
     raw = bench_raw(200)
     c = contracts_vs_evm(args.contracts, repeat=args.repeat)
     tables = [table_vs_skeleton(int(n), spec.days, repeat=args.repeat)
               for n in args.table.split(",")]
     at_rate = [table_vs_skeleton(int(n), int(n) / spec.payments_per_day, repeat=args.repeat)
                for n in args.at_rate.split(",") if n.strip()]
+    print(f"gas of one baseline payment, all 7 transactions, steady state: before issue 15 "
+          f"{gas['previous']:,}; now {gas['report']:,} by the gas report "
+          f"({1 - gas['report'] / gas['previous']:.1%} less) and {gas['rail_mean']:,.0f} on "
+          f"average over {gas['rail_payments']} credited cross-currency payments of a "
+          f"gas-table run ({1 - gas['rail_mean'] / gas['previous']:.1%} less)")
     print(f"raw eth-tester ERC-20 transfers (one block each): {raw:.1f} tx/s")
     print(f"contracts in the loop: {c['payments']} payments, {c['transactions']} transactions "
           f"in {c['simulate_s']:.2f} s ({c['payments_per_s']:.2f} payments/s, "

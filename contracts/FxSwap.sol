@@ -3,7 +3,9 @@ pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {PermitOrAllowance} from "./PermitOrAllowance.sol";
 
 /**
@@ -12,12 +14,16 @@ import {PermitOrAllowance} from "./PermitOrAllowance.sol";
  * delivers `amountA` of `tokenA` to party B and party B delivers `amountB` of `tokenB` to party
  * A, both or neither. Each party funds its own leg; the first leg waits in this contract, and
  * funding the second leg settles both in the same transaction. A swap whose deadline passes with
- * one leg funded is refunded to that leg's funder.
- * @dev A swap's id is derived from the chain, this contract and its terms. No state exists in
- * which one leg has been delivered and the other has not: settlement moves both legs in one
- * transaction and reverts whole if either transfer fails.
+ * one leg funded is refunded to that leg's funder. A token that delivers less than a leg's
+ * amount is refused.
+ * @dev A swap's id commits to the chain, this contract and every term, so a swap is stored as
+ * one slot (its state and which legs are funded): every later call passes the terms again, and
+ * the id computed from them selects the record; the terms are in the {SwapCreated} event. No
+ * state exists in which one leg has been delivered and the other has not: settlement moves both
+ * legs in one transaction and reverts whole if either transfer fails or falls short. The contract
+ * tracks the funded legs it holds per token; only the surplus above them can be rescued.
  */
-contract FxSwap is ReentrancyGuard, PermitOrAllowance {
+contract FxSwap is Ownable2Step, ReentrancyGuardTransient, PermitOrAllowance {
     using SafeERC20 for IERC20;
 
     /// @notice The terms both parties agree on.
@@ -48,24 +54,46 @@ contract FxSwap is ReentrancyGuard, PermitOrAllowance {
         Refunded
     }
 
-    /// @notice A swap as stored.
+    /// @notice A swap as stored: one slot; the terms are passed again by every call.
+    /// @param state The swap's state.
+    /// @param fundedA Whether party A's leg is funded.
+    /// @param fundedB Whether party B's leg is funded.
     struct Swap {
-        SwapTerms terms;
+        SwapState state;
         bool fundedA;
         bool fundedB;
-        SwapState state;
     }
 
-    mapping(bytes32 swapId => Swap) private _swaps;
+    /// @notice The longest a new swap may run: its deadline is at most this many seconds ahead.
+    uint64 public maxSwapDuration;
 
-    /// @notice The terms are invalid: a zero or shared party, a zero or shared token, or a zero
-    /// amount.
+    /// @notice The account that can return tokens sent here by mistake (the surplus only).
+    address public rescuer;
+
+    mapping(bytes32 swapId => Swap) private _swaps;
+    mapping(address token => uint256) private _heldBalances;
+
+    /// @notice The terms are invalid: a zero or shared party, a party that is this contract, a
+    /// zero or shared token, or a zero amount.
     error InvalidSwapTerms();
 
     /// @notice The deadline is not after the current block's timestamp.
     /// @param deadline The rejected deadline.
     /// @param nowTimestamp The current block's timestamp.
     error DeadlineNotInFuture(uint64 deadline, uint256 nowTimestamp);
+
+    /// @notice The deadline is further ahead than {maxSwapDuration} allows.
+    /// @param deadline The rejected deadline.
+    /// @param maxDeadline The latest deadline allowed now.
+    error DeadlineTooFar(uint64 deadline, uint256 maxDeadline);
+
+    /// @notice The maximum swap duration cannot be zero.
+    /// @param duration The rejected duration.
+    error InvalidSwapDuration(uint64 duration);
+
+    /// @notice The rescuer cannot be this address (the zero address).
+    /// @param rescuer The rejected address.
+    error InvalidRescuer(address rescuer);
 
     /// @notice The caller is neither party of the swap.
     /// @param swapId The swap's id.
@@ -94,11 +122,27 @@ contract FxSwap is ReentrancyGuard, PermitOrAllowance {
     /// @param state The swap's state.
     error SwapNotOpen(bytes32 swapId, SwapState state);
 
-    /// @notice No swap has this id.
+    /// @notice No swap has this id (no leg was funded with these terms).
     /// @param swapId The id.
     error SwapNotFound(bytes32 swapId);
 
-    /// @notice A swap was created by the funding of its first leg.
+    /// @notice A token delivered less than the leg's amount (a fee-on-transfer or rebasing token).
+    /// @param token The token.
+    /// @param expected The amount that should have arrived.
+    /// @param received The amount that arrived.
+    error TokenShortDelivered(address token, uint256 expected, uint256 received);
+
+    /// @notice The caller is not the rescuer.
+    /// @param caller The caller.
+    error CallerNotRescuer(address caller);
+
+    /// @notice The amount to rescue exceeds what this contract holds above the funded legs.
+    /// @param token The token.
+    /// @param surplus The balance above the funded legs held.
+    /// @param needed The amount asked for.
+    error RescueExceedsSurplus(address token, uint256 surplus, uint256 needed);
+
+    /// @notice A swap was created by the funding of its first leg; the event carries every term.
     /// @param swapId The swap's id.
     /// @param partyA Party A.
     /// @param partyB Party B.
@@ -107,6 +151,7 @@ contract FxSwap is ReentrancyGuard, PermitOrAllowance {
     /// @param tokenB The token party B delivers.
     /// @param amountB The amount party B delivers.
     /// @param deadline The deadline.
+    /// @param salt The salt.
     event SwapCreated(
         bytes32 indexed swapId,
         address indexed partyA,
@@ -115,7 +160,8 @@ contract FxSwap is ReentrancyGuard, PermitOrAllowance {
         uint256 amountA,
         address tokenB,
         uint256 amountB,
-        uint64 deadline
+        uint64 deadline,
+        bytes32 salt
     );
 
     /// @notice A party funded its leg.
@@ -123,7 +169,7 @@ contract FxSwap is ReentrancyGuard, PermitOrAllowance {
     /// @param party The party.
     /// @param token The token of the leg.
     /// @param amount The amount of the leg.
-    event LegFunded(bytes32 indexed swapId, address indexed party, address token, uint256 amount);
+    event LegFunded(bytes32 indexed swapId, address indexed party, address indexed token, uint256 amount);
 
     /// @notice Both legs were delivered.
     /// @param swapId The swap's id.
@@ -134,7 +180,32 @@ contract FxSwap is ReentrancyGuard, PermitOrAllowance {
     /// @param party The funder.
     /// @param token The token of the leg.
     /// @param amount The amount of the leg.
-    event LegRefunded(bytes32 indexed swapId, address indexed party, address token, uint256 amount);
+    event LegRefunded(bytes32 indexed swapId, address indexed party, address indexed token, uint256 amount);
+
+    /// @notice The maximum swap duration changed.
+    /// @param maxSwapDuration The new maximum, in seconds.
+    event MaxSwapDurationUpdated(uint64 maxSwapDuration);
+
+    /// @notice The rescuer role was given to a new account.
+    /// @param newRescuer The new rescuer.
+    event RescuerChanged(address indexed newRescuer);
+
+    /// @notice Tokens held above the funded legs were sent out by the rescuer.
+    /// @param token The token rescued.
+    /// @param to The receiver.
+    /// @param amount The amount rescued.
+    event Rescued(address indexed token, address indexed to, uint256 amount);
+
+    /**
+     * @notice Deploys the swap contract.
+     * @param owner_ The owner, who sets the maximum swap duration and the rescuer.
+     * @param rescuer_ The rescuer.
+     * @param maxSwapDuration_ The longest a swap may run, in seconds (not zero).
+     */
+    constructor(address owner_, address rescuer_, uint64 maxSwapDuration_) Ownable(owner_) {
+        _setRescuer(rescuer_);
+        _setMaxSwapDuration(maxSwapDuration_);
+    }
 
     // ------------------------------------------------------------------ views
 
@@ -148,12 +219,21 @@ contract FxSwap is ReentrancyGuard, PermitOrAllowance {
     }
 
     /**
-     * @notice A swap as stored (all fields zero and state `None` for an unknown id).
+     * @notice A swap as stored (state `None`, nothing funded, for an unknown id).
      * @param swapId The id.
-     * @return The swap.
+     * @return The swap's state and funded legs.
      */
     function getSwap(bytes32 swapId) external view returns (Swap memory) {
         return _swaps[swapId];
+    }
+
+    /**
+     * @notice The total amount of `token` held for funded legs of open swaps.
+     * @param token The token.
+     * @return The amount held; only the balance above it can be rescued.
+     */
+    function heldBalance(address token) external view returns (uint256) {
+        return _heldBalances[token];
     }
 
     // ---------------------------------------------------------------- funding
@@ -170,8 +250,9 @@ contract FxSwap is ReentrancyGuard, PermitOrAllowance {
 
     /**
      * @notice Approves this contract with an EIP-2612 permit signed by the caller for the
-     * caller's leg, then funds it, in one transaction. If the permit fails but the allowance
-     * suffices, funding proceeds; otherwise the permit's revert is passed on.
+     * caller's leg, then funds it, in one transaction. An existing allowance that covers the leg
+     * is left alone; if the permit fails but the allowance suffices, funding proceeds; otherwise
+     * the permit's revert is passed on.
      * @param terms The swap's terms.
      * @param permitDeadline The permit's deadline.
      * @param v Permit signature recovery byte.
@@ -186,15 +267,9 @@ contract FxSwap is ReentrancyGuard, PermitOrAllowance {
         bytes32 r,
         bytes32 s
     ) external nonReentrant returns (bytes32 swapId) {
-        address token;
-        uint256 amount;
-        if (msg.sender == terms.partyA) {
-            (token, amount) = (terms.tokenA, terms.amountA);
-        } else if (msg.sender == terms.partyB) {
-            (token, amount) = (terms.tokenB, terms.amountB);
-        } else {
-            revert NotSwapParty(swapIdOf(terms), msg.sender);
-        }
+        bool isA = msg.sender == terms.partyA;
+        if (!isA && msg.sender != terms.partyB) revert NotSwapParty(swapIdOf(terms), msg.sender);
+        (address token, uint256 amount) = isA ? (terms.tokenA, terms.amountA) : (terms.tokenB, terms.amountB);
         _permit(token, amount, permitDeadline, v, r, s);
         return _fund(terms);
     }
@@ -202,24 +277,61 @@ contract FxSwap is ReentrancyGuard, PermitOrAllowance {
     /**
      * @notice Returns the funded leg of an open swap to its funder once the deadline is reached.
      * Anyone may call it.
-     * @param swapId The swap's id.
+     * @param terms The swap's terms.
      */
-    function refund(bytes32 swapId) external nonReentrant {
+    function refund(SwapTerms calldata terms) external nonReentrant {
+        bytes32 swapId = swapIdOf(terms);
         Swap storage sw = _swaps[swapId];
         SwapState state = sw.state;
         if (state == SwapState.None) revert SwapNotFound(swapId);
         if (state != SwapState.Open) revert SwapNotOpen(swapId, state);
-        SwapTerms memory t = sw.terms;
-        if (block.timestamp < t.deadline) revert SwapNotExpired(swapId, t.deadline, block.timestamp);
+        if (block.timestamp < terms.deadline) revert SwapNotExpired(swapId, terms.deadline, block.timestamp);
 
         sw.state = SwapState.Refunded;
-        bool fundedA = sw.fundedA;
-        bool fundedB = sw.fundedB;
-        if (fundedA) emit LegRefunded(swapId, t.partyA, t.tokenA, t.amountA);
-        if (fundedB) emit LegRefunded(swapId, t.partyB, t.tokenB, t.amountB);
+        // An open swap has exactly one funded leg (funding the second settles it).
+        (address party, address token, uint256 amount) = sw.fundedA
+            ? (terms.partyA, terms.tokenA, terms.amountA)
+            : (terms.partyB, terms.tokenB, terms.amountB);
+        _heldBalances[token] -= amount;
+        emit LegRefunded(swapId, party, token, amount);
 
-        if (fundedA) IERC20(t.tokenA).safeTransfer(t.partyA, t.amountA);
-        if (fundedB) IERC20(t.tokenB).safeTransfer(t.partyB, t.amountB);
+        IERC20(token).safeTransfer(party, amount);
+    }
+
+    // ------------------------------------------------------------------ admin
+
+    /**
+     * @notice Sets the longest a new swap may run. Existing swaps keep their deadlines.
+     * @param maxSwapDuration_ The maximum, in seconds (not zero).
+     */
+    function setMaxSwapDuration(uint64 maxSwapDuration_) external onlyOwner {
+        _setMaxSwapDuration(maxSwapDuration_);
+    }
+
+    /**
+     * @notice Gives the rescuer role to a new account.
+     * @param newRescuer The new rescuer (not the zero address).
+     */
+    function updateRescuer(address newRescuer) external onlyOwner {
+        _setRescuer(newRescuer);
+    }
+
+    /**
+     * @notice Sends out tokens sent to this contract by mistake: at most the balance above the
+     * funded legs it holds ({heldBalance}), never a funded leg.
+     * @param token The token to rescue.
+     * @param to The receiver.
+     * @param amount The amount.
+     */
+    function rescueERC20(IERC20 token, address to, uint256 amount) external nonReentrant {
+        if (msg.sender != rescuer) revert CallerNotRescuer(msg.sender);
+        uint256 balance = token.balanceOf(address(this));
+        uint256 held = _heldBalances[address(token)];
+        uint256 surplus = balance > held ? balance - held : 0;
+        if (amount > surplus) revert RescueExceedsSurplus(address(token), surplus, amount);
+        emit Rescued(address(token), to, amount);
+
+        token.safeTransfer(to, amount);
     }
 
     // --------------------------------------------------------------- internal
@@ -238,42 +350,45 @@ contract FxSwap is ReentrancyGuard, PermitOrAllowance {
 
         bool isA = msg.sender == terms.partyA;
         if (!isA && msg.sender != terms.partyB) revert NotSwapParty(swapId, msg.sender);
-        if (isA ? sw.fundedA : sw.fundedB) revert LegAlreadyFunded(swapId, msg.sender);
+        (address token, uint256 amount, address counterparty) = isA
+            ? (terms.tokenA, terms.amountA, terms.partyB)
+            : (terms.tokenB, terms.amountB, terms.partyA);
 
         if (state == SwapState.None) {
-            sw.terms = terms;
+            // First leg: it waits here.
             sw.state = SwapState.Open;
+            if (isA) sw.fundedA = true;
+            else sw.fundedB = true;
+            _heldBalances[token] += amount;
             _emitCreated(swapId, terms);
-        }
+            emit LegFunded(swapId, msg.sender, token, amount);
 
-        (address token, uint256 amount) = isA ? (terms.tokenA, terms.amountA) : (terms.tokenB, terms.amountB);
-        bool counterpartyFunded;
-        if (isA) {
-            sw.fundedA = true;
-            counterpartyFunded = sw.fundedB;
-        } else {
-            sw.fundedB = true;
-            counterpartyFunded = sw.fundedA;
-        }
-        emit LegFunded(swapId, msg.sender, token, amount);
-
-        if (!counterpartyFunded) {
-            IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
+            _pull(IERC20(token), msg.sender, address(this), amount);
             return swapId;
         }
 
+        // Second leg: an open swap has one funded leg; if it is the caller's, refuse.
+        if (isA ? sw.fundedA : sw.fundedB) revert LegAlreadyFunded(swapId, msg.sender);
+        (address heldToken, uint256 heldAmount) = isA ? (terms.tokenB, terms.amountB) : (terms.tokenA, terms.amountA);
         sw.state = SwapState.Settled;
+        if (isA) sw.fundedA = true;
+        else sw.fundedB = true;
+        _heldBalances[heldToken] -= heldAmount;
+        emit LegFunded(swapId, msg.sender, token, amount);
         emit SwapSettled(swapId);
 
         // The caller's leg goes straight to the counterparty; the counterparty's leg, held here
         // since it was funded, goes to the caller. Either transfer failing reverts both.
-        if (isA) {
-            IERC20(token).safeTransferFrom(msg.sender, terms.partyB, amount);
-            IERC20(terms.tokenB).safeTransfer(msg.sender, terms.amountB);
-        } else {
-            IERC20(token).safeTransferFrom(msg.sender, terms.partyA, amount);
-            IERC20(terms.tokenA).safeTransfer(msg.sender, terms.amountA);
-        }
+        _pull(IERC20(token), msg.sender, counterparty, amount);
+        IERC20(heldToken).safeTransfer(msg.sender, heldAmount);
+    }
+
+    /// @dev Moves `amount` of `token` from `from` to `to` and checks that `to` received it all.
+    function _pull(IERC20 token, address from, address to, uint256 amount) private {
+        uint256 before = token.balanceOf(to);
+        token.safeTransferFrom(from, to, amount);
+        uint256 received = token.balanceOf(to) - before;
+        if (received < amount) revert TokenShortDelivered(address(token), amount, received);
     }
 
     function _validate(SwapTerms calldata terms) private view {
@@ -281,6 +396,8 @@ contract FxSwap is ReentrancyGuard, PermitOrAllowance {
             terms.partyA == address(0) ||
             terms.partyB == address(0) ||
             terms.partyA == terms.partyB ||
+            terms.partyA == address(this) ||
+            terms.partyB == address(this) ||
             terms.tokenA == address(0) ||
             terms.tokenB == address(0) ||
             terms.tokenA == terms.tokenB ||
@@ -288,6 +405,8 @@ contract FxSwap is ReentrancyGuard, PermitOrAllowance {
             terms.amountB == 0
         ) revert InvalidSwapTerms();
         if (terms.deadline <= block.timestamp) revert DeadlineNotInFuture(terms.deadline, block.timestamp);
+        uint256 maxDeadline = block.timestamp + maxSwapDuration;
+        if (terms.deadline > maxDeadline) revert DeadlineTooFar(terms.deadline, maxDeadline);
     }
 
     function _emitCreated(bytes32 swapId, SwapTerms calldata terms) private {
@@ -299,7 +418,20 @@ contract FxSwap is ReentrancyGuard, PermitOrAllowance {
             terms.amountA,
             terms.tokenB,
             terms.amountB,
-            terms.deadline
+            terms.deadline,
+            terms.salt
         );
+    }
+
+    function _setMaxSwapDuration(uint64 duration) private {
+        if (duration == 0) revert InvalidSwapDuration(duration);
+        maxSwapDuration = duration;
+        emit MaxSwapDurationUpdated(duration);
+    }
+
+    function _setRescuer(address account) private {
+        if (account == address(0)) revert InvalidRescuer(account);
+        rescuer = account;
+        emit RescuerChanged(account);
     }
 }

@@ -17,7 +17,8 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
  * @dev Every balance change flows through {_update}, which enforces the blacklist for senders and
  * receivers. `approve`, `permit` and `transferFrom` additionally check the approving owner, the
  * spender and the caller. A burn does not restore the minter's allowance; the master minter
- * tops it up with {configureMinter}.
+ * tops it up with {configureMinter}. The amounts minted and burned are in the {Minted} and
+ * {Burned} events; no cumulative counters are stored (the supply is {totalSupply}).
  */
 contract Stablecoin is ERC20, ERC20Permit, Ownable2Step, Pausable {
     using SafeERC20 for IERC20;
@@ -31,9 +32,6 @@ contract Stablecoin is ERC20, ERC20Permit, Ownable2Step, Pausable {
     mapping(address account => bool) private _minters;
     mapping(address minter => uint256) private _minterAllowances;
     mapping(address account => bool) private _blacklisted;
-
-    uint256 private _totalMinted;
-    uint256 private _totalBurned;
 
     /// @notice The caller is not the master minter.
     /// @param caller The account that made the call.
@@ -244,18 +242,6 @@ contract Stablecoin is ERC20, ERC20Permit, Ownable2Step, Pausable {
         return _blacklisted[account];
     }
 
-    /// @notice Cumulative amount ever minted.
-    /// @return The sum of all mints.
-    function totalMinted() external view returns (uint256) {
-        return _totalMinted;
-    }
-
-    /// @notice Cumulative amount ever burned.
-    /// @return The sum of all burns.
-    function totalBurned() external view returns (uint256) {
-        return _totalBurned;
-    }
-
     // --------------------------------------------------------- ERC-20 surface
 
     /**
@@ -365,7 +351,6 @@ contract Stablecoin is ERC20, ERC20Permit, Ownable2Step, Pausable {
         unchecked {
             _minterAllowances[minter] = allowance_ - amount;
         }
-        _totalMinted += amount;
         _mint(to, amount);
         emit Minted(minter, to, amount);
     }
@@ -378,7 +363,6 @@ contract Stablecoin is ERC20, ERC20Permit, Ownable2Step, Pausable {
     function burn(uint256 amount) external onlyMinters whenNotPaused notBlacklisted(_msgSender()) {
         if (amount == 0) revert InvalidAmount(amount);
         _burn(_msgSender(), amount);
-        _totalBurned += amount;
         emit Burned(_msgSender(), amount);
     }
 

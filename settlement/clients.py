@@ -33,6 +33,7 @@ __all__ = [
     "FxSwapClient",
     "LockState",
     "LockTerms",
+    "MAX_FEE_BPS",
     "StablecoinClient",
     "SwapState",
     "SwapTerms",
@@ -44,6 +45,8 @@ TxResult = Receipt | PendingTransaction
 ZERO_ADDRESS = "0x" + "00" * 20
 ZERO32 = b"\x00" * 32
 UINT256_MAX = 2**256 - 1
+#: ``SettlementEscrow.MAX_FEE_BPS``: a payer stating it accepts any fee the owner can set
+MAX_FEE_BPS = 1000
 #: EIP-2612 ``Permit`` typed data (EIP-712 types)
 PERMIT_TYPES: dict[str, list[dict[str, str]]] = {
     "Permit": [
@@ -73,6 +76,8 @@ class LockState(IntEnum):
     OPEN = 1
     RELEASED = 2
     REFUNDED = 3
+    #: released before the deadline, payout refused by the token: claimable, never refunded
+    PROVEN = 4
 
 
 class SwapState(IntEnum):
@@ -84,7 +89,11 @@ class SwapState(IntEnum):
 
 @dataclass(frozen=True)
 class LockTerms:
-    """Terms of an escrow lock; the lock id is derived from them and the payer."""
+    """Terms of an escrow lock; the lock id is derived from them and the payer.
+
+    ``max_fee_bps`` is the highest fee rate the payer accepts (the lock reverts with
+    ``FeeAboveMaximum`` above it); in the ABI's order it comes before ``salt``.
+    """
 
     token: str
     beneficiary: str
@@ -93,10 +102,11 @@ class LockTerms:
     hashlock: bytes = ZERO32
     agent: str = ZERO_ADDRESS
     salt: bytes = ZERO32
+    max_fee_bps: int = MAX_FEE_BPS
 
     def as_abi(self) -> tuple[Any, ...]:
         return (self.token, self.beneficiary, self.amount, self.deadline, self.hashlock,
-                self.agent, self.salt)
+                self.agent, self.max_fee_bps, self.salt)
 
 
 @dataclass(frozen=True)
@@ -241,12 +251,6 @@ class StablecoinClient(_Client):
     def minter_allowance(self, who: str) -> int:
         return int(self._call("minterAllowance", self._addr(who)))
 
-    def total_minted(self) -> int:
-        return int(self._call("totalMinted"))
-
-    def total_burned(self) -> int:
-        return int(self._call("totalBurned"))
-
     # controls
     def pause(self, *, sender: str) -> TxResult:
         return self._tx("pause", sender=sender)
@@ -305,18 +309,26 @@ class StablecoinClient(_Client):
 
 
 class EscrowClient(_Client):
-    """``SettlementEscrow``: hashlock and/or attestation release, refund after the deadline."""
+    """``SettlementEscrow``: hashlock and/or attestation release, rejection by the agent,
+    refund after the deadline, pull fees, surplus rescue.
+
+    A lock is stored as its state and fee rate only: every call after :meth:`lock` names the
+    lock by its payer and its terms again (the id the contract computes from them).
+    """
 
     contract = "SettlementEscrow"
 
     def terms(
         self, token: StablecoinClient | str, beneficiary: str, amount: int, deadline: int, *,
         hashlock: bytes = ZERO32, agent: str | None = None, salt: bytes = ZERO32,
+        max_fee_bps: int | None = None,
     ) -> LockTerms:
-        """Build :class:`LockTerms`, resolving account names to addresses."""
+        """Build :class:`LockTerms`, resolving account names to addresses; ``max_fee_bps``
+        defaults to the escrow's current rate (the payer accepts the fee it sees)."""
         tok = token.address if isinstance(token, StablecoinClient) else self._addr(token)
         return LockTerms(tok, self._addr(beneficiary), amount, int(deadline), hashlock,
-                         self._addr(agent) if agent else ZERO_ADDRESS, salt)
+                         self._addr(agent) if agent else ZERO_ADDRESS, salt,
+                         self.fee_bps() if max_fee_bps is None else max_fee_bps)
 
     def lock(self, terms: LockTerms, *, sender: str) -> TxResult:
         return self._tx("lock", terms.as_abi(), sender=sender)
@@ -335,35 +347,65 @@ class EscrowClient(_Client):
         gas = gas or 250_000 + 200_000 * len(terms)
         return self._tx("lockBatch", [t.as_abi() for t in terms], sender=sender, gas=gas)
 
-    def release(self, lock_id: bytes, preimage: bytes = ZERO32, *, sender: str) -> TxResult:
-        return self._tx("release", lock_id, preimage, sender=sender)
+    def release(self, payer: str, terms: LockTerms, preimage: bytes = ZERO32, *, sender: str
+                ) -> TxResult:
+        """Release the lock ``payer`` made with ``terms`` (preimage and/or agent as sender)."""
+        return self._tx("release", self._addr(payer), terms.as_abi(), preimage, sender=sender)
 
     def release_batch(
-        self, lock_ids: list[bytes], preimages: list[bytes] | None = None, *, sender: str,
-        gas: int | None = None,
+        self, payers: list[str], terms: list[LockTerms], preimages: list[bytes] | None = None,
+        *, sender: str, gas: int | None = None,
     ) -> TxResult:
-        pre = preimages if preimages is not None else [ZERO32] * len(lock_ids)
-        gas = gas or 250_000 + 150_000 * len(lock_ids)
-        return self._tx("releaseBatch", lock_ids, pre, sender=sender, gas=gas)
+        pre = preimages if preimages is not None else [ZERO32] * len(terms)
+        gas = gas or 250_000 + 150_000 * len(terms)
+        return self._tx("releaseBatch", [self._addr(p) for p in payers],
+                        [t.as_abi() for t in terms], pre, sender=sender, gas=gas)
 
-    def refund(self, lock_id: bytes, *, sender: str) -> TxResult:
-        return self._tx("refund", lock_id, sender=sender)
+    def claim(self, payer: str, terms: LockTerms, *, sender: str) -> TxResult:
+        """Pay out a ``PROVEN`` lock (released before its deadline, payout refused then)."""
+        return self._tx("claim", self._addr(payer), terms.as_abi(), sender=sender)
+
+    def refund(self, payer: str, terms: LockTerms, *, sender: str) -> TxResult:
+        return self._tx("refund", self._addr(payer), terms.as_abi(), sender=sender)
+
+    def reject(self, payer: str, terms: LockTerms, *, sender: str) -> TxResult:
+        """The lock's settlement agent rejects it: the payer is refunded at once."""
+        return self._tx("reject", self._addr(payer), terms.as_abi(), sender=sender)
+
+    def withdraw_fees(self, token: StablecoinClient | str, *, sender: str) -> TxResult:
+        return self._tx("withdrawFees", self._token(token), sender=sender)
 
     def set_fee(self, fee_bps: int, fee_collector: str, *, sender: str) -> TxResult:
         return self._tx("setFee", fee_bps, self._addr(fee_collector), sender=sender)
+
+    def set_max_lock_duration(self, seconds: int, *, sender: str) -> TxResult:
+        return self._tx("setMaxLockDuration", seconds, sender=sender)
+
+    def update_rescuer(self, who: str, *, sender: str) -> TxResult:
+        return self._tx("updateRescuer", self._addr(who), sender=sender)
+
+    def rescue_erc20(self, token: StablecoinClient | str, to: str, amount: int, *, sender: str
+                     ) -> TxResult:
+        return self._tx("rescueERC20", self._token(token), self._addr(to), amount,
+                        sender=sender)
 
     def lock_id_of(self, payer: str, terms: LockTerms) -> bytes:
         return bytes(self._call("lockIdOf", self._addr(payer), terms.as_abi()))
 
     def get_lock(self, lock_id: bytes) -> dict[str, Any]:
-        """The lock as a dict (``state`` as :class:`LockState`)."""
+        """The lock as stored: ``{"state": LockState, "feeBps": int}``."""
         lock = dict(self._call("getLock", lock_id))
         lock["state"] = LockState(lock["state"])
         return lock
 
     def locked_balance(self, token: StablecoinClient | str) -> int:
-        tok = token.address if isinstance(token, StablecoinClient) else self._addr(token)
-        return int(self._call("lockedBalance", tok))
+        return int(self._call("lockedBalance", self._token(token)))
+
+    def accrued_fees(self, token: StablecoinClient | str) -> int:
+        return int(self._call("accruedFees", self._token(token)))
+
+    def owed_balance(self, token: StablecoinClient | str) -> int:
+        return int(self._call("owedBalance", self._token(token)))
 
     def fee_bps(self) -> int:
         return int(self._call("feeBps"))
@@ -371,8 +413,17 @@ class EscrowClient(_Client):
     def fee_collector(self) -> str:
         return str(self._call("feeCollector"))
 
+    def max_lock_duration(self) -> int:
+        return int(self._call("maxLockDuration"))
+
+    def rescuer(self) -> str:
+        return str(self._call("rescuer"))
+
     def owner(self) -> str:
         return str(self._call("owner"))
+
+    def _token(self, token: StablecoinClient | str) -> str:
+        return token.address if isinstance(token, StablecoinClient) else self._addr(token)
 
 
 class FxSwapClient(_Client):
@@ -400,14 +451,39 @@ class FxSwapClient(_Client):
         v, r, s = token.sign_permit(sender, self.address, amount, dl)
         return self._tx("fundWithPermit", terms.as_abi(), dl, v, r, s, sender=sender)
 
-    def refund(self, swap_id: bytes, *, sender: str) -> TxResult:
-        return self._tx("refund", swap_id, sender=sender)
+    def refund(self, terms: SwapTerms, *, sender: str) -> TxResult:
+        """Return the funded leg of the swap with ``terms`` after its deadline."""
+        return self._tx("refund", terms.as_abi(), sender=sender)
+
+    def set_max_swap_duration(self, seconds: int, *, sender: str) -> TxResult:
+        return self._tx("setMaxSwapDuration", seconds, sender=sender)
+
+    def update_rescuer(self, who: str, *, sender: str) -> TxResult:
+        return self._tx("updateRescuer", self._addr(who), sender=sender)
+
+    def rescue_erc20(self, token: StablecoinClient | str, to: str, amount: int, *, sender: str
+                     ) -> TxResult:
+        tok = token.address if isinstance(token, StablecoinClient) else self._addr(token)
+        return self._tx("rescueERC20", tok, self._addr(to), amount, sender=sender)
+
+    def held_balance(self, token: StablecoinClient | str) -> int:
+        tok = token.address if isinstance(token, StablecoinClient) else self._addr(token)
+        return int(self._call("heldBalance", tok))
+
+    def max_swap_duration(self) -> int:
+        return int(self._call("maxSwapDuration"))
+
+    def rescuer(self) -> str:
+        return str(self._call("rescuer"))
+
+    def owner(self) -> str:
+        return str(self._call("owner"))
 
     def swap_id_of(self, terms: SwapTerms) -> bytes:
         return bytes(self._call("swapIdOf", terms.as_abi()))
 
     def get_swap(self, swap_id: bytes) -> dict[str, Any]:
-        """The swap as a dict: ``terms`` (dict), ``fundedA``, ``fundedB``, ``state``."""
+        """The swap as stored: ``{"state": SwapState, "fundedA": bool, "fundedB": bool}``."""
         swap = dict(self._call("getSwap", swap_id))
         swap["state"] = SwapState(swap["state"])
         return swap

@@ -128,6 +128,17 @@ def _collect_sources(contracts_dir: Path, names: tuple[str, ...]) -> _Sources:
     return _Sources(units)
 
 
+#: solc warns (2394) at every ``tstore``; OpenZeppelin's ``TransientSlot`` is the one use here,
+#: behind ``ReentrancyGuardTransient``, a guard cleared at the end of each call (which the
+#: warning itself names as safe).
+_KNOWN_WARNINGS = {("2394", "@openzeppelin/contracts/utils/TransientSlot.sol")}
+
+
+def _known_warning(error: dict[str, Any]) -> bool:
+    where = (error.get("sourceLocation") or {}).get("file", "")
+    return (str(error.get("errorCode")), where) in _KNOWN_WARNINGS
+
+
 def compiler_version() -> str:
     """The full version of the pinned solcjs, e.g. ``0.8.37+commit.f401782d``."""
     import solcx.wrapper
@@ -160,7 +171,7 @@ def compile_contracts(
     warnings = [
         e["formattedMessage"]
         for e in output.get("errors", [])
-        if e.get("severity") == "warning"
+        if e.get("severity") == "warning" and not _known_warning(e)
     ]
     version = compiler_version()
     artifacts: dict[str, dict[str, Any]] = {}

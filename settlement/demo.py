@@ -16,6 +16,13 @@ releases the funds.
    the payee receives MXNx, less the escrow fee.
 6. The sender bank claims the client's USDx with the now public preimage.
 7. Off-ramp: the payee redeems MXNx with the MXN issuer, who burns it.
+
+The two locks stay atomic even if a token is paused (or an account blacklisted)
+across their deadlines: a release proven before its deadline is recorded as
+``Proven`` and paid by a later ``claim``, never refunded (the escrow's pause
+rule), so the preimage the payee's release reveals always lets the sender bank
+claim the client's USDx. Fees accrue in the escrow for the fee collector to
+withdraw.
 """
 
 from __future__ import annotations
@@ -99,12 +106,10 @@ def run_demo(
                          agent="beneficiary_bank")
     step("sender bank locks MXNx for the payee (hashlock H + beneficiary bank's attestation)",
          escrow.lock(t_mxn, sender="sender_bank"))
-    mxn_lock = escrow.lock_id_of("sender_bank", t_mxn)
-    r = escrow.release(mxn_lock, preimage, sender="beneficiary_bank")
+    r = escrow.release("sender_bank", t_mxn, preimage, sender="beneficiary_bank")
     step("beneficiary bank attests (compliance release); payee credited", r)
-    usd_lock = escrow.lock_id_of("client", t_usd)
     step("sender bank claims the client's USDx with the revealed preimage",
-         escrow.release(usd_lock, preimage, sender="sender_bank"))
+         escrow.release("client", t_usd, preimage, sender="sender_bank"))
     received = mxn.balance_of("payee")
     step("off-ramp: payee returns MXNx to the issuer",
          mxn.transfer(minter_name("MXN"), received, sender="payee"))

@@ -4,7 +4,9 @@ One ``Stablecoin`` per currency (``USDx``, ``MXNx``, ...), one
 ``SettlementEscrow`` and one ``FxSwap``. Role holders are named accounts
 (``owner``, ``master_minter``, ``pauser``, ``blacklister``, ``rescuer``,
 ``fee_collector``) and each currency gets an issuer minter ``minter_<CCY>``
-with a mint allowance.
+with a mint allowance. The ``rescuer`` is the rescuer of the tokens, the escrow
+and the swap alike; the escrow and the swap refuse deadlines further ahead than
+their maximum durations (``max_lock_duration``, ``max_swap_duration``).
 
 Example::
 
@@ -24,13 +26,25 @@ from settlement.chain import Chain, Receipt
 from settlement.clients import EscrowClient, FxSwapClient, StablecoinClient
 from settlement.compile import load_artifact
 
-__all__ = ["ROLES", "Stack", "check_currencies", "deploy_stack", "minter_name"]
+__all__ = [
+    "DEFAULT_MAX_LOCK_DURATION",
+    "DEFAULT_MAX_SWAP_DURATION",
+    "ROLES",
+    "Stack",
+    "check_currencies",
+    "deploy_stack",
+    "minter_name",
+]
 
 #: Named accounts holding the stack's roles.
 ROLES = ("owner", "master_minter", "pauser", "blacklister", "rescuer", "fee_collector")
 
 #: Default mint allowance per issuer minter: 10^9 currency units (6 decimals).
 DEFAULT_MINTER_ALLOWANCE = 10**9 * 10**6
+#: Default longest escrow lock: its deadline at most 30 days ahead (the owner can change it).
+DEFAULT_MAX_LOCK_DURATION = 30 * 86_400
+#: Default longest PvP swap: its deadline at most 7 days ahead (the owner can change it).
+DEFAULT_MAX_SWAP_DURATION = 7 * 86_400
 
 
 def minter_name(currency: str) -> str:
@@ -90,6 +104,8 @@ def deploy_stack(
     *,
     escrow_fee_bps: int = 0,
     minter_allowance: int = DEFAULT_MINTER_ALLOWANCE,
+    max_lock_duration: int = DEFAULT_MAX_LOCK_DURATION,
+    max_swap_duration: int = DEFAULT_MAX_SWAP_DURATION,
 ) -> Stack:
     """Deploy stablecoins for ``currencies``, the escrow and the FX swap.
 
@@ -114,10 +130,11 @@ def deploy_stack(
         token.configure_minter(minter_name(ccy), minter_allowance, sender="master_minter")
         tokens[ccy] = token
     r = _deploy(chain, "SettlementEscrow",
-                (roles["owner"], roles["fee_collector"], escrow_fee_bps), "owner")
+                (roles["owner"], roles["fee_collector"], escrow_fee_bps, max_lock_duration,
+                 roles["rescuer"]), "owner")
     receipts["SettlementEscrow"] = r
     escrow = EscrowClient(chain, str(r.contract_address))
-    r = _deploy(chain, "FxSwap", (), "owner")
+    r = _deploy(chain, "FxSwap", (roles["owner"], roles["rescuer"], max_swap_duration), "owner")
     receipts["FxSwap"] = r
     fx = FxSwapClient(chain, str(r.contract_address))
     return Stack(chain, tokens, escrow, fx, roles, receipts)

@@ -26,7 +26,13 @@ from settlement.clients import hashlock_of
 from settlement.compile import ARTIFACTS_DIR, COMPILER_SETTINGS, load_artifact
 from settlement.deploy import deploy_stack, minter_name
 
-__all__ = ["GAS_REPORT_PATH", "GENESIS", "load_gas_report", "measure_gas"]
+__all__ = [
+    "GAS_REPORT_PATH",
+    "GENESIS",
+    "PREVIOUS_BASELINE_PAYMENT_GAS",
+    "load_gas_report",
+    "measure_gas",
+]
 
 GAS_REPORT_PATH = ARTIFACTS_DIR / "gas_report.json"
 
@@ -48,12 +54,19 @@ def _salt(i: int) -> bytes:
 
 
 def measure_gas(batch_size: int = 10) -> dict[str, Any]:
-    """Run every operation once on a fresh embedded chain; return gas per operation.
+    """Run every operation on a fresh embedded chain; return gas per operation.
+
+    Each row's description starts with ``first-time`` (the operation also creates storage
+    that later ones find in place: a new holder's balance, a contract's first balance of a
+    token, a first allowance or nonce, a first fee accrued) or ``steady state`` (as every
+    later payment pays it). ``baseline_payment`` sums the transactions of one payment of the
+    on-chain rail's baseline (mint, FX fund, FX settle, lock, release by attestation, redeem,
+    burn), each in the steady state, beside the figure of the previous contracts (commit d872d0c).
 
     Returns:
         ``{"chain", "compiler", "evmVersion", "sourcesSha256", "batch_size",
-        "operations": {name: {"gas": int, "description": str}}}``; batch
-        operations also give ``"gas_per_item"``.
+        "operations": {name: {"gas": int, "description": str}}, "baseline_payment": {...}}``;
+        batch operations also give ``"gas_per_item"``.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -62,81 +75,103 @@ def measure_gas(batch_size: int = 10) -> dict[str, Any]:
     usd, mxn, escrow, fx = stack.tokens["USD"], stack.tokens["MXN"], stack.escrow, stack.fx
     ops: dict[str, dict[str, Any]] = {}
 
-    def rec(name: str, r: Any, description: str, items: int = 1) -> None:
+    def rec(name: str, r: Any, description: str, items: int = 1) -> int:
         assert isinstance(r, Receipt)
+        assert description.startswith(("first-time: ", "steady state: ")), description
         entry: dict[str, Any] = {"gas": r.gas_used, "description": description}
         if items > 1:
             entry["gas_per_item"] = r.gas_used // items
         ops[name] = entry
+        return r.gas_used
 
-    deadline = GENESIS + 30 * DAY
+    deadline = GENESIS + 20 * DAY
     m_usd, m_mxn = minter_name("USD"), minter_name("MXN")
+    agent = chain.account("beneficiary_bank")
 
+    # -- the stablecoin
     rec("mint", usd.mint("sender_client", 10_000 * UNIT, sender=m_usd),
-        "issuer mints to an account that holds none")
+        "first-time: issuer mints to an account that holds none")
     rec("mint_existing", usd.mint("sender_client", 10_000 * UNIT, sender=m_usd),
-        "issuer mints to an account that already holds some")
+        "steady state: issuer mints to an account that already holds some")
     rec("transfer", usd.transfer("payee", 100 * UNIT, sender="sender_client"),
-        "ERC-20 transfer to a new holder")
+        "first-time: ERC-20 transfer to a new holder")
     rec("transfer_existing", usd.transfer("payee", 100 * UNIT, sender="sender_client"),
-        "ERC-20 transfer to an existing holder")
+        "steady state: ERC-20 transfer to an existing holder")
     rec("approve", usd.approve(escrow.address, 1_000 * UNIT, sender="sender_client"),
-        "ERC-20 approve of the escrow")
+        "first-time: ERC-20 approve of the escrow (allowance from zero)")
     v, r_, s = usd.sign_permit("payee", escrow.address, 50 * UNIT, deadline)
     rec("permit", usd.permit("payee", escrow.address, 50 * UNIT, deadline, v, r_, s,
                              sender="relayer"),
-        "EIP-2612 permit submitted by a relayer")
+        "first-time: EIP-2612 permit submitted by a relayer (the signer's first nonce, "
+        "allowance from zero)")
 
-    agent = chain.account("beneficiary_bank")
+    # -- the escrow
     hl = hashlock_of(_preimage("lock"))
     t_hash = escrow.terms(usd, "beneficiary", 100 * UNIT, deadline, hashlock=hl, salt=_salt(1))
     rec("lock", escrow.lock(t_hash, sender="sender_client"),
-        "escrow lock with a hashlock (after approve)")
+        "first-time: the escrow's first lock of the token (its balance and locked total from "
+        "zero), hashlock")
     t_att = escrow.terms(usd, "beneficiary", 100 * UNIT, deadline, agent=agent, salt=_salt(2))
-    rec("lock_with_permit", escrow.lock_with_permit(t_att, usd, sender="sender_client"),
-        "escrow lock with attestation release, funded by permit in one transaction")
+    rec("lock_attestation", escrow.lock(t_att, sender="sender_client"),
+        "steady state: escrow lock released by the settlement agent's attestation (after "
+        "approve)")
+    usd.transfer("permit_payer", 500 * UNIT, sender="sender_client")
+    t_prm = escrow.terms(usd, "beneficiary", 100 * UNIT, deadline, agent=agent, salt=_salt(3))
+    rec("lock_with_permit", escrow.lock_with_permit(t_prm, usd, sender="permit_payer"),
+        "steady state: escrow lock funded by the payer's permit in the same transaction (no "
+        "allowance before)")
     batch = [escrow.terms(usd, "beneficiary", 10 * UNIT, deadline, agent=agent, salt=_salt(100 + i))
              for i in range(batch_size)]
-    usd.approve(escrow.address, 10_000 * UNIT, sender="sender_client")
+    usd.approve(escrow.address, 100_000 * UNIT, sender="sender_client")
     rec("lock_batch", escrow.lock_batch(batch, sender="sender_client"),
-        f"escrow batch lock of {batch_size}", items=batch_size)
-    lock_hash = escrow.lock_id_of("sender_client", t_hash)
-    rec("release_preimage", escrow.release(lock_hash, _preimage("lock"), sender="beneficiary"),
-        "release of a hashlocked lock with its preimage (fee to the collector)")
-    lock_att = escrow.lock_id_of("sender_client", t_att)
-    rec("release_attestation", escrow.release(lock_att, sender="beneficiary_bank"),
-        "release by the settlement agent's attestation (fee to the collector)")
-    ids = [escrow.lock_id_of("sender_client", t) for t in batch]
-    rec("release_batch", escrow.release_batch(ids, sender="beneficiary_bank"),
-        f"batch release of {batch_size} by attestation", items=batch_size)
+        f"steady state: escrow batch lock of {batch_size}", items=batch_size)
+    rec("release_preimage", escrow.release("sender_client", t_hash, _preimage("lock"),
+                                           sender="beneficiary"),
+        "first-time: release of a hashlocked lock with its preimage to a new holder; the "
+        "token's first fee accrues (from zero)")
+    rec("release_attestation", escrow.release("sender_client", t_att, sender="beneficiary_bank"),
+        "steady state: release by the settlement agent's attestation; the fee accrues for "
+        "the collector")
+    rec("release_batch", escrow.release_batch(["sender_client"] * batch_size, batch,
+                                              sender="beneficiary_bank"),
+        f"steady state: batch release of {batch_size} by attestation", items=batch_size)
+    rec("reject", escrow.reject("permit_payer", t_prm, sender="beneficiary_bank"),
+        "steady state: the settlement agent rejects a lock; the payer is refunded at once")
+    rec("withdraw_fees", escrow.withdraw_fees(usd, sender="fee_collector"),
+        "first-time: the fee collector withdraws the token's accrued fees (its first balance)")
 
     short = chain.latest_timestamp() + 3_600
-    t_ref = escrow.terms(usd, "beneficiary", 100 * UNIT, short, agent=agent, salt=_salt(3))
+    t_ref = escrow.terms(usd, "beneficiary", 100 * UNIT, short, agent=agent, salt=_salt(4))
     escrow.lock(t_ref, sender="sender_client")
 
-    # FX: the sender's bank sells USDx for MXNx to a liquidity provider, PvP
+    # -- the FX swap: the sender's bank sells USDx for MXNx to a liquidity provider, PvP
     usd.mint("sender_bank", 10_000 * UNIT, sender=m_usd)
+    mxn.mint("sender_bank", 1 * UNIT, sender=m_mxn)
     mxn.mint("fx_provider", 1_000_000 * UNIT, sender=m_mxn)
-    usd.approve(fx.address, 10_000 * UNIT, sender="sender_bank")
-    mxn.approve(fx.address, 1_000_000 * UNIT, sender="fx_provider")
+    usd.mint("fx_provider", 1 * UNIT, sender=m_usd)
+    usd.approve(fx.address, 2**256 - 1, sender="sender_bank")
+    mxn.approve(fx.address, 2**256 - 1, sender="fx_provider")
     swap = fx.terms("sender_bank", usd, 1_000 * UNIT, "fx_provider", mxn, 17_000 * UNIT,
-                    deadline, salt=_salt(4))
-    rec("fx_fund", fx.fund(swap, sender="sender_bank"), "first leg of a PvP swap funded")
-    rec("fx_settle", fx.fund(swap, sender="fx_provider"),
-        "second leg funded: the swap settles atomically in the same transaction")
+                    chain.latest_timestamp() + DAY, salt=_salt(5))
+    rec("fx_fund", fx.fund(swap, sender="sender_bank"),
+        "first-time: first leg of a PvP swap funded; the swap's first held leg of the token "
+        "(its balance and held total from zero)")
     swap2 = fx.terms("sender_bank", usd, 500 * UNIT, "fx_provider", mxn, 8_500 * UNIT, short,
-                     salt=_salt(5))
-    fx.fund(swap2, sender="sender_bank")
+                     salt=_salt(6))
+    rec("fx_fund_steady", fx.fund(swap2, sender="sender_bank"),
+        "steady state: first leg of a PvP swap funded while others are held")
+    rec("fx_settle", fx.fund(swap, sender="fx_provider"),
+        "steady state: second leg funded: the swap settles atomically in the same transaction")
 
     chain.set_next_block_timestamp(short + 1)
-    rec("refund", escrow.refund(escrow.lock_id_of("sender_client", t_ref), sender="sender_client"),
-        "escrow refund to the payer after the deadline")
-    rec("fx_refund", fx.refund(fx.swap_id_of(swap2), sender="sender_bank"),
-        "refund of a swap's funded leg after its deadline")
+    rec("refund", escrow.refund("sender_client", t_ref, sender="sender_client"),
+        "steady state: escrow refund to the payer after the deadline")
+    rec("fx_refund", fx.refund(swap2, sender="sender_bank"),
+        "steady state: refund of a swap's funded leg after its deadline")
 
     usd.transfer(m_usd, 150 * UNIT, sender="payee")
     rec("burn", usd.burn(100 * UNIT, sender=m_usd),
-        "issuer burns redeemed stablecoins (off-ramp)")
+        "steady state: issuer burns redeemed stablecoins (off-ramp)")
 
     art = load_artifact("Stablecoin")
     return {
@@ -148,7 +183,72 @@ def measure_gas(batch_size: int = 10) -> dict[str, Any]:
         "batch_size": batch_size,
         "escrow_fee_bps": MEASURED_ESCROW_FEE_BPS,
         "operations": ops,
+        "baseline_payment": _baseline_payment(),
     }
+
+
+#: Gas of one baseline payment of the on-chain rail (all seven transactions, steady state) on
+#: the previous contracts (7-slot locks, 9-slot swaps, fees pushed to the collector),
+#: as ``sim.onchain.ledger.measure_rail_gas`` measured it at commit d872d0c: mint 55,621, FX fund
+#: 262,315, FX settle 87,662, lock 201,169, release 84,608, redeem 41,286, burn 47,349.
+PREVIOUS_BASELINE_PAYMENT_GAS = 780_010
+
+
+def _baseline_payment() -> dict[str, Any]:
+    """One payment of the rail's baseline through the contracts, every transaction in the
+    steady state: a bank that already holds both tokens buys MXNx for USDx by PvP, locks it
+    for the beneficiary bank (attestation release, 5 bps fee), which releases it, redeems it
+    with the issuer, who burns it. The contracts already hold each token, for open locks,
+    held legs and accrued fees (as in the rail's warm-up)."""
+    chain = Chain(genesis_timestamp=GENESIS)
+    stack = deploy_stack(chain, ("USD", "MXN"), escrow_fee_bps=MEASURED_ESCROW_FEE_BPS)
+    usd, mxn, escrow, fx = stack.tokens["USD"], stack.tokens["MXN"], stack.escrow, stack.fx
+    m_usd, m_mxn = minter_name("USD"), minter_name("MXN")
+    bank, ben, lp = "bank_S", "bank_B", "fx_provider"
+    for tok, m in ((usd, m_usd), (mxn, m_mxn)):
+        for who in (bank, ben, lp, "sentinel", m):
+            tok.mint(who, 1_000_000 * UNIT, sender=m)
+            tok.approve(escrow.address, 2**256 - 1, sender=who)
+            tok.approve(fx.address, 2**256 - 1, sender=who)
+    # standing state: an open lock and an accrued fee per token, a held swap leg per token
+    now = chain.latest_timestamp()
+    far = now + 20 * DAY
+    for tok, other in ((usd, mxn), (mxn, usd)):
+        t = escrow.terms(tok, "sentinel", UNIT, far, agent="sentinel", salt=_salt(7))
+        escrow.lock(t, sender="sentinel")
+        t = escrow.terms(tok, "sentinel", UNIT, far, agent="sentinel", salt=_salt(8))
+        escrow.lock(t, sender="sentinel")
+        escrow.release("sentinel", t, sender="sentinel")
+        fx.fund(fx.terms("sentinel", tok, UNIT, lp, other, UNIT, now + DAY, salt=_salt(9)),
+                sender="sentinel")
+    a_usd, a_mxn = 1234 * UNIT + 567_891, 21_345 * UNIT + 678_912
+    gas: dict[str, int] = {}
+    gas["mint"] = _gas(usd.mint(bank, a_usd, sender=m_usd))
+    now = chain.latest_timestamp()
+    sw = fx.terms(bank, usd, a_usd, lp, mxn, a_mxn, now + 3_600, salt=_salt(10))
+    gas["fx_fund"] = _gas(fx.fund(sw, sender=bank))
+    gas["fx_settle"] = _gas(fx.fund(sw, sender=lp))
+    t = escrow.terms(mxn, ben, a_mxn, now + 3 * DAY, agent=ben, salt=_salt(10))
+    gas["lock"] = _gas(escrow.lock(t, sender=bank))
+    gas["release"] = _gas(escrow.release(bank, t, sender=ben))
+    paid = a_mxn - a_mxn * MEASURED_ESCROW_FEE_BPS // 10_000
+    gas["redeem"] = _gas(mxn.transfer(m_mxn, paid, sender=ben))
+    gas["burn"] = _gas(mxn.burn(paid, sender=m_mxn))
+    total = sum(gas.values())
+    return {
+        "description": "steady state: one baseline payment of the on-chain rail, all its "
+                       "transactions (mint, FX fund, FX settle, lock, release by attestation, "
+                       "redeem, burn)",
+        "operations": gas,
+        "gas": total,
+        "previous_gas": PREVIOUS_BASELINE_PAYMENT_GAS,
+        "reduction": round(1 - total / PREVIOUS_BASELINE_PAYMENT_GAS, 4),
+    }
+
+
+def _gas(r: Any) -> int:
+    assert isinstance(r, Receipt)
+    return r.gas_used
 
 
 def load_gas_report(path: Path | None = None) -> dict[str, Any]:

@@ -59,6 +59,11 @@ def _cmd_gas_report(args: argparse.Namespace) -> int:
         per = op.get("gas_per_item")
         table.add_row(name, f"{op['gas']:,}", f"{per:,}" if per else "", op["description"])
     Console(width=max(100, Console().width)).print(table)
+    pay = report["baseline_payment"]
+    parts = ", ".join(f"{k} {v:,}" for k, v in pay["operations"].items())
+    print(f"one baseline on-chain payment, all its transactions, steady state: "
+          f"{pay['gas']:,} gas ({parts}); previous contracts: {pay['previous_gas']:,} "
+          f"({pay['reduction']:.1%} less)")
     if args.write:
         print(f"wrote {GAS_REPORT_PATH}")
     return 0

@@ -17,7 +17,9 @@ deployer's nonces), so calldata, and therefore gas, match to the unit. To make
 each operation's gas independent of what ran before, the contracts ledger
 starts from a *warm* state: every account and contract that will hold a token
 already holds some (no zero-to-non-zero storage writes on the payment path),
-approvals are unlimited, and each token has one standing escrow lock.
+approvals are unlimited, and each token has one standing escrow lock, an accrued
+escrow fee and one standing funded swap leg (so the contracts' owed totals per
+token never start from zero).
 """
 
 from __future__ import annotations
@@ -511,11 +513,24 @@ def _warm_up(chain: Any, stack: Any, holders: Iterable[tuple[str, str]]) -> None
         n += 4
         flush()
     flush(force=True)
-    far = chain.latest_timestamp() + 100 * 365 * 86_400
-    for ccy, tok in sorted(stack.tokens.items()):
+    now = chain.latest_timestamp()
+    far = now + stack.escrow.max_lock_duration()
+    tokens = sorted(stack.tokens.items())
+    for i, (ccy, tok) in enumerate(tokens):
         t = stack.escrow.terms(tok, "sentinel", 1 * unit, far, agent="sentinel",
                                salt=hashlib.sha256(f"standing lock {ccy}".encode()).digest())
         stack.escrow.lock(t, sender="sentinel")
+        fee = stack.escrow.terms(tok, "sentinel", 1 * unit, far, agent="sentinel",
+                                 salt=hashlib.sha256(f"standing fee {ccy}".encode()).digest())
+        stack.escrow.lock(fee, sender="sentinel")
+        chain.mine()
+        stack.escrow.release("sentinel", fee, sender="sentinel")
+        if len(tokens) > 1:
+            other = tokens[(i + 1) % len(tokens)][1]
+            leg = stack.fx.terms("sentinel", tok, 1 * unit, "fee_collector", other, 1 * unit,
+                                 now + stack.fx.max_swap_duration(),
+                                 salt=hashlib.sha256(f"standing leg {ccy}".encode()).digest())
+            stack.fx.fund(leg, sender="sentinel")
     chain.mine()
     chain.set_automine(True)
 
@@ -618,30 +633,32 @@ def _measure(release: str) -> GasTable:
     fx.fund(sw2, sender=s)
     chain.set_next_block_timestamp(now + 601)
     rev("fx_settle", lambda: fx.fund(sw2, sender=lp), "FxSwap", "fund", (sw2.as_abi(),))
-    rec("fx_refund", fx.refund(fx.swap_id_of(sw2), sender=s), "FxSwap", "refund",
-        (fx.swap_id_of(sw2),))
+    rec("fx_refund", fx.refund(sw2, sender=s), "FxSwap", "refund", (sw2.as_abi(),))
     now = chain.latest_timestamp()
     preimage = keccak(text="preimage")
     hl = hashlib.sha256(preimage).digest() if release == "hashlock" else ZERO32
     agent = None if release == "hashlock" else b
-    t1 = escrow.terms(mxn, b, a_mxn, now + 86_400, hashlock=hl, agent=agent, salt=salt)
+    fee = 5
+    t1 = escrow.terms(mxn, b, a_mxn, now + 86_400, hashlock=hl, agent=agent, salt=salt,
+                      max_fee_bps=fee)
     rec("lock", escrow.lock(t1, sender=s), "SettlementEscrow", "lock", (t1.as_abi(),))
-    lid = escrow.lock_id_of(s, t1)
     late = escrow.terms(mxn, b, a_mxn, chain.latest_timestamp(), hashlock=hl, agent=agent,
-                        salt=keccak(text="late"))
+                        salt=keccak(text="late"), max_fee_bps=fee)
     rev("lock", lambda: escrow.lock(late, sender=s), "SettlementEscrow", "lock",
         (late.as_abi(),))
     pre = preimage if release == "hashlock" else ZERO32
-    rec("release", escrow.release(lid, pre, sender=b), "SettlementEscrow", "release", (lid, pre))
+    payer = chain.address_of(s)
+    rec("release", escrow.release(s, t1, pre, sender=b), "SettlementEscrow", "release",
+        (payer, t1.as_abi(), pre))
     mxn.mint(s, a_mxn, sender=minter_name("MXN"))
     t2 = escrow.terms(mxn, b, a_mxn, now + 3_600, hashlock=hl, agent=agent,
-                      salt=keccak(text="m3"))
+                      salt=keccak(text="m3"), max_fee_bps=fee)
     escrow.lock(t2, sender=s)
-    lid2 = escrow.lock_id_of(s, t2)
     chain.set_next_block_timestamp(now + 3_601)
-    rev("release", lambda: escrow.release(lid2, pre, sender=b), "SettlementEscrow", "release",
-        (lid2, pre))
-    rec("refund", escrow.refund(lid2, sender=s), "SettlementEscrow", "refund", (lid2,))
+    rev("release", lambda: escrow.release(s, t2, pre, sender=b), "SettlementEscrow", "release",
+        (payer, t2.as_abi(), pre))
+    rec("refund", escrow.refund(s, t2, sender=s), "SettlementEscrow", "refund",
+        (payer, t2.as_abi()))
     m = minter_name("MXN")
     paid = a_mxn - a_mxn * 5 // 10_000
     rec("redeem", mxn.transfer(m, paid, sender=b), "Stablecoin", "transfer",

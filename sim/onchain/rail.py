@@ -96,10 +96,8 @@ from sim.onchain.ledger import (
     TxOp,
     TxResult,
     keccak256,
-    lock_id,
     measure_rail_gas,
     named_address,
-    swap_id,
 )
 from sim.onchain.spec import OnChainSpec, RampSpec
 from sim.results import (
@@ -371,7 +369,6 @@ class OnChainRail:
         self._routes: dict[tuple[str, str, str, str, str], _Route] = {}
         self._gas_text: dict[int, str] = {}   # "262,339": few distinct gas figures, many steps
         self._lp_address = named_address(LP)
-        self._escrow_address = ledger.addresses["escrow"]
         self._finality_s = profile.finality_delay_s()
         self._finality_text = f"{profile.finality.value:g} {profile.finality.kind} to finality"
 
@@ -753,10 +750,9 @@ class OnChainRail:
             r = mined(op, route.settle_text)
             if not r.ok:
                 self.inventory[D] += x
-                sid = swap_id(self.ledger.chain_id, self.ledger.addresses["fx"], terms)
                 if env.now < fx_deadline:
                     yield env.timeout(fx_deadline - env.now)
-                op = TxOp("fx_refund", s_acc, "FxSwap", "fx", "refund", (sid,), pid)
+                op = TxOp("fx_refund", s_acc, "FxSwap", "fx", "refund", (terms,), pid)
                 yield submit(op)
                 mined(op, "refund the funded leg after the swap's deadline")
                 give_back(f"PvP swap not completed: {r.error}", "failed", y, S, chain_place)
@@ -771,7 +767,7 @@ class OnChainRail:
         agent = b_addr if spec.release == "attestation" else ZERO_ADDRESS
         deadline = int(env.now + spec.escrow.deadline_hours * 3600)
         lock_tok = x * tok_d
-        lock_terms = (cD.token, b_addr, lock_tok, deadline, hashlock, agent, salt)
+        lock_terms = (cD.token, b_addr, lock_tok, deadline, hashlock, agent, escrow_bps, salt)
         op = TxOp("lock", s_acc, "SettlementEscrow", "escrow", "lock", (lock_terms,), pid,
                   deadline, "DeadlineNotInFuture")
         yield submit(op)
@@ -779,7 +775,6 @@ class OnChainRail:
         if not r.ok:
             give_back(f"escrow lock reverted: {r.error}", "failed", x, D, chain_place)
             return
-        lid = lock_id(self.ledger.chain_id, self._escrow_address, s_addr, lock_terms)
 
         # 5. the beneficiary bank's compliance review, then the release
         t = env.now
@@ -796,7 +791,8 @@ class OnChainRail:
         released = False
         if not rejected:
             pre = preimage if spec.release == "hashlock" else ZERO32
-            op = TxOp("release", b_acc, "SettlementEscrow", "escrow", "release", (lid, pre),
+            op = TxOp("release", b_acc, "SettlementEscrow", "escrow", "release",
+                      (s_addr, lock_terms, pre),
                       pid, deadline, "LockExpired")
             yield submit(op)
             r = mined(op, route.release_text)
@@ -810,7 +806,8 @@ class OnChainRail:
                 yield env.timeout(deadline - env.now)
                 step("escrow", chain_place, t, env.now, 0, S,
                      "waiting for the lock's deadline to refund it")
-            op = TxOp("refund", s_acc, "SettlementEscrow", "escrow", "refund", (lid,), pid)
+            op = TxOp("refund", s_acc, "SettlementEscrow", "escrow", "refund",
+                      (s_addr, lock_terms), pid)
             yield submit(op)
             mined(op, "ordering bank refunds the lock after its deadline")
             give_back(why, "returned", x, D, chain_place)

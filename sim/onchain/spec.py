@@ -68,7 +68,8 @@ class Duration(_M):
 
 class EscrowSpec(_M):
     fee_bps: int = Field(ge=0, le=1000, description="escrow fee in bp (contract max 1000)")
-    deadline_hours: float = Field(gt=0, description="lock deadline after the lock is sent")
+    deadline_hours: float = Field(gt=0, le=720, description="lock deadline after the lock is "
+                                  "sent (contract max 720 h: the escrow's maximum lock duration)")
     sources: dict[str, str] = Field(default_factory=dict)
 
 

@@ -36,6 +36,26 @@ def escrow(fn: str, *args: str | int) -> Action:
     return act
 
 
+def fx(fn: str, *args: str | int) -> Action:
+    def act(world: World, sender: str) -> object:
+        values = [world.address(a) if isinstance(a, str) else a for a in args]
+        return world.chain.transact(world.fx.address, "FxSwap", fn, values, sender=sender)
+    return act
+
+
+def usd_at_escrow(world: World) -> None:
+    world.usd.transfer(world.address("escrow"), 10, sender="alice")
+
+
+def usd_at_fx(world: World) -> None:
+    world.usd.transfer(world.address("fx"), 10, sender="alice")
+
+
+def fx_pending_owner(world: World) -> None:
+    world.chain.transact(world.fx.address, "FxSwap", "transferOwnership",
+                         (world.address("carol"),), sender="owner")
+
+
 def pause_usd(world: World) -> None:
     world.usd.pause(sender="pauser")
 
@@ -105,6 +125,23 @@ PRIVILEGED = [
                *OWNABLE),
     Privileged("escrow.acceptOwnership", ("carol",), escrow("acceptOwnership"), *OWNABLE,
                setup=escrow_pending_owner),
+    Privileged("escrow.setMaxLockDuration", ("owner",), escrow("setMaxLockDuration", 86_400),
+               *OWNABLE),
+    Privileged("escrow.updateRescuer", ("owner",), escrow("updateRescuer", "carol"), *OWNABLE),
+    Privileged("escrow.rescueERC20", ("rescuer",), escrow("rescueERC20", "USD", "alice", 10),
+               "CallerNotRescuer", "caller", setup=usd_at_escrow),
+    Privileged("escrow.withdrawFees", ("fee_collector",), escrow("withdrawFees", "USD"),
+               "CallerNotFeeCollector", "caller"),
+    Privileged("fx.setMaxSwapDuration", ("owner",), fx("setMaxSwapDuration", 86_400),
+               *OWNABLE),
+    Privileged("fx.updateRescuer", ("owner",), fx("updateRescuer", "carol"), *OWNABLE),
+    Privileged("fx.rescueERC20", ("rescuer",), fx("rescueERC20", "USD", "alice", 10),
+               "CallerNotRescuer", "caller", setup=usd_at_fx),
+    Privileged("fx.transferOwnership", ("owner",), fx("transferOwnership", "carol"),
+               *OWNABLE),
+    Privileged("fx.renounceOwnership", ("owner",), fx("renounceOwnership"), *OWNABLE),
+    Privileged("fx.acceptOwnership", ("carol",), fx("acceptOwnership"), *OWNABLE,
+               setup=fx_pending_owner),
 ]
 
 CASES = [(p, who) for p in PRIVILEGED for who in NAMED if who not in p.holders]
@@ -150,7 +187,15 @@ def test_only_the_named_agent_releases_an_agent_lock(world: World, caller: str) 
     t = world.escrow.terms(world.usd, "bob", 1_000, world.now() + 3_600,
                            hashlock=hashlock_of(preimage), agent="agent")
     lock_id = world.receipt(world.escrow.lock(t, sender="alice")).event("Locked")["lockId"]
-    world.reverts(lambda: world.escrow.release(lock_id, preimage, sender=caller),
+    world.reverts(lambda: world.escrow.release("alice", t, preimage, sender=caller),
+                  "NotSettlementAgent", {"lockId": lock_id, "caller": caller})
+
+
+@pytest.mark.parametrize("caller", AGENT_LOCK_CALLERS)
+def test_only_the_named_agent_rejects_an_agent_lock(world: World, caller: str) -> None:
+    t = world.escrow.terms(world.usd, "bob", 1_000, world.now() + 3_600, agent="agent")
+    lock_id = world.receipt(world.escrow.lock(t, sender="alice")).event("Locked")["lockId"]
+    world.reverts(lambda: world.escrow.reject("alice", t, sender=caller),
                   "NotSettlementAgent", {"lockId": lock_id, "caller": caller})
 
 

@@ -2,8 +2,11 @@
 
 After each action the whole escrow state is compared with the one expected: both tokens'
 supplies and every account's balances, the payers' allowances to the escrow, the escrow's
-settings, the locked balance per token and the full struct of every lock involved. A
-reverted transaction must leave every contract's storage untouched.
+settings, the locked balance and accrued fees per token and the record of every lock involved
+(its state and fee rate: the terms are passed again by each call). A reverted transaction must
+leave every contract's storage untouched. The rules added by issue 15 (pull fees, rejection,
+the pause rule, the deadline horizon, the payer's maximum fee, rescue) are in
+``test_escrow_rules.py``.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from eth_utils import keccak
 
 from settlement import ContractRevert, hashlock_of
 from settlement.clients import LockTerms
@@ -29,7 +33,8 @@ PREIMAGE = bytes(range(1, 33))
 HASHLOCK = hashlock_of(PREIMAGE)
 AMOUNT = 1_000_000
 HOUR = 3_600
-OPEN, RELEASED, REFUNDED = 1, 2, 3
+OPEN, RELEASED, REFUNDED, PROVEN = 1, 2, 3, 4
+MAX_LOCK = 30 * 86_400
 
 
 def fee_of(amount: int, bps: int = ESCROW_FEE_BPS) -> int:
@@ -39,12 +44,12 @@ def fee_of(amount: int, bps: int = ESCROW_FEE_BPS) -> int:
 def terms(
     world: World, *, token: str = "USD", beneficiary: str = "bob", amount: int = AMOUNT,
     deadline: int | None = None, hashlock: bytes = HASHLOCK, agent: str | None = None,
-    salt: bytes = ZERO32,
+    salt: bytes = ZERO32, max_fee_bps: int = ESCROW_FEE_BPS,
 ) -> LockTerms:
     return world.escrow.terms(
         world.tokens[token], beneficiary, amount,
         deadline if deadline is not None else world.now() + HOUR,
-        hashlock=hashlock, agent=agent, salt=salt,
+        hashlock=hashlock, agent=agent, salt=salt, max_fee_bps=max_fee_bps,
     )
 
 
@@ -52,6 +57,16 @@ def lock(world: World, t: LockTerms, payer: str = "alice") -> bytes:
     receipt = world.receipt(world.escrow.lock(t, sender=payer))
     lock_id: bytes = receipt.event("Locked")["lockId"]
     return lock_id
+
+
+def locked_event(world: World, t: LockTerms, lock_id: bytes, payer: str = "alice"
+                 ) -> tuple[str, str, dict[str, Any]]:
+    return ("escrow", "Locked", {
+        "lockId": lock_id, "token": world.name(t.token), "beneficiary": world.name(t.beneficiary),
+        "payer": payer, "amount": t.amount, "deadline": t.deadline, "hashlock": t.hashlock,
+        "agent": world.name(t.agent), "maxFeeBps": t.max_fee_bps, "salt": t.salt,
+        "feeBps": ESCROW_FEE_BPS,
+    })
 
 
 def state_after_lock(world: World, before: dict[Any, Any], payer: str, t: LockTerms,
@@ -84,31 +99,44 @@ def test_deployment_settings(world: World) -> None:
         ("escrow", "pendingOwner"): "zero",
         ("escrow", "feeBps"): ESCROW_FEE_BPS,
         ("escrow", "feeCollector"): "fee_collector",
+        ("escrow", "maxLockDuration"): MAX_LOCK,
+        ("escrow", "rescuer"): "rescuer",
         ("escrow", "lockedBalance", "USD"): 0,
         ("escrow", "lockedBalance", "MXN"): 0,
+        ("escrow", "accruedFees", "USD"): 0,
+        ("escrow", "accruedFees", "MXN"): 0,
     }
     assert world.chain.call(world.escrow.address, "SettlementEscrow", "MAX_FEE_BPS") == 1_000
     assert [(e, a) for _, e, a in world.events(world.stack.deploy_receipts["SettlementEscrow"])
             ] == [
         ("OwnershipTransferred", {"previousOwner": "zero", "newOwner": "owner"}),
         ("FeeUpdated", {"feeBps": ESCROW_FEE_BPS, "feeCollector": "fee_collector"}),
+        ("MaxLockDurationUpdated", {"maxLockDuration": MAX_LOCK}),
+        ("RescuerChanged", {"newRescuer": "rescuer"}),
     ]
 
 
 @pytest.mark.parametrize(
-    ("owner", "collector", "bps", "error", "args"),
+    ("owner", "collector", "bps", "duration", "rescuer", "error", "args"),
     [
-        ("owner", "fee_collector", 1_001, "FeeTooHigh", {"feeBps": 1_001, "maxFeeBps": 1_000}),
-        ("owner", "zero", 10, "InvalidFeeCollector", {"feeCollector": "zero"}),
-        ("zero", "fee_collector", 10, "OwnableInvalidOwner", {"owner": "zero"}),
+        ("owner", "fee_collector", 1_001, MAX_LOCK, "rescuer", "FeeTooHigh",
+         {"feeBps": 1_001, "maxFeeBps": 1_000}),
+        ("owner", "zero", 10, MAX_LOCK, "rescuer", "InvalidFeeCollector",
+         {"feeCollector": "zero"}),
+        ("zero", "fee_collector", 10, MAX_LOCK, "rescuer", "OwnableInvalidOwner",
+         {"owner": "zero"}),
+        ("owner", "fee_collector", 10, 0, "rescuer", "InvalidLockDuration", {"duration": 0}),
+        ("owner", "fee_collector", 10, MAX_LOCK, "zero", "InvalidRescuer", {"rescuer": "zero"}),
     ],
 )
 def test_constructor_rejects_bad_settings(world: World, owner: str, collector: str, bps: int,
-                                          error: str, args: dict[str, Any]) -> None:
+                                          duration: int, rescuer: str, error: str,
+                                          args: dict[str, Any]) -> None:
     bytecode = load_artifact("SettlementEscrow")["bytecode"]
     with pytest.raises(ContractRevert) as info:
         world.chain.deploy("SettlementEscrow", bytecode,
-                           [world.address(owner), world.address(collector), bps],
+                           [world.address(owner), world.address(collector), bps, duration,
+                            world.address(rescuer)],
                            sender="owner")
     assert (info.value.error, world.named(info.value.args_dict)) == (error, args)
 
@@ -167,11 +195,7 @@ def test_lock_pulls_funds_and_records_the_lock(world: World, hashlock: bytes,
     r = world.escrow.lock(t, sender="alice")
     assert world.escrow_state([lock_id]) == state_after_lock(world, before, "alice", t, lock_id)
     assert world.events(r) == [
-        ("escrow", "Locked", {
-            "lockId": lock_id, "payer": "alice", "beneficiary": "bob", "token": "USD",
-            "amount": AMOUNT, "deadline": t.deadline, "hashlock": hashlock,
-            "agent": agent or "zero",
-        }),
+        locked_event(world, t, lock_id),
         ("USD", "Transfer", {"from": "alice", "to": "escrow", "value": AMOUNT}),
     ]
 
@@ -202,7 +226,7 @@ def test_lock_zero_amount_reverts(world: World) -> None:
 def test_lock_zero_token_reverts(world: World) -> None:
     t = terms(world)
     bad = LockTerms(ZERO_ADDRESS, t.beneficiary, t.amount, t.deadline, t.hashlock, t.agent,
-                    t.salt)
+                    t.salt, t.max_fee_bps)
     world.reverts(lambda: world.escrow.lock(bad, sender="alice"),
                   "InvalidToken", {"token": "zero"})
 
@@ -211,6 +235,12 @@ def test_lock_zero_beneficiary_reverts(world: World) -> None:
     world.reverts(lambda: world.escrow.lock(terms(world, beneficiary=ZERO_ADDRESS),
                                             sender="alice"),
                   "InvalidBeneficiary", {"beneficiary": "zero"})
+
+
+def test_lock_for_the_escrow_itself_reverts(world: World) -> None:
+    world.reverts(lambda: world.escrow.lock(terms(world, beneficiary=world.escrow.address),
+                                            sender="alice"),
+                  "InvalidBeneficiary", {"beneficiary": "escrow"})
 
 
 @pytest.mark.parametrize("offset", [0, -1])
@@ -227,7 +257,7 @@ def test_lock_deadline_one_second_ahead_is_accepted(world: World) -> None:
     t = terms(world, deadline=at + 1)
     world.at(at)
     lock_id = lock(world, t)
-    assert world.escrow.get_lock(lock_id)["deadline"] == at + 1
+    assert world.escrow.get_lock(lock_id) == {"state": OPEN, "feeBps": ESCROW_FEE_BPS}
 
 
 def test_lock_without_release_condition_reverts(world: World) -> None:
@@ -281,6 +311,19 @@ def test_lock_with_permit_approves_and_locks_in_one_transaction(world: World) ->
     assert world.escrow_state([lock_id]) == expected
     assert world.usd.nonces("alice") == 1
     assert [n for _, n, _ in world.events(r)] == ["Approval", "Locked", "Transfer"]
+
+
+def test_lock_with_permit_leaves_a_sufficient_allowance_alone(world: World) -> None:
+    # alice's standing allowance covers the lock: the permit is not submitted, so it neither
+    # replaces the larger allowance nor spends her nonce
+    t = terms(world)
+    lock_id = world.lock_id("alice", t)
+    before = world.escrow_state([lock_id])
+    r = world.escrow.lock_with_permit(t, world.usd, sender="alice")
+    assert world.escrow_state([lock_id]) == state_after_lock(world, before, "alice", t, lock_id)
+    assert world.usd.allowance("alice", world.escrow.address) == SPENDER_ALLOWANCE - AMOUNT
+    assert world.usd.nonces("alice") == 0
+    assert [n for _, n, _ in world.events(r)] == ["Locked", "Transfer"]
 
 
 def test_lock_with_permit_proceeds_when_the_permit_was_front_run(world: World) -> None:
@@ -361,11 +404,12 @@ def state_after_release(world: World, before: dict[Any, Any], t: LockTerms, lock
     ccy = world.name(t.token)
     fee = fee_of(t.amount, bps)
     released = dict(before[("lock", lock_id)], state=RELEASED)
+    # the fee stays in the escrow, accrued for the collector to withdraw
     return changed(before, {("lock", lock_id): released}, plus={
-        (ccy, "balanceOf", "escrow"): -t.amount,
+        (ccy, "balanceOf", "escrow"): -(t.amount - fee),
         (ccy, "balanceOf", world.name(t.beneficiary)): t.amount - fee,
-        (ccy, "balanceOf", collector): fee,
         ("escrow", "lockedBalance", ccy): -t.amount,
+        ("escrow", "accruedFees", ccy): fee,
     })
 
 
@@ -373,16 +417,15 @@ def test_release_with_preimage_by_anyone(world: World) -> None:
     t = terms(world)
     lock_id = lock(world, t)
     before = world.escrow_state([lock_id])
-    r = world.escrow.release(lock_id, PREIMAGE, sender="carol")
+    r = world.escrow.release("alice", t, PREIMAGE, sender="carol")
     assert world.escrow_state([lock_id]) == state_after_release(world, before, t, lock_id)
     fee = fee_of(AMOUNT)
     assert fee == 2_500
     assert world.events(r) == [
-        ("escrow", "Released", {"lockId": lock_id, "beneficiary": "bob",
+        ("USD", "Transfer", {"from": "escrow", "to": "bob", "value": AMOUNT - fee}),
+        ("escrow", "Released", {"lockId": lock_id, "token": "USD", "beneficiary": "bob",
                                 "amountPaid": AMOUNT - fee, "fee": fee,
                                 "preimage": PREIMAGE}),
-        ("USD", "Transfer", {"from": "escrow", "to": "bob", "value": AMOUNT - fee}),
-        ("USD", "Transfer", {"from": "escrow", "to": "fee_collector", "value": fee}),
     ]
 
 
@@ -390,7 +433,7 @@ def test_release_by_the_settlement_agent_alone(world: World) -> None:
     t = terms(world, token="MXN", hashlock=ZERO32, agent="agent")
     lock_id = lock(world, t)
     before = world.escrow_state([lock_id])
-    world.escrow.release(lock_id, sender="agent")
+    world.escrow.release("alice", t, sender="agent")
     assert world.escrow_state([lock_id]) == state_after_release(world, before, t, lock_id)
 
 
@@ -398,7 +441,7 @@ def test_release_with_both_conditions_by_the_agent_with_preimage(world: World) -
     t = terms(world, agent="agent")
     lock_id = lock(world, t)
     before = world.escrow_state([lock_id])
-    world.escrow.release(lock_id, PREIMAGE, sender="agent")
+    world.escrow.release("alice", t, PREIMAGE, sender="agent")
     assert world.escrow_state([lock_id]) == state_after_release(world, before, t, lock_id)
 
 
@@ -408,24 +451,27 @@ def test_release_fee_is_rounded_down_and_skipped_when_zero(world: World, amount:
     t = terms(world, amount=amount)
     lock_id = lock(world, t)
     before = world.escrow_state([lock_id])
-    r = world.receipt(world.escrow.release(lock_id, PREIMAGE, sender="bob"))
+    r = world.receipt(world.escrow.release("alice", t, PREIMAGE, sender="bob"))
     assert world.escrow_state([lock_id]) == state_after_release(world, before, t, lock_id)
     transfers = [a["to"] for _, n, a in world.events(r) if n == "Transfer"]
-    assert transfers == (["bob", "fee_collector"] if fee else ["bob"])
+    assert transfers == ["bob"]   # the fee is never transferred by a release
     assert r.event("Released")["fee"] == fee
 
 
-def test_fee_rate_is_captured_at_lock_and_paid_to_the_current_collector(world: World) -> None:
+def test_fee_rate_is_captured_at_lock_and_withdrawn_by_the_current_collector(
+    world: World
+) -> None:
     t = terms(world)
     lock_id = lock(world, t)
     world.escrow.set_fee(1_000, "carol", sender="owner")
     before = world.escrow_state([lock_id])
     assert before[("lock", lock_id)]["feeBps"] == ESCROW_FEE_BPS
-    world.escrow.release(lock_id, PREIMAGE, sender="bob")
-    assert world.escrow_state([lock_id]) == state_after_release(world, before, t, lock_id,
-                                                                collector="carol")
+    world.escrow.release("alice", t, PREIMAGE, sender="bob")
+    assert world.escrow_state([lock_id]) == state_after_release(world, before, t, lock_id)
+    world.escrow.withdraw_fees(world.usd, sender="carol")
+    assert world.usd.balance_of("carol") == INITIAL_BALANCE + fee_of(AMOUNT)
     # a lock made after the change carries the new rate
-    t2 = terms(world, salt=b"\x09" * 32)
+    t2 = terms(world, salt=b"\x09" * 32, max_fee_bps=1_000)
     lock_id2 = lock(world, t2)
     assert world.escrow.get_lock(lock_id2)["feeBps"] == 1_000
 
@@ -435,7 +481,7 @@ def test_release_one_second_before_the_deadline(world: World) -> None:
     lock_id = lock(world, t)
     before = world.escrow_state([lock_id])
     world.at(t.deadline - 1)
-    world.escrow.release(lock_id, PREIMAGE, sender="bob")
+    world.escrow.release("alice", t, PREIMAGE, sender="bob")
     assert world.escrow_state([lock_id]) == state_after_release(world, before, t, lock_id)
 
 
@@ -443,20 +489,37 @@ def test_release_at_the_deadline_reverts(world: World) -> None:
     t = terms(world)
     lock_id = lock(world, t)
     world.at(t.deadline)
-    world.reverts(lambda: world.escrow.release(lock_id, PREIMAGE, sender="bob"),
+    world.reverts(lambda: world.escrow.release("alice", t, PREIMAGE, sender="bob"),
                   "LockExpired",
                   {"lockId": lock_id, "deadline": t.deadline, "nowTimestamp": t.deadline})
 
 
 def test_release_unknown_lock_reverts(world: World) -> None:
-    world.reverts(lambda: world.escrow.release(b"\x05" * 32, PREIMAGE, sender="bob"),
-                  "LockNotFound", {"lockId": b"\x05" * 32})
+    t = terms(world)
+    world.reverts(lambda: world.escrow.release("alice", t, PREIMAGE, sender="bob"),
+                  "LockNotFound", {"lockId": world.lock_id("alice", t)})
+
+
+@pytest.mark.parametrize("change", ["payer", "amount", "beneficiary", "deadline", "salt"])
+def test_release_with_terms_other_than_the_locked_ones_finds_no_lock(world: World,
+                                                                     change: str) -> None:
+    # the record is found by the id the payer and terms hash to: altered terms name no lock
+    t = terms(world)
+    lock(world, t)
+    payer = "bob" if change == "payer" else "alice"
+    altered = {"payer": t, "amount": terms(world, amount=AMOUNT - 1),
+               "beneficiary": terms(world, beneficiary="carol"),
+               "deadline": terms(world, deadline=t.deadline + 1),
+               "salt": terms(world, salt=b"\x01" * 32)}[change]
+    world.reverts(lambda: world.escrow.release(payer, altered, PREIMAGE, sender="bob"),
+                  "LockNotFound", {"lockId": world.lock_id(payer, altered)})
 
 
 def test_release_twice_reverts(world: World) -> None:
-    lock_id = lock(world, terms(world))
-    world.escrow.release(lock_id, PREIMAGE, sender="bob")
-    world.reverts(lambda: world.escrow.release(lock_id, PREIMAGE, sender="bob"),
+    t = terms(world)
+    lock_id = lock(world, t)
+    world.escrow.release("alice", t, PREIMAGE, sender="bob")
+    world.reverts(lambda: world.escrow.release("alice", t, PREIMAGE, sender="bob"),
                   "LockNotOpen", {"lockId": lock_id, "state": RELEASED})
 
 
@@ -464,50 +527,39 @@ def test_release_after_refund_reverts(world: World) -> None:
     t = terms(world)
     lock_id = lock(world, t)
     world.at(t.deadline)
-    world.escrow.refund(lock_id, sender="alice")
-    world.reverts(lambda: world.escrow.release(lock_id, PREIMAGE, sender="bob"),
+    world.escrow.refund("alice", t, sender="alice")
+    world.reverts(lambda: world.escrow.release("alice", t, PREIMAGE, sender="bob"),
                   "LockNotOpen", {"lockId": lock_id, "state": REFUNDED})
 
 
 def test_release_with_wrong_preimage_reverts(world: World) -> None:
-    lock_id = lock(world, terms(world))
-    world.reverts(lambda: world.escrow.release(lock_id, b"\x00" * 31 + b"\x01", sender="bob"),
+    t = terms(world)
+    lock_id = lock(world, t)
+    world.reverts(lambda: world.escrow.release("alice", t, b"\x00" * 31 + b"\x01", sender="bob"),
                   "InvalidPreimage", {"lockId": lock_id})
 
 
 def test_release_of_agent_lock_by_someone_else_reverts(world: World) -> None:
-    lock_id = lock(world, terms(world, hashlock=ZERO32, agent="agent"))
-    world.reverts(lambda: world.escrow.release(lock_id, sender="bob"),
+    t = terms(world, hashlock=ZERO32, agent="agent")
+    lock_id = lock(world, t)
+    world.reverts(lambda: world.escrow.release("alice", t, sender="bob"),
                   "NotSettlementAgent", {"lockId": lock_id, "caller": "bob"})
 
 
 def test_release_with_both_conditions_needs_the_agent_even_with_preimage(world: World) -> None:
-    lock_id = lock(world, terms(world, agent="agent"))
-    world.reverts(lambda: world.escrow.release(lock_id, PREIMAGE, sender="carol"),
+    t = terms(world, agent="agent")
+    lock_id = lock(world, t)
+    world.reverts(lambda: world.escrow.release("alice", t, PREIMAGE, sender="carol"),
                   "NotSettlementAgent", {"lockId": lock_id, "caller": "carol"})
 
 
 def test_release_with_both_conditions_needs_the_preimage_even_from_the_agent(
     world: World
 ) -> None:
-    lock_id = lock(world, terms(world, agent="agent"))
-    world.reverts(lambda: world.escrow.release(lock_id, ZERO32, sender="agent"),
+    t = terms(world, agent="agent")
+    lock_id = lock(world, t)
+    world.reverts(lambda: world.escrow.release("alice", t, ZERO32, sender="agent"),
                   "InvalidPreimage", {"lockId": lock_id})
-
-
-def test_release_to_blacklisted_beneficiary_reverts_and_lock_stays_open(world: World) -> None:
-    lock_id = lock(world, terms(world))
-    world.usd.blacklist("bob", sender="blacklister")
-    world.reverts(lambda: world.escrow.release(lock_id, PREIMAGE, sender="carol"),
-                  "AccountBlacklisted", {"account": "bob"})
-    assert world.escrow.get_lock(lock_id)["state"] == OPEN
-
-
-def test_release_while_token_paused_reverts(world: World) -> None:
-    lock_id = lock(world, terms(world))
-    world.usd.pause(sender="pauser")
-    world.reverts(lambda: world.escrow.release(lock_id, PREIMAGE, sender="carol"),
-                  "EnforcedPause")
 
 
 # -------------------------------------------------------------------------- releaseBatch
@@ -518,10 +570,10 @@ def test_release_batch_releases_every_lock(world: World) -> None:
     t2 = terms(world, token="MXN", beneficiary="carol", amount=3_000_000,
                hashlock=hashlock_of(pre2))
     t3 = terms(world, beneficiary="carol", amount=10_000, hashlock=ZERO32, agent="agent")
-    ids = [lock(world, t) for t in (t1, t2, t3)]
+    ids = [lock(world, t1), lock(world, t2, "bob"), lock(world, t3)]
     before = world.escrow_state(ids)
-    r = world.receipt(world.escrow.release_batch(ids, [PREIMAGE, pre2, ZERO32],
-                                                 sender="agent"))
+    r = world.receipt(world.escrow.release_batch(["alice", "bob", "alice"], [t1, t2, t3],
+                                                 [PREIMAGE, pre2, ZERO32], sender="agent"))
     expected = before
     for t, lock_id in zip((t1, t2, t3), ids, strict=True):
         expected = state_after_release(world, expected, t, lock_id)
@@ -530,24 +582,33 @@ def test_release_batch_releases_every_lock(world: World) -> None:
 
 
 def test_release_batch_empty_reverts(world: World) -> None:
-    world.reverts(lambda: world.escrow.release_batch([], [], sender="bob"), "EmptyBatch")
+    world.reverts(lambda: world.escrow.release_batch([], [], [], sender="bob"), "EmptyBatch")
 
 
 def test_release_batch_length_mismatch_reverts(world: World) -> None:
-    ids = [lock(world, terms(world)), lock(world, terms(world, salt=b"\x01" * 32))]
-    world.reverts(lambda: world.escrow.release_batch(ids, [PREIMAGE], sender="bob"),
-                  "BatchLengthMismatch", {"ids": 2, "preimages": 1})
+    ts = [terms(world), terms(world, salt=b"\x01" * 32)]
+    for t in ts:
+        lock(world, t)
+    world.reverts(lambda: world.escrow.release_batch(["alice"] * 2, ts, [PREIMAGE],
+                                                     sender="bob"),
+                  "BatchLengthMismatch", {"terms": 2, "other": 1})
+    world.reverts(lambda: world.escrow.release_batch(["alice"], ts, [PREIMAGE] * 2,
+                                                     sender="bob"),
+                  "BatchLengthMismatch", {"terms": 2, "other": 1})
 
 
 def test_release_batch_is_all_or_nothing(world: World) -> None:
-    ids = [lock(world, terms(world)), lock(world, terms(world, salt=b"\x01" * 32))]
-    world.reverts(lambda: world.escrow.release_batch(ids, [PREIMAGE, ZERO32], sender="bob"),
+    ts = [terms(world), terms(world, salt=b"\x01" * 32)]
+    ids = [lock(world, t) for t in ts]
+    world.reverts(lambda: world.escrow.release_batch(["alice"] * 2, ts, [PREIMAGE, ZERO32],
+                                                     sender="bob"),
                   "InvalidPreimage", {"lockId": ids[1]})
 
 
-def test_release_batch_with_a_repeated_id_reverts(world: World) -> None:
-    lock_id = lock(world, terms(world))
-    world.reverts(lambda: world.escrow.release_batch([lock_id, lock_id], [PREIMAGE] * 2,
+def test_release_batch_with_a_repeated_lock_reverts(world: World) -> None:
+    t = terms(world)
+    lock_id = lock(world, t)
+    world.reverts(lambda: world.escrow.release_batch(["alice"] * 2, [t, t], [PREIMAGE] * 2,
                                                      sender="bob"),
                   "LockNotOpen", {"lockId": lock_id, "state": RELEASED})
 
@@ -561,7 +622,7 @@ def test_refund_at_the_deadline_returns_everything_to_the_payer(world: World,
     lock_id = lock(world, t)
     before = world.escrow_state([lock_id])
     world.at(t.deadline)
-    r = world.escrow.refund(lock_id, sender=caller)
+    r = world.escrow.refund("alice", t, sender=caller)
     refunded = dict(before[("lock", lock_id)], state=REFUNDED)
     assert world.escrow_state([lock_id]) == changed(before, {("lock", lock_id): refunded},
                                                     plus={
@@ -570,7 +631,8 @@ def test_refund_at_the_deadline_returns_everything_to_the_payer(world: World,
         ("escrow", "lockedBalance", "USD"): -AMOUNT,
     })
     assert world.events(r) == [
-        ("escrow", "Refunded", {"lockId": lock_id, "payer": "alice", "amount": AMOUNT}),
+        ("escrow", "Refunded", {"lockId": lock_id, "token": "USD", "payer": "alice",
+                                "amount": AMOUNT}),
         ("USD", "Transfer", {"from": "escrow", "to": "alice", "value": AMOUNT}),
     ]
 
@@ -579,22 +641,23 @@ def test_refund_before_the_deadline_reverts(world: World) -> None:
     t = terms(world)
     lock_id = lock(world, t)
     world.at(t.deadline - 1)
-    world.reverts(lambda: world.escrow.refund(lock_id, sender="alice"),
+    world.reverts(lambda: world.escrow.refund("alice", t, sender="alice"),
                   "LockNotExpired",
                   {"lockId": lock_id, "deadline": t.deadline, "nowTimestamp": t.deadline - 1})
 
 
 def test_refund_unknown_lock_reverts(world: World) -> None:
-    world.reverts(lambda: world.escrow.refund(b"\x06" * 32, sender="alice"),
-                  "LockNotFound", {"lockId": b"\x06" * 32})
+    t = terms(world)
+    world.reverts(lambda: world.escrow.refund("alice", t, sender="alice"),
+                  "LockNotFound", {"lockId": world.lock_id("alice", t)})
 
 
 def test_refund_after_release_reverts(world: World) -> None:
     t = terms(world)
     lock_id = lock(world, t)
-    world.escrow.release(lock_id, PREIMAGE, sender="bob")
+    world.escrow.release("alice", t, PREIMAGE, sender="bob")
     world.at(t.deadline)
-    world.reverts(lambda: world.escrow.refund(lock_id, sender="alice"),
+    world.reverts(lambda: world.escrow.refund("alice", t, sender="alice"),
                   "LockNotOpen", {"lockId": lock_id, "state": RELEASED})
 
 
@@ -602,32 +665,45 @@ def test_refund_twice_reverts(world: World) -> None:
     t = terms(world)
     lock_id = lock(world, t)
     world.at(t.deadline)
-    world.escrow.refund(lock_id, sender="alice")
-    world.reverts(lambda: world.escrow.refund(lock_id, sender="alice"),
+    world.escrow.refund("alice", t, sender="alice")
+    world.reverts(lambda: world.escrow.refund("alice", t, sender="alice"),
                   "LockNotOpen", {"lockId": lock_id, "state": REFUNDED})
 
 
 # ------------------------------------------------------------------ views, ownership
 
 def test_get_lock_of_unknown_id_is_empty(world: World) -> None:
-    assert world.escrow.get_lock(b"\x01" * 32) == dict(
-        World.EMPTY_LOCK, payer=ZERO_ADDRESS, token=ZERO_ADDRESS, beneficiary=ZERO_ADDRESS,
-        agent=ZERO_ADDRESS,
-    )
+    assert world.escrow.get_lock(b"\x01" * 32) == World.EMPTY_LOCK
+
+
+def test_a_lock_is_stored_in_one_storage_slot(world: World) -> None:
+    # the record (state and fee rate) is one slot of the `_locks` mapping (storage slot 4,
+    # after owner, pending owner, the packed fee settings and the rescuer); the terms live in
+    # the id and the Locked event, and the slot after the record stays empty
+    t = terms(world, salt=b"\x0c" * 32)
+    lock_id = lock(world, t)
+    slot = int.from_bytes(keccak(lock_id + (4).to_bytes(32, "big")), "big")
+
+    def word(at: int) -> int:
+        return int.from_bytes(bytes(world.chain.w3.eth.get_storage_at(world.escrow.address, at)),
+                              "big")
+
+    assert (word(slot), word(slot + 1)) == (OPEN | (ESCROW_FEE_BPS << 8), 0)
 
 
 def test_locked_balance_tracks_open_locks_per_token(world: World) -> None:
     t1, t2 = terms(world), terms(world, amount=7, salt=b"\x01" * 32)
     t3 = terms(world, token="MXN", amount=11)
-    id1, id2, _ = lock(world, t1), lock(world, t2, "bob"), lock(world, t3, "carol")
+    lock(world, t1), lock(world, t2, "bob"), lock(world, t3, "carol")
     assert (world.escrow.locked_balance(world.usd), world.escrow.locked_balance(world.mxn)) == (
         AMOUNT + 7, 11)
-    world.escrow.release(id1, PREIMAGE, sender="bob")
+    world.escrow.release("alice", t1, PREIMAGE, sender="bob")
     world.at(t2.deadline)
-    world.escrow.refund(id2, sender="bob")
-    state = world.escrow_state()  # also checks each token's escrow balance == lockedBalance
+    world.escrow.refund("bob", t2, sender="bob")
+    state = world.escrow_state()  # also checks each token's escrow balance == what it owes
     assert (state[("escrow", "lockedBalance", "USD")],
             state[("escrow", "lockedBalance", "MXN")]) == (0, 11)
+    assert state[("escrow", "accruedFees", "USD")] == fee_of(AMOUNT)
 
 
 def test_escrow_ownership_transfer_takes_two_steps(world: World) -> None:

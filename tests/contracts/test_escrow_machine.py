@@ -1,10 +1,13 @@
-"""SettlementEscrow against a Python mirror: random sequences of locks, releases, refunds and
-the clock moving on, in the style of Brownie's hypothesis state machines.
+"""SettlementEscrow against a Python mirror: random sequences of locks, releases, claims,
+rejections, refunds, fee withdrawals, tokens sent by mistake and rescued, pauses and the clock
+moving on, in the style of Brownie's hypothesis state machines.
 
 Every rule predicts its own outcome from the mirror (which error, if any) and the invariants
-compare, after every step, every account's balance, the escrow's locked balances and the
-state of every lock with the mirror; tokens are conserved to the smallest unit and each lock
-ends exactly once. The chain is reverted to its snapshot after each example.
+compare, after every step, every account's balance, the escrow's locked balances and accrued
+fees and the state of every lock with the mirror; tokens are conserved to the smallest unit,
+each lock ends exactly once, a release during a pause stays proven and claimable (never
+refunded), and the escrow always holds at least what it owes: a rescue only ever takes the
+surplus. The chain is reverted to its snapshot after each example.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from hypothesis.stateful import (
 )
 
 from settlement import ContractRevert, hashlock_of
+from settlement.clients import LockTerms
 from tests.contracts.contract_world import (
     CURRENCIES,
     CUSTOMERS,
@@ -35,7 +39,7 @@ from tests.contracts.contract_world import (
 )
 
 ACCOUNTS = (*CUSTOMERS, "agent", "outsider", "fee_collector")
-OPEN, RELEASED, REFUNDED = 1, 2, 3
+OPEN, RELEASED, REFUNDED, PROVEN = 1, 2, 3, 4
 
 
 @dataclass
@@ -48,6 +52,7 @@ class MirrorLock:
     deadline: int
     preimage: bytes | None
     agent: bool
+    terms: LockTerms
     state: int = OPEN
 
 
@@ -60,6 +65,10 @@ class EscrowMachine(RuleBasedStateMachine):
         self.balances = {(c, who): INITIAL_BALANCE if who in CUSTOMERS else 0
                          for c in CURRENCIES for who in (*ACCOUNTS, "escrow")}
         self.locks: dict[bytes, MirrorLock] = {}
+        #: payer and terms of every lock tried (made or not): later calls pass them again
+        self.tried: dict[bytes, tuple[str, LockTerms]] = {}
+        self.fees = {c: 0 for c in CURRENCIES}
+        self.paused = {c: False for c in CURRENCIES}
 
     def teardown(self) -> None:
         self.world.chain.revert(self.snapshot)
@@ -102,11 +111,13 @@ class EscrowMachine(RuleBasedStateMachine):
         tx_time = w.now() + 1
         error = ("DeadlineNotInFuture" if t.deadline <= tx_time else
                  "LockAlreadyExists" if lock_id in self.locks else
+                 "EnforcedPause" if self.paused[ccy] else
                  "ERC20InsufficientBalance" if self.balances[(ccy, payer)] < amount else None)
+        self.tried.setdefault(lock_id, (payer, t))
         self._expect(lambda: w.escrow.lock(t, sender=payer), error)
         if error is None:
             self.locks[lock_id] = MirrorLock(lock_id, payer, ccy, beneficiary, amount,
-                                             t.deadline, preimage, condition != "hashlock")
+                                             t.deadline, preimage, condition != "hashlock", t)
             self.balances[(ccy, payer)] -= amount
             self.balances[(ccy, "escrow")] += amount
         return lock_id
@@ -123,13 +134,94 @@ class EscrowMachine(RuleBasedStateMachine):
                  "LockExpired" if tx_time >= lk.deadline else
                  "InvalidPreimage" if lk.preimage and not right_preimage else
                  "NotSettlementAgent" if lk.agent and caller != "agent" else None)
-        self._expect(lambda: w.escrow.release(lock_id, preimage, sender=caller), error)
+        payer, t = self.tried[lock_id]
+        self._expect(lambda: w.escrow.release(payer, t, preimage, sender=caller), error)
         if error is None and lk is not None:
-            fee = lk.amount * ESCROW_FEE_BPS // 10_000
-            lk.state = RELEASED
+            if self.paused[lk.ccy]:
+                lk.state = PROVEN     # the payout is refused: the release stays proven
+            else:
+                self._pay_out(lk)
+
+    def _pay_out(self, lk: MirrorLock) -> None:
+        fee = lk.amount * ESCROW_FEE_BPS // 10_000
+        lk.state = RELEASED
+        self.balances[(lk.ccy, "escrow")] -= lk.amount - fee
+        self.balances[(lk.ccy, lk.beneficiary)] += lk.amount - fee
+        self.fees[lk.ccy] += fee
+
+    @rule(lock_id=locks_made, caller=st.sampled_from(("bob", "outsider")))
+    def claim(self, lock_id: bytes, caller: str) -> None:
+        lk = self.locks.get(lock_id)
+        error = ("LockNotProven" if lk is None or lk.state != PROVEN else
+                 "EnforcedPause" if self.paused[lk.ccy] else None)
+        payer, t = self.tried[lock_id]
+        self._expect(lambda: self.world.escrow.claim(payer, t, sender=caller), error)
+        if error is None and lk is not None:
+            self._pay_out(lk)
+
+    @rule(lock_id=locks_made, caller=st.sampled_from(("agent", "outsider")))
+    def reject(self, lock_id: bytes, caller: str) -> None:
+        lk = self.locks.get(lock_id)
+        error = ("LockNotFound" if lk is None else
+                 "LockNotOpen" if lk.state != OPEN else
+                 "NotSettlementAgent" if not lk.agent or caller != "agent" else
+                 "EnforcedPause" if self.paused[lk.ccy] else None)
+        payer, t = self.tried[lock_id]
+        self._expect(lambda: self.world.escrow.reject(payer, t, sender=caller), error)
+        if error is None and lk is not None:
+            lk.state = REFUNDED
             self.balances[(lk.ccy, "escrow")] -= lk.amount
-            self.balances[(lk.ccy, lk.beneficiary)] += lk.amount - fee
-            self.balances[(lk.ccy, "fee_collector")] += fee
+            self.balances[(lk.ccy, lk.payer)] += lk.amount
+
+    @rule(ccy=st.sampled_from(CURRENCIES), caller=st.sampled_from(("fee_collector", "bob")))
+    def withdraw_fees(self, ccy: str, caller: str) -> None:
+        error = ("CallerNotFeeCollector" if caller != "fee_collector" else
+                 "EnforcedPause" if self.paused[ccy] and self.fees[ccy] else None)
+        self._expect(lambda: self.world.escrow.withdraw_fees(self.world.tokens[ccy],
+                                                             sender=caller), error)
+        if error is None:
+            self.balances[(ccy, "escrow")] -= self.fees[ccy]
+            self.balances[(ccy, "fee_collector")] += self.fees[ccy]
+            self.fees[ccy] = 0
+
+    @rule(ccy=st.sampled_from(CURRENCIES), sender=st.sampled_from(CUSTOMERS),
+          amount=st.integers(1, 5_000_000))
+    def send_by_mistake(self, ccy: str, sender: str, amount: int) -> None:
+        error = ("EnforcedPause" if self.paused[ccy] else
+                 "ERC20InsufficientBalance" if self.balances[(ccy, sender)] < amount else None)
+        w = self.world
+        self._expect(lambda: w.tokens[ccy].transfer(w.escrow.address, amount, sender=sender),
+                     error)
+        if error is None:
+            self.balances[(ccy, sender)] -= amount
+            self.balances[(ccy, "escrow")] += amount
+
+    @rule(ccy=st.sampled_from(CURRENCIES), extra=st.integers(-2, 2))
+    def rescue(self, ccy: str, extra: int) -> None:
+        """The rescuer asks for the surplus (the balance above what is owed), give or take."""
+        surplus = self.balances[(ccy, "escrow")] - self._owed(ccy)
+        amount = max(surplus + extra, 0)
+        error = ("RescueExceedsSurplus" if amount > surplus else
+                 "EnforcedPause" if self.paused[ccy] else None)
+        w = self.world
+        self._expect(lambda: w.escrow.rescue_erc20(w.tokens[ccy], "carol", amount,
+                                                   sender="rescuer"), error)
+        if error is None:
+            self.balances[(ccy, "escrow")] -= amount
+            self.balances[(ccy, "carol")] += amount
+
+    @rule(ccy=st.sampled_from(CURRENCIES))
+    def toggle_pause(self, ccy: str) -> None:
+        token = self.world.tokens[ccy]
+        if self.paused[ccy]:
+            token.unpause(sender="pauser")
+        else:
+            token.pause(sender="pauser")
+        self.paused[ccy] = not self.paused[ccy]
+
+    def _owed(self, ccy: str) -> int:
+        return self.fees[ccy] + sum(lk.amount for lk in self.locks.values()
+                                    if lk.ccy == ccy and lk.state in (OPEN, PROVEN))
 
     @rule(lock_id=locks_made, caller=st.sampled_from(("alice", "outsider")))
     def refund(self, lock_id: bytes, caller: str) -> None:
@@ -138,8 +230,10 @@ class EscrowMachine(RuleBasedStateMachine):
         tx_time = w.now() + 1
         error = ("LockNotFound" if lk is None else
                  "LockNotOpen" if lk.state != OPEN else
-                 "LockNotExpired" if tx_time < lk.deadline else None)
-        self._expect(lambda: w.escrow.refund(lock_id, sender=caller), error)
+                 "LockNotExpired" if tx_time < lk.deadline else
+                 "EnforcedPause" if self.paused[lk.ccy] else None)
+        payer, t = self.tried[lock_id]
+        self._expect(lambda: w.escrow.refund(payer, t, sender=caller), error)
         if error is None and lk is not None:
             lk.state = REFUNDED
             self.balances[(lk.ccy, "escrow")] -= lk.amount
@@ -154,13 +248,17 @@ class EscrowMachine(RuleBasedStateMachine):
         w = self.world
         reads = [Read((c, who), c, "balanceOf", (who,)) for (c, who) in self.balances]
         reads += [Read(("locked", c), "escrow", "lockedBalance", (c,)) for c in CURRENCIES]
+        reads += [Read(("fees", c), "escrow", "accruedFees", (c,)) for c in CURRENCIES]
         reads += [Read(("state", i), "escrow", "getLock", (i,)) for i in self.locks]
         got = w.read(reads)
         assert {k: got[k] for k in self.balances} == self.balances
         for c in CURRENCIES:
-            open_sum = sum(lk.amount for lk in self.locks.values()
-                           if lk.ccy == c and lk.state == OPEN)
-            assert got[("locked", c)] == open_sum == self.balances[(c, "escrow")]
+            owed_locks = sum(lk.amount for lk in self.locks.values()
+                             if lk.ccy == c and lk.state in (OPEN, PROVEN))
+            assert got[("locked", c)] == owed_locks
+            assert got[("fees", c)] == self.fees[c]
+            # the escrow always holds what it owes (rescues take only the surplus)
+            assert self.balances[(c, "escrow")] >= owed_locks + self.fees[c]
             # conservation: nothing created or destroyed, to the smallest unit
             assert sum(v for (cc, _), v in self.balances.items() if cc == c) == (
                 len(CUSTOMERS) * INITIAL_BALANCE)

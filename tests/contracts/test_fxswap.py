@@ -3,8 +3,10 @@ payment-versus-payment invariant over every ordering of funding, expiry and refu
 
 After each action the whole swap state is compared with the one expected: both tokens'
 supplies and every account's balances, the parties' allowances to the swap contract, and
-the full struct of every swap involved. A reverted transaction must leave every contract's
-storage untouched.
+the record of every swap involved (its state and funded legs: the terms are passed again by
+each call), and the legs held per token. A reverted transaction must leave every contract's
+storage untouched. The contract's own settings (deadline horizon, rescue, short-delivering
+tokens) are tested at the end.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ AMOUNT_A = 1_000_000  # alice delivers 1.00 USDx
 AMOUNT_B = 17_250_000  # bob delivers 17.25 MXNx
 HOUR = 3_600
 OPEN, SETTLED, REFUNDED = 1, 2, 3
+MAX_SWAP = 7 * 86_400
 
 
 def swap_terms(
@@ -44,11 +47,7 @@ def swap_terms(
 
 
 def empty_swap() -> dict[str, Any]:
-    return {
-        "terms": {"partyA": "zero", "tokenA": "zero", "amountA": 0, "partyB": "zero",
-                  "tokenB": "zero", "amountB": 0, "deadline": 0, "salt": ZERO32},
-        "fundedA": False, "fundedB": False, "state": 0,
-    }
+    return {"fundedA": False, "fundedB": False, "state": 0}
 
 
 def after_first_leg(world: World, before: dict[Any, Any], t: SwapTerms, sid: bytes,
@@ -61,6 +60,7 @@ def after_first_leg(world: World, before: dict[Any, Any], t: SwapTerms, sid: byt
         (ccy, "balanceOf", party): -amount,
         (ccy, "balanceOf", "fx"): amount,
         (ccy, "allowance", party, "fx"): -amount,
+        ("fx", "heldBalance", ccy): amount,
     })
 
 
@@ -72,11 +72,13 @@ def after_settlement(world: World, before: dict[Any, Any], t: SwapTerms, sid: by
     if second == b:
         plus = {(ccy_b, "balanceOf", b): -t.amount_b, (ccy_b, "balanceOf", a): t.amount_b,
                 (ccy_b, "allowance", b, "fx"): -t.amount_b,
-                (ccy_a, "balanceOf", "fx"): -t.amount_a, (ccy_a, "balanceOf", b): t.amount_a}
+                (ccy_a, "balanceOf", "fx"): -t.amount_a, (ccy_a, "balanceOf", b): t.amount_a,
+                ("fx", "heldBalance", ccy_a): -t.amount_a}
     else:
         plus = {(ccy_a, "balanceOf", a): -t.amount_a, (ccy_a, "balanceOf", b): t.amount_a,
                 (ccy_a, "allowance", a, "fx"): -t.amount_a,
-                (ccy_b, "balanceOf", "fx"): -t.amount_b, (ccy_b, "balanceOf", a): t.amount_b}
+                (ccy_b, "balanceOf", "fx"): -t.amount_b, (ccy_b, "balanceOf", a): t.amount_b,
+                ("fx", "heldBalance", ccy_b): -t.amount_b}
     return changed(before, {("swap", sid): world.swap_struct(t, True, True, "SETTLED")},
                    plus=plus)
 
@@ -118,7 +120,7 @@ def test_first_leg_creates_the_swap_and_waits_in_the_contract(world: World,
     assert world.events(r) == [
         ("fx", "SwapCreated", {"swapId": sid, "partyA": "alice", "partyB": "bob",
                                "tokenA": "USD", "amountA": AMOUNT_A, "tokenB": "MXN",
-                               "amountB": AMOUNT_B, "deadline": t.deadline}),
+                               "amountB": AMOUNT_B, "deadline": t.deadline, "salt": ZERO32}),
         ("fx", "LegFunded", {"swapId": sid, "party": first, "token": token,
                              "amount": amount}),
         (token, "Transfer", {"from": first, "to": "fx", "value": amount}),
@@ -174,6 +176,8 @@ INVALID_TERMS = {
     "zero party A": {"party_a": "zero"},
     "zero party B": {"party_b": "zero"},
     "same parties": {"party_b": "alice"},
+    "party A is the swap contract": {"party_a": "fx"},
+    "party B is the swap contract": {"party_b": "fx"},
     "zero token A": {"token_a": "zero"},
     "zero token B": {"token_b": "zero"},
     "same tokens": {"token_b": "USD"},
@@ -240,7 +244,7 @@ def test_fund_a_refunded_swap_reverts(world: World) -> None:
     t = swap_terms(world)
     world.fx.fund(t, sender="alice")
     world.at(t.deadline)
-    world.fx.refund(world.swap_id(t), sender="alice")
+    world.fx.refund(t, sender="alice")
     world.reverts(lambda: world.fx.fund(t, sender="bob"),
                   "SwapNotOpen", {"swapId": world.swap_id(t), "state": REFUNDED})
 
@@ -301,6 +305,15 @@ def test_fund_with_permit_settles_without_prior_approval(world: World) -> None:
     ]
 
 
+def test_fund_with_permit_leaves_a_sufficient_allowance_alone(world: World) -> None:
+    t = swap_terms(world)
+    sid = world.swap_id(t)
+    before = world.fx_state([sid])
+    world.fx.fund_with_permit(t, world.usd, sender="alice")
+    assert world.fx_state([sid]) == after_first_leg(world, before, t, sid, "alice")
+    assert world.usd.nonces("alice") == 0   # the permit was not submitted
+
+
 def test_fund_with_permit_proceeds_when_the_permit_was_front_run(world: World) -> None:
     t = swap_terms(world)
     world.usd.approve(world.fx.address, 0, sender="alice")
@@ -340,10 +353,11 @@ def test_refund_after_the_deadline_returns_the_funded_leg(world: World, funder: 
     world.fx.fund(t, sender=funder)
     before = world.fx_state([sid])
     world.at(t.deadline)
-    r = world.fx.refund(sid, sender="outsider")
+    r = world.fx.refund(t, sender="outsider")
     refunded = dict(before[("swap", sid)], state=REFUNDED)
     assert world.fx_state([sid]) == changed(before, {("swap", sid): refunded}, plus={
         (ccy, "balanceOf", "fx"): -amount, (ccy, "balanceOf", funder): amount,
+        ("fx", "heldBalance", ccy): -amount,
     })
     assert world.events(r) == [
         ("fx", "LegRefunded", {"swapId": sid, "party": funder, "token": ccy,
@@ -357,14 +371,15 @@ def test_refund_before_the_deadline_reverts(world: World) -> None:
     sid = world.swap_id(t)
     world.fx.fund(t, sender="alice")
     world.at(t.deadline - 1)
-    world.reverts(lambda: world.fx.refund(sid, sender="alice"),
+    world.reverts(lambda: world.fx.refund(t, sender="alice"),
                   "SwapNotExpired",
                   {"swapId": sid, "deadline": t.deadline, "nowTimestamp": t.deadline - 1})
 
 
 def test_refund_unknown_swap_reverts(world: World) -> None:
-    world.reverts(lambda: world.fx.refund(b"\x04" * 32, sender="alice"),
-                  "SwapNotFound", {"swapId": b"\x04" * 32})
+    t = swap_terms(world)
+    world.reverts(lambda: world.fx.refund(t, sender="alice"),
+                  "SwapNotFound", {"swapId": world.swap_id(t)})
 
 
 def test_refund_settled_swap_reverts(world: World) -> None:
@@ -373,7 +388,7 @@ def test_refund_settled_swap_reverts(world: World) -> None:
     world.fx.fund(t, sender="alice")
     world.fx.fund(t, sender="bob")
     world.at(t.deadline)
-    world.reverts(lambda: world.fx.refund(sid, sender="alice"),
+    world.reverts(lambda: world.fx.refund(t, sender="alice"),
                   "SwapNotOpen", {"swapId": sid, "state": SETTLED})
 
 
@@ -382,8 +397,8 @@ def test_refund_twice_reverts(world: World) -> None:
     sid = world.swap_id(t)
     world.fx.fund(t, sender="alice")
     world.at(t.deadline)
-    world.fx.refund(sid, sender="alice")
-    world.reverts(lambda: world.fx.refund(sid, sender="alice"),
+    world.fx.refund(t, sender="alice")
+    world.reverts(lambda: world.fx.refund(t, sender="alice"),
                   "SwapNotOpen", {"swapId": sid, "state": REFUNDED})
 
 
@@ -391,14 +406,13 @@ def test_refund_to_a_funder_blacklisted_since_reverts_and_the_leg_stays_held(
     world: World
 ) -> None:
     t = swap_terms(world)
-    sid = world.swap_id(t)
     world.fx.fund(t, sender="alice")
     world.usd.blacklist("alice", sender="blacklister")
     world.at(t.deadline)
-    world.reverts(lambda: world.fx.refund(sid, sender="outsider"),
+    world.reverts(lambda: world.fx.refund(t, sender="outsider"),
                   "AccountBlacklisted", {"account": "alice"})
     world.usd.un_blacklist("alice", sender="blacklister")
-    world.fx.refund(sid, sender="outsider")
+    world.fx.refund(t, sender="outsider")
     assert world.usd.balance_of("alice") == INITIAL_BALANCE
 
 
@@ -444,7 +458,7 @@ def test_no_ordering_delivers_one_leg_without_the_other(world: World,
             elif step == "expire":
                 world.chain.mine(timestamp=t.deadline)
             else:
-                world.fx.refund(sid, sender="outsider")
+                world.fx.refund(t, sender="outsider")
         except ContractRevert:
             pass
         state = world.read(reads)
@@ -467,3 +481,103 @@ def test_zero_address_party_terms_cannot_be_funded(world: World) -> None:
     t = SwapTerms(ZERO_ADDRESS, world.usd.address, 1, world.address("bob"),
                   world.mxn.address, 1, world.now() + HOUR)
     world.reverts(lambda: world.fx.fund(t, sender="bob"), "InvalidSwapTerms")
+
+
+# ------------------------------------------------ horizon, rescue, short-delivering tokens
+
+def test_deployment_settings(world: World) -> None:
+    state = world.fx_state()
+    assert {k: v for k, v in state.items() if k[0] == "fx"} == {
+        ("fx", "owner"): "owner", ("fx", "maxSwapDuration"): MAX_SWAP, ("fx", "rescuer"): "rescuer",
+        ("fx", "heldBalance", "USD"): 0, ("fx", "heldBalance", "MXN"): 0,
+    }
+
+
+def test_swap_deadline_at_most_the_maximum_duration_ahead(world: World) -> None:
+    at = world.now() + 100
+    world.at(at)
+    world.fx.fund(swap_terms(world, deadline=at + MAX_SWAP), sender="alice")
+    world.at(at + 1)
+    t = swap_terms(world, deadline=at + 2 + MAX_SWAP)
+    world.reverts(lambda: world.fx.fund(t, sender="alice"), "DeadlineTooFar",
+                  {"deadline": at + 2 + MAX_SWAP, "maxDeadline": at + 1 + MAX_SWAP})
+    world.fx.set_max_swap_duration(2 * MAX_SWAP, sender="owner")
+    assert world.fx.max_swap_duration() == 2 * MAX_SWAP
+    world.fx.fund(t, sender="alice")
+    world.reverts(lambda: world.fx.set_max_swap_duration(0, sender="owner"),
+                  "InvalidSwapDuration", {"duration": 0})
+
+
+def test_the_rescuer_returns_only_the_surplus_above_the_held_legs(world: World) -> None:
+    t = swap_terms(world)
+    world.fx.fund(t, sender="alice")                        # AMOUNT_A of USD held
+    world.usd.transfer(world.fx.address, 900, sender="carol")  # sent by mistake
+    world.reverts(lambda: world.fx.rescue_erc20(world.usd, "carol", 901, sender="rescuer"),
+                  "RescueExceedsSurplus", {"token": "USD", "surplus": 900, "needed": 901},
+                  state=lambda: world.fx_state(surplus=True))
+    before = world.fx_state(surplus=True)
+    r = world.fx.rescue_erc20(world.usd, "carol", 900, sender="rescuer")
+    assert world.fx_state() == changed(before, plus={
+        ("USD", "balanceOf", "fx"): -900, ("USD", "balanceOf", "carol"): 900})
+    assert world.events(r)[0] == ("fx", "Rescued", {"token": "USD", "to": "carol",
+                                                    "amount": 900})
+    # the held leg is still delivered in full
+    world.fx.fund(t, sender="bob")
+    assert world.usd.balance_of("bob") == INITIAL_BALANCE + AMOUNT_A
+
+
+@pytest.fixture
+def short_token(world: World) -> str:
+    import json
+    from pathlib import Path
+
+    from settlement import AbiRegistry
+
+    art = json.loads((Path(__file__).resolve().parent / "solidity" / "ShortToken.json")
+                     .read_text(encoding="utf-8"))
+    chain = world.chain
+    if "ShortToken" not in chain.abis.abis:
+        chain.abis = AbiRegistry({**chain.abis.abis, "ShortToken": art["abi"]})
+    token = str(chain.deploy("ShortToken", art["bytecode"], (), sender="owner").contract_address)
+    world.names[token] = "SHRT"
+    for who in ("alice", "bob"):
+        chain.transact(token, "ShortToken", "mint", (world.address(who), 10 * AMOUNT_B),
+                       sender=who)
+        chain.transact(token, "ShortToken", "approve", (world.fx.address, 10 * AMOUNT_B),
+                       sender=who)
+    chain.transact(token, "ShortToken", "setFeeBps", (100,), sender="owner")
+    return token
+
+
+def test_a_short_delivering_first_leg_is_refused(world: World, short_token: str) -> None:
+    t = SwapTerms(world.address("alice"), short_token, AMOUNT_A, world.address("bob"),
+                  world.mxn.address, AMOUNT_B, world.now() + HOUR)
+    world.reverts(lambda: world.fx.fund(t, sender="alice"), "TokenShortDelivered",
+                  {"token": "SHRT", "expected": AMOUNT_A, "received": AMOUNT_A - AMOUNT_A // 100})
+
+
+def test_a_short_delivering_second_leg_is_refused_and_the_first_stays_held(
+    world: World, short_token: str
+) -> None:
+    t = SwapTerms(world.address("alice"), world.usd.address, AMOUNT_A, world.address("bob"),
+                  short_token, AMOUNT_B, world.now() + HOUR)
+    world.fx.fund(t, sender="alice")
+    world.reverts(lambda: world.fx.fund(t, sender="bob"), "TokenShortDelivered",
+                  {"token": "SHRT", "expected": AMOUNT_B, "received": AMOUNT_B - AMOUNT_B // 100})
+    assert world.fx.get_swap(world.swap_id(t)) == {"state": OPEN, "fundedA": True,
+                                                   "fundedB": False}
+
+
+def test_a_swap_is_stored_in_one_storage_slot(world: World) -> None:
+    from eth_utils import keccak
+
+    t = swap_terms(world)
+    world.fx.fund(t, sender="alice")
+    # `_swaps` is storage slot 3 (after owner, pending owner, the packed duration and rescuer)
+    slot = int.from_bytes(keccak(world.swap_id(t) + (3).to_bytes(32, "big")), "big")
+
+    def word(at: int) -> int:
+        return int.from_bytes(bytes(world.chain.w3.eth.get_storage_at(world.fx.address, at)),
+                              "big")
+
+    assert (word(slot), word(slot + 1)) == (OPEN | (1 << 8), 0)   # state Open, leg A funded

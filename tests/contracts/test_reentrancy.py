@@ -25,7 +25,7 @@ SOURCE = HERE / "ReentrantToken.sol"
 ARTIFACT = HERE / "ReentrantToken.json"
 PREIMAGE = b"\x21" * 32
 AMOUNT = 5_000
-OPEN = 1
+OPEN, PROVEN = 1, 4
 
 
 def _source_sha256() -> str:
@@ -85,33 +85,46 @@ def test_artifact_is_compiled_from_the_current_source(artifact: dict[str, Any]) 
 
 def lock_rent(world: World, token: str, deadline_in: int = 3_600) -> tuple[bytes, LockTerms]:
     t = LockTerms(token, world.address("bob"), AMOUNT, world.now() + deadline_in,
-                  hashlock_of(PREIMAGE))
+                  hashlock_of(PREIMAGE), max_fee_bps=25)
     receipt = world.receipt(world.escrow.lock(t, sender="alice"))
     return receipt.event("Locked")["lockId"], t
 
 
 def test_an_unarmed_hostile_token_settles_normally(world: World, rent: str) -> None:
-    lock_id, _ = lock_rent(world, rent)
-    world.escrow.release(lock_id, PREIMAGE, sender="bob")
+    _, t = lock_rent(world, rent)
+    world.escrow.release("alice", t, PREIMAGE, sender="bob")
     fee = AMOUNT * 25 // 10_000
     assert rent_balance(world, rent, "bob") == 10 * AMOUNT + AMOUNT - fee
 
 
 @pytest.mark.parametrize("reenter", ["release", "refund"])
 def test_release_cannot_be_reentered(world: World, rent: str, reenter: str) -> None:
-    lock_id, _ = lock_rent(world, rent)
-    args = (lock_id, PREIMAGE) if reenter == "release" else (lock_id,)
+    # the payout is attempted (a refused payout would leave the release proven): the token's
+    # call back into the escrow reverts the whole transfer with the guard's error, and the
+    # release is recorded as proven, not paid twice
+    lock_id, t = lock_rent(world, rent)
+    payer = world.address("alice")
+    args = (payer, t.as_abi(), PREIMAGE) if reenter == "release" else (payer, t.as_abi())
     arm(world, rent, "escrow", "SettlementEscrow", reenter, args)
-    world.reverts(lambda: world.escrow.release(lock_id, PREIMAGE, sender="bob"),
+    r = world.receipt(world.escrow.release("alice", t, PREIMAGE, sender="bob"))
+    assert [e.name for e in r.events] == ["ReleaseProven"]
+    assert world.escrow.get_lock(lock_id)["state"] == PROVEN
+    assert rent_balance(world, rent, "bob") == 10 * AMOUNT
+    # still armed (the token's disarming was undone with its failed transfer): a claim
+    # re-enters too, and reverts whole
+    world.reverts(lambda: world.escrow.claim("alice", t, sender="bob"),
                   "ReentrancyGuardReentrantCall")
-    assert world.escrow.get_lock(lock_id)["state"] == OPEN
+    arm(world, rent, "zero", "SettlementEscrow", reenter, args)   # disarm
+    world.escrow.claim("alice", t, sender="bob")
+    assert rent_balance(world, rent, "bob") == 11 * AMOUNT - AMOUNT * 25 // 10_000
 
 
 def test_refund_cannot_be_reentered(world: World, rent: str) -> None:
     lock_id, t = lock_rent(world, rent, deadline_in=60)
-    arm(world, rent, "escrow", "SettlementEscrow", "refund", (lock_id,))
+    arm(world, rent, "escrow", "SettlementEscrow", "refund",
+        (world.address("alice"), t.as_abi()))
     world.at(t.deadline)
-    world.reverts(lambda: world.escrow.refund(lock_id, sender="alice"),
+    world.reverts(lambda: world.escrow.refund("alice", t, sender="alice"),
                   "ReentrancyGuardReentrantCall")
     assert world.escrow.get_lock(lock_id)["state"] == OPEN
 
@@ -120,7 +133,7 @@ def test_lock_cannot_be_reentered(world: World, rent: str) -> None:
     t = LockTerms(rent, world.address("bob"), AMOUNT, world.now() + 3_600,
                   hashlock_of(PREIMAGE))
     other = LockTerms(rent, world.address("bob"), AMOUNT, t.deadline, hashlock_of(PREIMAGE),
-                      salt=b"\x01" * 32)
+                      salt=b"\x01" * 32, max_fee_bps=25)
     arm(world, rent, "escrow", "SettlementEscrow", "lock", (other.as_abi(),))
     world.reverts(lambda: world.escrow.lock(t, sender="alice"), "ReentrancyGuardReentrantCall")
 
@@ -131,7 +144,7 @@ def test_swap_settlement_cannot_be_reentered(world: World, rent: str) -> None:
     world.fx.fund(t, sender="alice")
     sid = world.swap_id(t)
     # settling sends alice's held RENT leg to bob, which calls back into the swap
-    arm(world, rent, "fx", "FxSwap", "refund", (sid,))
+    arm(world, rent, "fx", "FxSwap", "refund", (t.as_abi(),))
     world.reverts(lambda: world.fx.fund(t, sender="bob"), "ReentrancyGuardReentrantCall")
     swap = world.fx.get_swap(sid)
     assert (swap["fundedA"], swap["fundedB"], swap["state"]) == (True, False, OPEN)
@@ -144,7 +157,7 @@ def test_swap_refund_cannot_be_reentered(world: World, rent: str) -> None:
     sid = world.swap_id(t)
     arm(world, rent, "fx", "FxSwap", "fund", (t.as_abi(),))
     world.at(t.deadline)
-    world.reverts(lambda: world.fx.refund(sid, sender="alice"), "ReentrancyGuardReentrantCall")
+    world.reverts(lambda: world.fx.refund(t, sender="alice"), "ReentrancyGuardReentrantCall")
     assert world.fx.get_swap(sid)["state"] == OPEN
 
 

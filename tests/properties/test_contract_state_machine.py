@@ -1,10 +1,12 @@
 """Stateful property test: the settlement contracts against a Python mirror.
 
 A Hypothesis state machine drives random sequences of mints, burns, minter
-configuration, transfers, approvals, EIP-2612 permits, escrow locks (plain and
-with permit), releases, refunds, FX swap fundings (plain and with permit),
-settlements and refunds, blacklisting, pausing, fee changes and clock advances
-through the real contracts on the embedded chain.
+configuration, transfers (also to the escrow and the swap contract, by mistake),
+approvals, EIP-2612 permits, escrow locks (plain and with permit), releases,
+claims of proven releases, rejections by the settlement agent, refunds, fee
+withdrawals, rescues, FX swap fundings (plain and with permit), settlements and
+refunds, blacklisting, pausing, fee changes and clock advances through the real
+contracts on the embedded chain.
 The stack is deployed once per module on a chain with a fixed genesis instant;
 every example starts by reverting to the same snapshot.
 
@@ -22,23 +24,26 @@ After every step, the ``chain_matches_mirror`` invariant checks:
   wrong agent, a late release or an early refund provably changed nothing;
 * after a success, every value the step may have changed (balances of the
   parties and of the escrow, FX contract and fee collector, allowances, nonces,
-  supplies, the minter allowance, ``lockedBalance``, lock and swap records,
-  flags), read in one batched call, is what the mirror says; the minter
-  allowance never rose unless ``configureMinter`` ran.
+  supplies, the minter allowance, ``lockedBalance``, ``accruedFees``,
+  ``heldBalance``, lock and swap records, flags), read in one batched call, is
+  what the mirror says; the minter allowance never rose unless
+  ``configureMinter`` ran.
 
 At the end of every example a sweep reads the whole tracked state (every
 balance, the supplies, every lock and swap), compares it with the mirror and
 checks the identities that must hold on the chain by itself:
 
-* per token, the tracked balances sum to ``totalSupply``, which equals
-  ``totalMinted - totalBurned``;
-* the escrow holds exactly ``lockedBalance`` of each token, the sum of the
-  amounts of its open locks; the FX contract holds exactly the funded legs of
-  its open swaps.
+* per token, the tracked balances sum to ``totalSupply``;
+* the escrow holds ``lockedBalance`` (the amounts of its open and proven locks)
+  plus ``accruedFees`` plus what was sent to it by mistake and not rescued; the
+  FX contract holds ``heldBalance`` (the funded legs of its open swaps) plus its
+  own such surplus: a rescue never takes what either owes.
 
 The mirror itself is checked after every step for the same identities, and for
-the life-cycle rules: a lock ends exactly once and never reopens, an open swap
-has exactly one funded leg, a settled swap delivered both.
+the life-cycle rules: a lock ends exactly once and never reopens (a release
+proven during a pause is not an end: it is paid by a claim, never refunded),
+fees are pulled, never pushed by a release, an open swap has exactly one funded
+leg, a settled swap delivered both.
 """
 
 from __future__ import annotations
@@ -113,7 +118,7 @@ SECRETS = tuple(hashlib.sha256(f"settlesim property secret {i}".encode()).digest
                 for i in range(2))
 WRONG_PREIMAGE = hashlib.sha256(b"settlesim property wrong preimage").digest()
 
-LOCK_TERMS_ABI = "(address,address,uint256,uint64,bytes32,address,bytes32)"
+LOCK_TERMS_ABI = "(address,address,uint256,uint64,bytes32,address,uint16,bytes32)"
 SWAP_TERMS_ABI = "(address,address,uint256,address,address,uint256,uint64,bytes32)"
 
 Key = tuple[Any, ...]
@@ -122,9 +127,9 @@ Move = tuple[str, str | None, str | None, int]  # (ccy, from, to, amount); None:
 
 def contract_of(key: Key) -> str:
     """The contract whose storage holds the value ``key`` reads."""
-    if key[0] in ("fee", "lock", "locked"):
+    if key[0] in ("fee", "lock", "locked", "fees"):
         return ESCROW
-    if key[0] == "swap":
+    if key[0] in ("swap", "held"):
         return FX
     return str(key[1])
 
@@ -237,10 +242,13 @@ class World:
         if kind == "locked":
             return self.escrow_address, "SettlementEscrow", "lockedBalance", (
                 self.token_address[ccy],)
+        if kind == "fees":
+            return self.escrow_address, "SettlementEscrow", "accruedFees", (
+                self.token_address[ccy],)
+        if kind == "held":
+            return self.fx_address, "FxSwap", "heldBalance", (self.token_address[ccy],)
         fn, args = {
             "supply": ("totalSupply", ()),
-            "minted": ("totalMinted", ()),
-            "burned": ("totalBurned", ()),
             "paused": ("paused", ()),
             "mallow": ("minterAllowance", (MINTER,)),
             "is_minter": ("isMinter", (MINTER,)),
@@ -424,6 +432,10 @@ class Mirror:
     locks: dict[bytes, LockMirror] = field(default_factory=dict)
     swaps: dict[bytes, SwapMirror] = field(default_factory=dict)
     fee_bps: int = FEE_BPS
+    #: escrow fees accrued and not withdrawn, per currency
+    fees: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CCYS, 0))
+    #: tokens sent to the escrow or the FX contract by mistake and not rescued: (ccy, holder)
+    stray: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     @classmethod
     def initial(cls, w: World) -> Mirror:
@@ -443,7 +455,11 @@ class Mirror:
 
     def locked(self, ccy: str) -> int:
         return sum(lk.amount for lk in self.locks.values()
-                   if lk.ccy == ccy and lk.state == LockState.OPEN)
+                   if lk.ccy == ccy and lk.state in (LockState.OPEN, LockState.PROVEN))
+
+    def owed(self, ccy: str, holder: str) -> int:
+        """What the escrow or the FX contract owes in ``ccy`` (the rest is surplus)."""
+        return self.locked(ccy) + self.fees[ccy] if holder == ESCROW else self.held_by_fx(ccy)
 
     def held_by_fx(self, ccy: str) -> int:
         total = 0
@@ -472,44 +488,28 @@ class Mirror:
             return key[2] in t.blacklisted
         return {
             "supply": t.minted - t.burned,
-            "minted": t.minted,
-            "burned": t.burned,
             "mallow": t.minter_allowance,
             "is_minter": t.is_minter,
             "paused": t.paused,
             "locked": self.locked(key[1]),
+            "fees": self.fees[key[1]],
+            "held": self.held_by_fx(key[1]),
         }[kind]
 
     def _lock_record(self, lk: LockMirror) -> dict[str, Any]:
-        return {
-            "payer": self.w.addr(lk.ccy, lk.payer),
-            "token": self.w.token_address[lk.ccy],
-            "beneficiary": self.w.addr(lk.ccy, lk.beneficiary),
-            "amount": lk.amount,
-            "deadline": lk.deadline,
-            "hashlock": ZERO32 if lk.secret is None else hashlock_of(SECRETS[lk.secret]),
-            "agent": self.w.addr(lk.ccy, AGENT) if lk.with_agent else ZERO_ADDRESS,
-            "feeBps": lk.fee_bps,
-            "state": int(lk.state),
-        }
+        """A lock as stored: its state and fee rate (the payer and terms select it)."""
+        return {"state": int(lk.state), "feeBps": lk.fee_bps}
 
     def _swap_record(self, sw: SwapMirror) -> dict[str, Any]:
-        t = sw.terms
-        return {
-            "terms": {"partyA": t.party_a, "tokenA": t.token_a, "amountA": t.amount_a,
-                      "partyB": t.party_b, "tokenB": t.token_b, "amountB": t.amount_b,
-                      "deadline": t.deadline, "salt": t.salt},
-            "fundedA": sw.funded_a,
-            "fundedB": sw.funded_b,
-            "state": int(sw.state),
-        }
+        """A swap as stored: its state and funded legs (the terms select it)."""
+        return {"state": int(sw.state), "fundedA": sw.funded_a, "fundedB": sw.funded_b}
 
     def all_keys(self) -> list[Key]:
         keys: list[Key] = [("fee",)]
         for ccy in CCYS:
             keys += [("bal", ccy, h) for h in HOLDERS]
-            keys += [(k, ccy) for k in ("supply", "minted", "burned", "mallow", "is_minter",
-                                        "paused", "locked")]
+            keys += [(k, ccy) for k in ("supply", "mallow", "is_minter", "paused", "locked",
+                                        "fees", "held")]
         keys += [("lock", i) for i in self.locks]
         keys += [("swap", i) for i in self.swaps]
         return keys
@@ -518,10 +518,11 @@ class Mirror:
         """The identities the mirror itself must keep (it is the oracle, after all)."""
         for ccy, t in self.tokens.items():
             assert sum(t.balances.values()) == t.minted - t.burned, ccy
-            assert t.balances[ESCROW] == self.locked(ccy), ccy
-            assert t.balances[FX] == self.held_by_fx(ccy), ccy
+            for holder in (ESCROW, FX):
+                assert t.balances[holder] == self.owed(ccy, holder) + self.stray[(ccy, holder)]
+                assert self.stray[(ccy, holder)] >= 0, (ccy, holder)
         for lk in self.locks.values():
-            assert lk.ends == (0 if lk.state == LockState.OPEN else 1), lk
+            assert lk.ends == (0 if lk.state in (LockState.OPEN, LockState.PROVEN) else 1), lk
         for sw in self.swaps.values():
             if sw.state == SwapState.OPEN:
                 assert sw.funded_a != sw.funded_b, sw
@@ -537,20 +538,21 @@ def sweep(w: World, mirror: Mirror) -> None:
     assert not wrong, f"chain differs from the mirror (chain, mirror): {wrong}"
     for ccy in CCYS:
         balances = [seen[("bal", ccy, h)] for h in HOLDERS]
-        supply = seen[("supply", ccy)]
-        assert sum(balances) == supply == seen[("minted", ccy)] - seen[("burned", ccy)], ccy
+        assert sum(balances) == seen[("supply", ccy)], ccy
         token = w.token_address[ccy]
-        open_locks = [lk for key, lk in seen.items() if key[0] == "lock"
-                      and lk["token"] == token and lk["state"] == LockState.OPEN]
-        assert seen[("bal", ccy, ESCROW)] == seen[("locked", ccy)] == sum(
-            lk["amount"] for lk in open_locks), ccy
+        # the records hold no terms: the terms each id was made from come from the mirror
+        owed_locks = sum(mirror.locks[key[1]].terms.amount for key, lk in seen.items()
+                         if key[0] == "lock" and mirror.locks[key[1]].terms.token == token
+                         and lk["state"] in (LockState.OPEN, LockState.PROVEN))
+        assert seen[("locked", ccy)] == owed_locks, ccy
+        assert seen[("bal", ccy, ESCROW)] >= seen[("locked", ccy)] + seen[("fees", ccy)], ccy
         legs = 0
         for key, sw in seen.items():
             if key[0] == "swap" and sw["state"] == SwapState.OPEN:
-                t = sw["terms"]
-                legs += t["amountA"] if sw["fundedA"] and t["tokenA"] == token else 0
-                legs += t["amountB"] if sw["fundedB"] and t["tokenB"] == token else 0
-        assert seen[("bal", ccy, FX)] == legs, ccy
+                t = mirror.swaps[key[1]].terms
+                legs += t.amount_a if sw["fundedA"] and t.token_a == token else 0
+                legs += t.amount_b if sw["fundedB"] and t.token_b == token else 0
+        assert seen[("held", ccy)] == legs and seen[("bal", ccy, FX)] >= legs, ccy
 
 
 # -------------------------------------------------------------------- predictions
@@ -579,8 +581,9 @@ ttls = st.integers(min_value=0, max_value=40)
 #: Lock and swap lifetimes: about half expire within an example, half last it out.
 lifetimes = st.one_of(st.integers(min_value=1, max_value=12),
                       st.integers(min_value=13, max_value=120))
-#: Now and then, terms with a zero amount or a deadline that is not in the future.
-flaws = st.sampled_from((None,) * 8 + ("zero_amount", "past_deadline"))
+#: Now and then, terms with a zero amount, a deadline that is not in the future or (locks)
+#: a maximum fee below the escrow's rate.
+flaws = st.sampled_from((None,) * 8 + ("zero_amount", "past_deadline", "low_max_fee"))
 
 
 class SettlementMachine(RuleBasedStateMachine):
@@ -761,7 +764,7 @@ class SettlementMachine(RuleBasedStateMachine):
         receipt = self._attempt(
             expected,
             lambda: self.w.tokens[ccy].mint(self._addr(ccy, to), amount, sender=sender),
-            [("bal", ccy, to), ("supply", ccy), ("minted", ccy), ("mallow", ccy)])
+            [("bal", ccy, to), ("supply", ccy), ("mallow", ccy)])
         if receipt is not None:
             t.minter_allowance -= amount
             self._apply(receipt, [(ccy, None, to, amount)])
@@ -785,7 +788,7 @@ class SettlementMachine(RuleBasedStateMachine):
         receipt = self._attempt(
             expected,
             lambda: self.w.tokens[ccy].burn(amount, sender=sender),
-            [("bal", ccy, MINTER), ("supply", ccy), ("burned", ccy), ("mallow", ccy)])
+            [("bal", ccy, MINTER), ("supply", ccy), ("mallow", ccy)])
         if receipt is not None:
             self._apply(receipt, [(ccy, MINTER, None, amount)])
 
@@ -814,8 +817,10 @@ class SettlementMachine(RuleBasedStateMachine):
     # ----------------------------------------------------------- ERC-20 surface
 
     @rule(ccy=ccys, src=st.sampled_from((*PARTIES, MINTER)),
-          dst=st.sampled_from((*PARTIES, MINTER, AGENT, FEE_COLLECTOR)), amount=amounts)
+          dst=st.sampled_from((*PARTIES, MINTER, AGENT, FEE_COLLECTOR, ESCROW, FX)),
+          amount=amounts)
     def transfer(self, ccy: str, src: str, dst: str, amount: int) -> None:
+        """A transfer; to the escrow or the FX contract it is a mistake the rescuer undoes."""
         sender = minter_name(ccy) if src == MINTER else src
         receipt = self._attempt(
             self._transfer_error(ccy, src, dst, amount),
@@ -823,6 +828,8 @@ class SettlementMachine(RuleBasedStateMachine):
             [("bal", ccy, src), ("bal", ccy, dst)])
         if receipt is not None:
             self._apply(receipt, [(ccy, src, dst, amount)])
+            if dst in (ESCROW, FX):
+                self.m.stray[(ccy, dst)] += amount
 
     @rule(ccy=ccys, owner=parties, spender=st.sampled_from((ESCROW, FX)),
           value=st.one_of(amounts, st.just(MAX_UINT)))
@@ -881,21 +888,24 @@ class SettlementMachine(RuleBasedStateMachine):
         ts = self.next_ts
         amount = 0 if flaw == "zero_amount" else amount
         deadline = ts - (ttl % 3) if flaw == "past_deadline" else ts + ttl
+        max_fee = self.m.fee_bps - 1 if flaw == "low_max_fee" and self.m.fee_bps else (
+            self.m.fee_bps if payer != CLIENTS[0] else MAX_FEE_BPS)
         terms = LockTerms(
             self.w.token_address[ccy], self._addr(ccy, beneficiary), amount, deadline,
             ZERO32 if secret is None else hashlock_of(SECRETS[secret]),
-            self._addr(ccy, AGENT) if with_agent else ZERO_ADDRESS, self._salt())
+            self._addr(ccy, AGENT) if with_agent else ZERO_ADDRESS, self._salt(), max_fee)
         payer_addr = self._addr(ccy, payer)
         lock_id = self.w.lock_id(payer_addr, terms)
         allowance = t.allowances.get((payer, ESCROW), 0)
         permitted = False
         expected: Err | None = None
-        if with_permit:
-            # lockWithPermit: a failed permit is tolerated if the allowance already suffices
+        if with_permit and allowance < amount:
+            # lockWithPermit: a sufficient allowance is left alone (no permit); a failed
+            # permit is tolerated if the allowance then suffices (it cannot here)
             permit_error = self._permit_error(ccy, payer, ESCROW, deadline, signer_ok=True)
             if permit_error is None:
                 allowance, permitted = amount, True
-            elif allowance < amount:
+            else:
                 expected = permit_error
         if expected is not None:
             pass
@@ -905,6 +915,8 @@ class SettlementMachine(RuleBasedStateMachine):
             expected = err("DeadlineNotInFuture", deadline=deadline, nowTimestamp=ts)
         elif secret is None and not with_agent:
             expected = err("NoReleaseCondition")
+        elif self.m.fee_bps > max_fee:
+            expected = err("FeeAboveMaximum", feeBps=self.m.fee_bps, maxFeeBps=max_fee)
         else:
             expected = self._transfer_from_error(ccy, ESCROW, payer, ESCROW, amount, allowance)
 
@@ -939,6 +951,9 @@ class SettlementMachine(RuleBasedStateMachine):
         ts = self.next_ts
         if lk.deadline <= ts:
             expected = err("DeadlineNotInFuture", deadline=lk.deadline, nowTimestamp=ts)
+        elif self.m.fee_bps > lk.terms.max_fee_bps:
+            expected = err("FeeAboveMaximum", feeBps=self.m.fee_bps,
+                           maxFeeBps=lk.terms.max_fee_bps)
         else:
             expected = err("LockAlreadyExists", lockId=lk.lock_id)
         self._attempt(
@@ -959,9 +974,6 @@ class SettlementMachine(RuleBasedStateMachine):
             preimage = SECRETS[lk.secret]
         fee = lk.amount * lk.fee_bps // 10_000
         paid = lk.amount - fee
-        moves: list[Move] = [(ccy, ESCROW, lk.beneficiary, paid)]
-        if fee:
-            moves.append((ccy, ESCROW, FEE_COLLECTOR, fee))
         expected: Err | None
         if lk.state != LockState.OPEN:
             expected = err("LockNotOpen", lockId=lk.lock_id, state=int(lk.state))
@@ -974,21 +986,123 @@ class SettlementMachine(RuleBasedStateMachine):
             expected = err("NotSettlementAgent", lockId=lk.lock_id,
                            caller=self._addr(ccy, who))
         else:
-            expected = self._transfer_error(ccy, ESCROW, lk.beneficiary, paid)
-            if expected is None and fee:
-                expected = self._transfer_error(ccy, ESCROW, FEE_COLLECTOR, fee)
+            expected = None
+        # a payout the token refuses (paused, escrow or beneficiary blacklisted) does not
+        # revert the release: it is proven, and paid by a later claim
+        refused = expected is None and self._transfer_error(ccy, ESCROW, lk.beneficiary,
+                                                            paid) is not None
         receipt = self._attempt(
             expected,
-            lambda: self.w.escrow.release(lk.lock_id, preimage, sender=who),
-            [("lock", lk.lock_id), ("locked", ccy), ("bal", ccy, ESCROW),
-             ("bal", ccy, lk.beneficiary), ("bal", ccy, FEE_COLLECTOR)])
+            lambda: self.w.escrow.release(self._addr(ccy, lk.payer), lk.terms, preimage,
+                                          sender=who),
+            [("lock", lk.lock_id), ("locked", ccy), ("fees", ccy), ("bal", ccy, ESCROW),
+             ("bal", ccy, lk.beneficiary)])
+        if receipt is None:
+            return
+        if refused:
+            event("SettlementEscrow.release: proven, payout refused")
+            assert receipt.event("ReleaseProven")["lockId"] == lk.lock_id
+            lk.state = LockState.PROVEN
+            self._apply(receipt, [])
+        else:
+            self._pay_out(lk, receipt)
+
+    def _pay_out(self, lk: LockMirror, receipt: Receipt) -> None:
+        fee = lk.amount * lk.fee_bps // 10_000
+        paid = lk.amount - fee
+        released = receipt.event("Released")
+        assert (released["amountPaid"], released["fee"]) == (paid, fee), (
+            f"Released paid {released['amountPaid']} and fee {released['fee']}, "
+            f"predicted {paid} and {fee}")
+        lk.state, lk.ends = LockState.RELEASED, lk.ends + 1
+        self.m.fees[lk.ccy] += fee     # pulled later by the collector, never pushed
+        self._apply(receipt, [(lk.ccy, ESCROW, lk.beneficiary, paid)])
+
+    @rule(lk=locks)
+    def release_while_paused(self, lk: LockMirror) -> None:
+        """The pause rule's case: the token is paused (if it was not) when the authorised
+        caller releases; before the deadline, the release is proven, not refunded later."""
+        if not self.m.tokens[lk.ccy].paused:
+            self.set_paused(lk.ccy, True)
+        self.release(lk, True, "authorised")
+
+    @rule(lk=locks, caller=st.sampled_from((CLIENTS[3], "beneficiary")))
+    def claim(self, lk: LockMirror, caller: str) -> None:
+        """Pay out a proven release (anyone may call it), after the deadline too."""
+        ccy = lk.ccy
+        paid = lk.amount - lk.amount * lk.fee_bps // 10_000
+        expected: Err | None
+        if lk.state != LockState.PROVEN:
+            expected = err("LockNotProven", lockId=lk.lock_id, state=int(lk.state))
+        else:
+            expected = self._transfer_error(ccy, ESCROW, lk.beneficiary, paid)
+        sender = lk.beneficiary if caller == "beneficiary" else caller
+        receipt = self._attempt(
+            expected,
+            lambda: self.w.escrow.claim(self._addr(ccy, lk.payer), lk.terms, sender=sender),
+            [("lock", lk.lock_id), ("locked", ccy), ("fees", ccy), ("bal", ccy, ESCROW),
+             ("bal", ccy, lk.beneficiary)])
         if receipt is not None:
-            released = receipt.event("Released")
-            assert (released["amountPaid"], released["fee"]) == (paid, fee), (
-                f"Released paid {released['amountPaid']} and fee {released['fee']}, "
-                f"predicted {paid} and {fee}")
-            lk.state, lk.ends = LockState.RELEASED, lk.ends + 1
-            self._apply(receipt, moves)
+            self._pay_out(lk, receipt)
+
+    @rule(lk=locks, caller=st.sampled_from((AGENT, AGENT, "beneficiary")))
+    def reject(self, lk: LockMirror, caller: str) -> None:
+        """The settlement agent rejects an open lock: the payer is refunded at once."""
+        ccy = lk.ccy
+        who = lk.beneficiary if caller == "beneficiary" else caller
+        expected: Err | None
+        if lk.state != LockState.OPEN:
+            expected = err("LockNotOpen", lockId=lk.lock_id, state=int(lk.state))
+        elif not lk.with_agent or who != AGENT:
+            expected = err("NotSettlementAgent", lockId=lk.lock_id, caller=self._addr(ccy, who))
+        else:
+            expected = self._transfer_error(ccy, ESCROW, lk.payer, lk.amount)
+        receipt = self._attempt(
+            expected,
+            lambda: self.w.escrow.reject(self._addr(ccy, lk.payer), lk.terms, sender=who),
+            [("lock", lk.lock_id), ("locked", ccy), ("bal", ccy, ESCROW), ("bal", ccy, lk.payer)])
+        if receipt is not None:
+            assert receipt.event("Rejected")["lockId"] == lk.lock_id
+            lk.state, lk.ends = LockState.REFUNDED, lk.ends + 1
+            self._apply(receipt, [(ccy, ESCROW, lk.payer, lk.amount)])
+
+    @rule(ccy=ccys, caller=st.sampled_from((FEE_COLLECTOR, FEE_COLLECTOR, AGENT)))
+    def withdraw_fees(self, ccy: str, caller: str) -> None:
+        fees = self.m.fees[ccy]
+        expected: Err | None = None
+        if caller != FEE_COLLECTOR:
+            expected = err("CallerNotFeeCollector", caller=self._addr(ccy, caller))
+        elif fees:
+            expected = self._transfer_error(ccy, ESCROW, FEE_COLLECTOR, fees)
+        receipt = self._attempt(
+            expected,
+            lambda: self.w.escrow.withdraw_fees(self.w.tokens[ccy], sender=caller),
+            [("fees", ccy), ("bal", ccy, ESCROW), ("bal", ccy, FEE_COLLECTOR)])
+        if receipt is not None:
+            self.m.fees[ccy] = 0
+            self._apply(receipt, [(ccy, ESCROW, FEE_COLLECTOR, fees)] if fees else [])
+
+    @rule(ccy=ccys, holder=st.sampled_from((ESCROW, FX)), extra=st.integers(-2, 2))
+    def rescue(self, ccy: str, holder: str, extra: int) -> None:
+        """The rescuer asks for the surplus above what the contract owes, give or take: never
+        more is paid out, so no lock, fee or held leg is ever touched."""
+        surplus = self.m.tokens[ccy].balances[holder] - self.m.owed(ccy, holder)
+        amount = max(surplus + extra, 0)
+        expected: Err | None
+        if amount > surplus:
+            expected = err("RescueExceedsSurplus", token=self.w.token_address[ccy],
+                           surplus=surplus, needed=amount)
+        else:
+            expected = self._transfer_error(ccy, holder, AGENT, amount)
+        client = self.w.escrow if holder == ESCROW else self.w.fx
+        receipt = self._attempt(
+            expected,
+            lambda: client.rescue_erc20(self.w.tokens[ccy], self._addr(ccy, AGENT), amount,
+                                        sender="rescuer"),
+            [("bal", ccy, holder), ("bal", ccy, AGENT)])
+        if receipt is not None:
+            self.m.stray[(ccy, holder)] -= amount
+            self._apply(receipt, [(ccy, holder, AGENT, amount)])
 
     @rule(lk=locks)
     def release_as_authorised(self, lk: LockMirror) -> None:
@@ -1002,11 +1116,12 @@ class SettlementMachine(RuleBasedStateMachine):
         ts = self.next_ts
         ccy = lk.ccy
         sender = lk.payer if caller == "payer" else caller
-        if unknown:
-            lock_id = keccak(b"no such lock" + self._salt())
+        payer = self._addr(ccy, lk.payer)
+        if unknown:   # the lock's terms with another salt name no lock
+            terms = LockTerms(*lk.terms.as_abi()[:6], self._salt(), lk.terms.max_fee_bps)
             self._attempt(
-                err("LockNotFound", lockId=lock_id),
-                lambda: self.w.escrow.refund(lock_id, sender=sender),
+                err("LockNotFound", lockId=self.w.lock_id(payer, terms)),
+                lambda: self.w.escrow.refund(payer, terms, sender=sender),
                 [])
             return
         expected: Err | None
@@ -1019,7 +1134,7 @@ class SettlementMachine(RuleBasedStateMachine):
             expected = self._transfer_error(ccy, ESCROW, lk.payer, lk.amount)
         receipt = self._attempt(
             expected,
-            lambda: self.w.escrow.refund(lk.lock_id, sender=sender),
+            lambda: self.w.escrow.refund(payer, lk.terms, sender=sender),
             [("lock", lk.lock_id), ("locked", ccy), ("bal", ccy, ESCROW),
              ("bal", ccy, lk.payer)])
         if receipt is not None:
@@ -1052,15 +1167,16 @@ class SettlementMachine(RuleBasedStateMachine):
         permitted = False
         expected: Err | None = None
         if with_permit:
-            # fundWithPermit: only a party gets as far as the permit, whose failure is
-            # tolerated if the allowance already suffices
+            # fundWithPermit: only a party gets as far as the permit step, which leaves a
+            # sufficient allowance alone; a failed permit is tolerated if the allowance then
+            # suffices (it cannot here)
             if not is_party:
                 expected = err("NotSwapParty", swapId=sw.swap_id, caller=caller_addr)
-            else:
+            elif allowance < amount:
                 permit_error = self._permit_error(ccy, caller, FX, sw.deadline, signer_ok=True)
                 if permit_error is None:
                     allowance, permitted = amount, True
-                elif allowance < amount:
+                else:
                     expected = permit_error
         if expected is not None:
             pass
@@ -1079,6 +1195,7 @@ class SettlementMachine(RuleBasedStateMachine):
         touched: list[Key] = [("swap", sw.swap_id)]
         if with_permit and is_party:
             touched.append(("nonce", ccy, caller))
+        touched += [("held", ccy), ("held", other_ccy)]
         if expected is None:
             if not is_party:
                 expected = err("NotSwapParty", swapId=sw.swap_id, caller=caller_addr)
@@ -1175,8 +1292,8 @@ class SettlementMachine(RuleBasedStateMachine):
         sender = {"A": sw.party_a, "B": sw.party_b}.get(caller, caller)
         receipt = self._attempt(
             expected,
-            lambda: self.w.fx.refund(sw.swap_id, sender=sender),
-            [("swap", sw.swap_id), ("bal", ccy, FX), ("bal", ccy, funder)])
+            lambda: self.w.fx.refund(sw.terms, sender=sender),
+            [("swap", sw.swap_id), ("held", ccy), ("bal", ccy, FX), ("bal", ccy, funder)])
         if receipt is not None:
             sw.state = SwapState.REFUNDED
             self._apply(receipt, [(ccy, FX, funder, amount)])

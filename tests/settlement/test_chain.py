@@ -137,13 +137,13 @@ def test_escrow_deadline_is_enforced_by_the_evm_in_simulated_time(chain, stack) 
     usd.approve(escrow.address, 100 * UNIT, sender="alice")
     lock_id = escrow.lock(terms, sender="alice").event("Locked")["lockId"]
     with pytest.raises(ContractRevert) as exc:
-        escrow.refund(lock_id, sender="alice")
+        escrow.refund("alice", terms, sender="alice")
     assert exc.value.error == "LockNotExpired"
     chain.set_next_block_timestamp(deadline)
     with pytest.raises(ContractRevert) as exc:
-        escrow.release(lock_id, preimage, sender="bob")
+        escrow.release("alice", terms, preimage, sender="bob")
     assert exc.value.error == "LockExpired"
-    r = escrow.refund(lock_id, sender="bob")
+    r = escrow.refund("alice", terms, sender="bob")
     assert r.block_timestamp >= deadline
     assert escrow.get_lock(lock_id)["state"] is LockState.REFUNDED
     assert usd.balance_of("alice") == 1_000 * UNIT

@@ -49,6 +49,31 @@ def test_gas_figures_have_the_expected_shape(measured: dict) -> None:
     assert ops["fx_settle"]["gas"] > ops["transfer_existing"]["gas"]
 
 
+def test_each_row_says_whether_it_is_a_first_time_or_a_steady_state_figure(
+    measured: dict
+) -> None:
+    kinds = {op["description"].split(":")[0] for op in measured["operations"].values()}
+    assert kinds == {"first-time", "steady state"}
+    ops = measured["operations"]
+    # a first lock of a token pays for the escrow's first balance and locked total
+    assert ops["lock"]["description"].startswith("first-time")
+    assert ops["lock"]["gas"] > ops["lock_attestation"]["gas"]
+    assert ops["fx_fund"]["gas"] > ops["fx_fund_steady"]["gas"]
+
+
+def test_a_baseline_payment_costs_at_least_35_percent_less_gas_than_before(
+    measured: dict
+) -> None:
+    pay = measured["baseline_payment"]
+    assert set(pay["operations"]) == {"mint", "fx_fund", "fx_settle", "lock", "release",
+                                      "redeem", "burn"}
+    assert pay["gas"] == sum(pay["operations"].values())
+    assert pay["previous_gas"] == 780_010
+    assert pay["gas"] <= 0.65 * pay["previous_gas"], pay
+    # the lean records: a lock and a first swap leg each write one new slot, not 7 and 9
+    assert pay["operations"]["lock"] < 100_000 and pay["operations"]["fx_fund"] < 100_000
+
+
 def test_batch_size_changes_batch_figures_only() -> None:
     small = measure_gas(batch_size=2)["operations"]
     assert small["lock_batch"]["gas"] < measure_gas(batch_size=4)["operations"]["lock_batch"]["gas"]
@@ -68,6 +93,8 @@ def test_gas_report_table_command(capsys) -> None:
     out = capsys.readouterr().out
     for op in ("release_attestation", "fx_settle", "lock_batch"):
         assert op in out
+    assert "one baseline on-chain payment, all its transactions, steady state:" in out
+    assert "before issue 15: 780,010" in out
 
 
 def test_deploy_command_prints_addresses(capsys) -> None:
