@@ -4,7 +4,7 @@ After each action the whole escrow state is compared with the one expected: both
 supplies and every account's balances, the payers' allowances to the escrow, the escrow's
 settings, the locked balance and accrued fees per token and the record of every lock involved
 (its state and fee rate: the terms are passed again by each call). A reverted transaction must
-leave every contract's storage untouched. The rules added by issue 15 (pull fees, rejection,
+leave every contract's storage untouched. The hardening rules (pull fees, rejection,
 the pause rule, the deadline horizon, the payer's maximum fee, rescue) are in
 ``test_escrow_rules.py``.
 """

@@ -1,4 +1,4 @@
-"""The escrow's rules from issue 15, each against the whole escrow state.
+"""The escrow's hardening rules, each against the whole escrow state.
 
 * Pull fees: a release books its fee in the escrow; the fee collector withdraws it. A
   blacklisted (or paused-out) collector blocks no release.

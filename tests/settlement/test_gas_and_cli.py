@@ -94,7 +94,7 @@ def test_gas_report_table_command(capsys) -> None:
     for op in ("release_attestation", "fx_settle", "lock_batch"):
         assert op in out
     assert "one baseline on-chain payment, all its transactions, steady state:" in out
-    assert "before issue 15: 780,010" in out
+    assert "previous contracts: 780,010" in out
 
 
 def test_deploy_command_prints_addresses(capsys) -> None:
