@@ -26,8 +26,8 @@ from settlement import Chain, deploy_stack, minter_name
 UNIT = 10**6
 
 
-def _setup(genesis: int = 1_767_225_600):
-    chain = Chain(genesis_timestamp=genesis)
+def _setup(genesis: int = 1_767_225_600, backend: str | None = None):
+    chain = Chain(genesis_timestamp=genesis, backend=backend)
     stack = deploy_stack(chain, ("USD",))
     usd = stack.tokens["USD"]
     chain.accounts(["alice", "bob"])
@@ -37,7 +37,7 @@ def _setup(genesis: int = 1_767_225_600):
 
 
 def bench_raw(n: int) -> float:
-    chain, usd = _setup()
+    chain, usd = _setup(backend="eth-tester")
     acct = chain._accounts["alice"]
     nonce = int(chain.w3.eth.get_transaction_count(acct.address))
     data = chain.abis.encode_call("Stablecoin", "transfer", [chain.address_of("bob"), 1])

@@ -605,6 +605,22 @@ class Chain:
             return self._fast.balance(_address_bytes(address))
         return int(self.w3.eth.get_balance(to_checksum_address(address)))
 
+    def storage_root(self, address: str) -> bytes:
+        """The storage trie root of ``address`` in the latest block's state: equal roots
+        mean every storage slot is equal (a test's check that nothing changed).
+
+        Raises:
+            ChainError: on a node (only the embedded chain is read this way), or
+                ``address`` is not an address.
+        """
+        raw = _address_bytes(address)
+        if self._fast is not None:
+            return self._fast.storage_root(raw)
+        if self.tester is None:
+            raise ChainError("storage roots are read on the embedded chain only, not on a node")
+        account_db = self.tester.backend.chain.get_vm().state._account_db  # no public getter
+        return bytes(account_db._get_storage_root(raw))
+
     # -- clock and mining ---------------------------------------------------------
 
     @property
