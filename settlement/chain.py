@@ -354,7 +354,11 @@ class _TesterBackend(_Backend):
         return self.tester.take_snapshot()
 
     def revert(self, snap: Any) -> None:
-        self.tester.revert_to_snapshot(snap)
+        try:
+            self.tester.revert_to_snapshot(snap)
+        except Exception:  # noqa: BLE001 - eth-tester's lookup errors, whichever it raises
+            raise ChainError(f"no snapshot {snap!r} on this chain; take one with "
+                             "chain.snapshot()") from None
 
 
 class _RpcBackend(_Backend):
