@@ -231,7 +231,8 @@ def test_a_refused_block_undoes_the_transactions_before_the_refused_one(chain, s
 
 def test_a_sender_without_ether_for_gas_is_refused(chain, stack) -> None:
     chain.account("pauper", fund_wei=10)
-    with pytest.raises(ChainError, match=r"rejected a transaction: Sender .* cannot afford txn gas"):
+    with pytest.raises(ChainError,
+                       match=r"rejected a transaction: Sender .* cannot afford txn gas"):
         stack.tokens["USD"].transfer("bob", 1, sender="pauper")
 
 
