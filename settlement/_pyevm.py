@@ -16,7 +16,9 @@ each block from its parent), minus what a simulation never looks at:
   computes a state root) only every :attr:`PyEvmBackend.persist_every` blocks
   and at each snapshot;
 * the block's number, timestamp, base fee and ``prevrandao`` are set on the
-  state's execution context, block by block.
+  state's execution context, block by block;
+* the jump-destination analysis of a contract's code (a pure function of the
+  code) is kept from one call of that code to the next instead of redone.
 
 Gas used, refunds, fees charged (base fee and tip), logs, status and revert
 data are those of the eth-tester backend (``tests/settlement/test_backends.py``
@@ -37,14 +39,17 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import rlp
+from eth.vm.code_stream import CodeStream
 from eth.vm.execution_context import ExecutionContext
 from eth.vm.forks import PragueVM
 from eth.vm.forks.frontier.validation import validate_frontier_transaction_against_header
 from eth.vm.forks.london.headers import calculate_expected_base_fee_per_gas
 from eth.vm.forks.london.transactions import UnsignedDynamicFeeTransaction
+from eth.vm.forks.prague.computation import PragueComputation
+from eth.vm.forks.prague.state import PragueState
 from eth.vm.spoof import SpoofTransaction
 from eth_typing import Address, BlockNumber, Hash32
 from eth_utils import keccak, to_checksum_address
@@ -62,6 +67,37 @@ FUNDING_GAS = 121_000
 
 class RejectedByChain(Exception):
     """py-evm refused a transaction or a call before running it (internal)."""
+
+
+class _AnalysedCode(CodeStream):
+    """py-evm's code stream, with its memo of valid and invalid jump destinations shared
+    by every run of the same code (the memo depends on the code bytes alone)."""
+
+    __slots__ = ()
+    _memo: ClassVar[dict[bytes, tuple[set[int], set[int]]]] = {}
+
+    def __init__(self, code_bytes: bytes) -> None:
+        super().__init__(code_bytes)
+        memo = self._memo.get(code_bytes)
+        if memo is None:
+            if len(self._memo) >= 4096:
+                self._memo.clear()
+            memo = self._memo[code_bytes] = (self.valid_positions, self.invalid_positions)
+        self.valid_positions, self.invalid_positions = memo
+
+
+class _Computation(PragueComputation):
+    """Prague's computation, running its code through :class:`_AnalysedCode`."""
+
+    def __init__(self, state: Any, message: Any, transaction_context: Any) -> None:
+        super().__init__(state, message, transaction_context)
+        self.code = _AnalysedCode(message.code)
+
+
+class _State(PragueState):
+    """Prague's state with :class:`_Computation`."""
+
+    computation_class = _Computation
 
 
 @dataclass(frozen=True)
@@ -87,8 +123,9 @@ class PyEvmBackend:
     """
 
     name = "pyevm"
-    #: blocks between two persists of the state (bounds a refused block's replay)
-    persist_every = 256
+    #: blocks between two persists of the state (bounds a refused block's replay; each
+    #: persist computes a state root, which is what the eth-tester backend does every block)
+    persist_every = 2048
 
     def __init__(self, genesis_timestamp: int | None = None) -> None:
         from eth_tester.backends.pyevm.main import get_default_genesis_params, setup_tester_chain
@@ -101,7 +138,7 @@ class PyEvmBackend:
         self.accounts: list[bytes] = [k.public_key.to_canonical_address() for k in keys]
         self.gas_limit: int = int(genesis.gas_limit)
         self._db = chain.chaindb.db
-        self._state_class = PragueVM.get_state_class()
+        self._state_class = _State
         self._finalize_gas_used = PragueVM.finalize_gas_used
         self._blocks: list[_Block] = [_Block(0, int(genesis.timestamp), int(genesis.gas_used),
                                              int(genesis.base_fee_per_gas))]
