@@ -271,7 +271,7 @@ class PyEvmBackend:
     def _restore(self) -> None:
         """Back to the state after the latest block: the persisted base, blocks re-applied."""
         self._state = self._state_class(self._db, self._context(self._blocks[-1]),
-                                        self._base_root)
+                                        Hash32(self._base_root))
         for block, items in self._since_base:
             self._run_block(block, items)
 
@@ -348,7 +348,8 @@ class PyEvmBackend:
         self._blocks = list(snap.blocks)
         self._base_root = snap.root
         self._since_base.clear()
-        self._state = self._state_class(self._db, self._context(self._blocks[-1]), snap.root)
+        self._state = self._state_class(self._db, self._context(self._blocks[-1]),
+                                        Hash32(snap.root))
         self._next_ts = self._default_next_timestamp()
 
     def set_automine(self, on: bool) -> None:
