@@ -25,6 +25,7 @@ from settlement import (
     hashlock_of,
     minter_name,
 )
+from settlement._pyevm import PyEvmBackend
 from settlement.chain import BACKEND_ENV, DEFAULT_BACKEND
 
 GENESIS = 1_767_225_600  # 2026-01-01T00:00:00Z
@@ -105,7 +106,11 @@ def chain_workload(backend: str) -> dict[str, Any]:
     }
 
 
-def test_same_transactions_same_chain_on_both_backends(mined) -> None:
+@pytest.mark.parametrize("persist_every", [2048, 3])
+def test_same_transactions_same_chain_on_both_backends(
+        mined, monkeypatch: pytest.MonkeyPatch, persist_every: int) -> None:
+    # persisting every 3 blocks puts persists (and their state roots) mid-workload
+    monkeypatch.setattr(PyEvmBackend, "persist_every", persist_every)
     ends = {b: chain_workload(b) for b in BACKENDS}
     fast, tester = by_backend(mined)["pyevm"], by_backend(mined)["eth-tester"]
     assert len(fast) == len(tester) > 15
@@ -213,6 +218,8 @@ def test_more_gas_than_a_block_holds_is_refused_and_nothing_is_mined(chain, stac
 
 def test_a_refused_block_undoes_the_transactions_before_the_refused_one(chain, stack) -> None:
     usd = stack.tokens["USD"]
+    usd.transfer("bob", 3 * UNIT, sender="alice")  # mined after the snapshot: it stays
+    usd.transfer("alice", 1 * UNIT, sender="bob")
     number = chain.block_number()
     start = (usd.balance_of("alice"), usd.balance_of("bob"), chain.balance_of(chain.account("bob")))
     chain.set_automine(False)
@@ -224,6 +231,7 @@ def test_a_refused_block_undoes_the_transactions_before_the_refused_one(chain, s
     assert chain.block_number() == number
     assert (usd.balance_of("alice"), usd.balance_of("bob"),
             chain.balance_of(chain.account("bob"))) == start
+    assert start[1] == 2 * UNIT  # the two blocks before the refused one are still there
     usd.transfer("bob", 5 * UNIT, sender="alice")  # nonces re-read: the same transfer again
     block = chain.mine()
     assert block.number == number + 1 and usd.balance_of("bob") == start[1] + 5 * UNIT
