@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from web3.exceptions import MethodUnavailable
 
 from settlement import (
     BACKENDS,
@@ -276,3 +277,32 @@ def test_receipts_decode_their_events_only_when_asked(chain, stack, monkeypatch)
     (log,) = r.logs
     assert log.address == stack.tokens["USD"].address and len(log.topics) == 3
     assert int.from_bytes(log.data, "big") == 1
+
+
+def test_the_web3_view_of_the_pyevm_backend_reads_what_eth_tester_reads() -> None:
+    views = {}
+    for backend in BACKENDS:
+        chain = Chain(genesis_timestamp=GENESIS, backend=backend)
+        usd = deploy_stack(chain, ("USD",)).tokens["USD"]
+        alice = chain.account("alice")
+        usd.mint("alice", 5 * UNIT, sender=minter_name("USD"))
+        w3 = chain.w3
+        latest, pending = w3.eth.get_block("latest"), w3.eth.get_block("pending")
+        data = "0x" + chain.abis.encode_call("Stablecoin", "balanceOf", [alice]).hex()
+        views[backend] = {
+            "latest": {k: latest[k] for k in ("number", "timestamp", "gasUsed", "gasLimit",
+                                              "baseFeePerGas", "stateRoot")},
+            "pending_base_fee": pending["baseFeePerGas"],
+            "block_number": w3.eth.block_number, "chain_id": w3.eth.chain_id,
+            "accounts": list(w3.eth.accounts),
+            "balance": w3.eth.get_balance(alice),
+            "nonce": w3.eth.get_transaction_count(chain.account(minter_name("USD"))),
+            "code": bytes(w3.eth.get_code(usd.address)),
+            "call": int.from_bytes(w3.eth.call({"from": alice, "to": usd.address,
+                                                "data": data}), "big"),
+        }
+    assert views["pyevm"] == views["eth-tester"]
+    assert views["pyevm"]["call"] == 5 * UNIT and views["pyevm"]["code"]
+    fast = Chain(backend="pyevm")
+    with pytest.raises(MethodUnavailable, match="eth_getLogs is not served by the pyevm backend"):
+        fast.w3.eth.get_logs({})
