@@ -3,10 +3,13 @@
 
 1. Contracts in the loop, on each embedded chain backend (``pyevm``, the
    default, and ``eth-tester``): the contracts ledger's payments per second on
-   each, runs of the two interleaved, best of ``--repeat`` each, and their ratio.
-   Target: ``pyevm`` at least 2.5x ``eth-tester`` (40 payments or more). The run
-   by run ratios (each ``pyevm`` run against the ``eth-tester`` run after it)
-   are printed too, and the two runs' payments and steps tables are checked equal.
+   each, runs of the two interleaved, best of ``--repeat`` each, and their ratio,
+   in process (CPU) time of the simulation (``meta["timing"]["simulate_cpu_s"]``),
+   which other processes on a shared machine disturb far less than wall time
+   (the wall-time ratio is printed beside it). Target: ``pyevm`` at least 2.5x
+   ``eth-tester`` (40 payments or more). The run by run ratios (each ``pyevm``
+   run against the ``eth-tester`` run after it) are printed too, and the two
+   backends' payments and steps tables are checked equal.
    On each backend, the simulation's wall time is set against replaying exactly
    the same transactions, block by block, on a bare chain of that backend in the
    same state (the EVM's own cost). Target: the model costs at most 25% on top
@@ -97,6 +100,7 @@ def contracts_vs_evm(n: int, seed: int = 1, repeat: int = 3) -> dict[str, dict[s
     net = BankNetwork.default()
     wl = Workload.generate(seed=seed, n_payments=n, network=net)
     sims: dict[str, list[float]] = {b: [] for b in BACKENDS}
+    cpus: dict[str, list[float]] = {b: [] for b in BACKENDS}
     evms: dict[str, list[float]] = {b: [] for b in BACKENDS}
     mines: dict[str, list[float]] = {b: [] for b in BACKENDS}
     tables: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
@@ -107,6 +111,7 @@ def contracts_vs_evm(n: int, seed: int = 1, repeat: int = 3) -> dict[str, dict[s
                 gc.collect()
                 res = onchain.run(net, wl, seed=seed, ledger="contracts", record_blocks=True)
                 sims[backend].append(res.meta["timing"]["simulate_s"])
+                cpus[backend].append(res.meta["timing"]["simulate_cpu_s"])
                 mines[backend].append(res.meta["timing"]["mine_s"])
                 tables[backend] = (res.payments, res.steps)
                 blocks = res.meta["blocks_raw"]
@@ -125,13 +130,16 @@ def contracts_vs_evm(n: int, seed: int = 1, repeat: int = 3) -> dict[str, dict[s
         pd.testing.assert_frame_equal(a, b)  # the backends agree, table by table
     out: dict[str, dict[str, float]] = {}
     for backend in BACKENDS:
-        sim_s, evm_s = min(sims[backend]), min(evms[backend])
+        sim_s, evm_s, cpu_s = min(sims[backend]), min(evms[backend]), min(cpus[backend])
         mine_s = mines[backend][sims[backend].index(sim_s)]
         out[backend] = {"payments": n, "transactions": n_tx, "simulate_s": sim_s,
+                        "simulate_cpu_s": cpu_s, "payments_per_cpu_s": n / cpu_s,
                         "evm_s": evm_s, "mine_s": mine_s, "payments_per_s": n / sim_s,
                         "overhead": sim_s / evm_s - 1, "overhead_in_run": sim_s / mine_s - 1}
-    paired = sorted(t / f for f, t in zip(sims["pyevm"], sims["eth-tester"], strict=True))
-    out["ratio"] = {"best": out["pyevm"]["payments_per_s"] / out["eth-tester"]["payments_per_s"],
+    paired = sorted(t / f for f, t in zip(cpus["pyevm"], cpus["eth-tester"], strict=True))
+    out["ratio"] = {"best": out["pyevm"]["payments_per_cpu_s"]
+                    / out["eth-tester"]["payments_per_cpu_s"],
+                    "wall": out["pyevm"]["payments_per_s"] / out["eth-tester"]["payments_per_s"],
                     "paired_low": paired[0], "paired_high": paired[-1],
                     "paired_median": statistics.median(paired)}
     return out
@@ -269,11 +277,13 @@ def main() -> None:
         print(f"  (within the run, mining took {b['mine_s']:.2f} s of {b['simulate_s']:.2f} s: "
               f"{b['overhead_in_run']:+.1%} on top)")
     r = c["ratio"]
-    print(f"contracts ledger, pyevm against eth-tester: {c['pyevm']['payments_per_s']:.2f} vs "
-          f"{c['eth-tester']['payments_per_s']:.2f} payments/s -> {r['best']:.2f}x "
-          f"(target >= 2.5x; wall time, best of {args.repeat} each, same run); run by run "
-          f"{r['paired_low']:.2f}x to {r['paired_high']:.2f}x, median {r['paired_median']:.2f}x; "
-          f"payments and steps tables identical")
+    print(f"contracts ledger, pyevm against eth-tester: "
+          f"{c['pyevm']['payments_per_cpu_s']:.2f} vs {c['eth-tester']['payments_per_cpu_s']:.2f} "
+          f"payments per CPU second -> {r['best']:.2f}x (target >= 2.5x; process time, best of "
+          f"{args.repeat} each, same run); run by run {r['paired_low']:.2f}x to "
+          f"{r['paired_high']:.2f}x, median {r['paired_median']:.2f}x; in wall time "
+          f"{c['pyevm']['payments_per_s']:.2f} vs {c['eth-tester']['payments_per_s']:.2f} "
+          f"payments/s -> {r['wall']:.2f}x; payments and steps tables identical")
     rows = [(t, "") for t in tables] + [(t, " (the workload's rate)") for t in at_rate]
     for t, label in rows:
         print(f"gas table: {t['payments']} payments over {t['days']:.1f} days{label} in "
