@@ -213,7 +213,12 @@ class Receipt:
 
 @dataclass
 class PendingTransaction:
-    """A transaction sent while auto-mining is off; its receipt comes after a block."""
+    """A transaction sent while auto-mining is off; its receipt comes after a block.
+
+    ``raw`` is the signed transaction (eth-tester, a node) or, on the ``pyevm``
+    backend, the unsigned transaction and its sender as RLP bytes; either can be
+    replayed on a fresh chain of the same backend.
+    """
 
     chain: Chain
     tx_hash: str
@@ -831,7 +836,8 @@ class Chain:
         self, to: str | None, data: bytes | str, value: int, sender: str, gas: int | None,
         label: str,
     ) -> PendingTransaction:
-        """Sign and submit; on the embedded chain the raw transaction is held for a block."""
+        """Sign and submit (``pyevm``: build it unsigned); on the embedded chain the
+        transaction is held for a block."""
         self.account(sender)
         acct = self._accounts[sender]
         nonce = self._nonces.get(sender)
