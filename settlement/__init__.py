@@ -1,7 +1,7 @@
 """Everything in settlesim that touches the EVM.
 
 Compile the contracts (:mod:`settlement.compile`), run a chain
-(:class:`Chain`: the embedded eth-tester chain or any JSON-RPC node), deploy
+(:class:`Chain`: the embedded py-evm chain, or any JSON-RPC node), deploy
 the stack (:func:`deploy_stack`), transact through typed clients, and measure
 gas (:func:`measure_gas`).
 
@@ -15,10 +15,13 @@ Example::
 
 from settlement.abi import AbiRegistry, DecodedEvent
 from settlement.chain import (
+    BACKENDS,
+    DEFAULT_BACKEND,
     Chain,
     ChainError,
     ClockError,
     ContractRevert,
+    Log,
     MinedBlock,
     PendingTransaction,
     Receipt,
@@ -38,6 +41,8 @@ from settlement.deploy import ROLES, Stack, deploy_stack, minter_name
 from settlement.gas import GAS_REPORT_PATH, load_gas_report, measure_gas
 
 __all__ = [
+    "BACKENDS",
+    "DEFAULT_BACKEND",
     "GAS_REPORT_PATH",
     "ROLES",
     "AbiRegistry",
@@ -50,6 +55,7 @@ __all__ = [
     "FxSwapClient",
     "LockState",
     "LockTerms",
+    "Log",
     "MinedBlock",
     "PendingTransaction",
     "Receipt",

@@ -1,10 +1,22 @@
-"""``Chain``: web3 over the embedded eth-tester chain, or any JSON-RPC node.
+"""``Chain``: the embedded py-evm chain, or any JSON-RPC node.
 
 One class serves both so that a simulation, a test and a deployment script run
-the same code against the in-process PyEVM chain (the default) and a real node
-such as Hardhat's. Transactions are signed locally by *named* accounts whose
-keys derive from their names, so addresses are identical on every run and on
-every node.
+the same code against the in-process chain (the default) and a real node
+such as Hardhat's. Transactions come from *named* accounts whose keys derive
+from their names, so addresses are identical on every run and on every node.
+
+The embedded chain has two backends (``Chain(backend=...)``, or the
+``SETTLESIM_CHAIN_BACKEND`` environment variable when the argument is not
+given):
+
+* ``"pyevm"`` (the default): transactions are applied to one long-lived py-evm
+  state (:mod:`settlement._pyevm`): the sender is set, nothing is signed, no
+  block is imported, and a receipt's events are decoded when first asked for.
+  Gas, fees, logs, status and revert data are those of the eth-tester backend.
+* ``"eth-tester"``: web3 over eth-tester's py-evm chain, every transaction
+  signed and every block imported with its state root.
+
+On a node, transactions are signed locally and sent raw.
 
 Clock control lets a simulation drive block timestamps:
 :meth:`Chain.set_next_block_timestamp` (forward only), :meth:`Chain.mine`, and
@@ -26,11 +38,15 @@ Example::
 from __future__ import annotations
 
 import ast
+import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
+from eth.exceptions import Revert as EvmRevert
+from eth_abi import decode as abi_decode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_tester.exceptions import TransactionFailed
@@ -39,17 +55,25 @@ from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError
 from web3.types import Wei
 
+from settlement._blocks import RawBlock as _RawBlock
+from settlement._blocks import RawLog
+from settlement._blocks import RawTx as _RawTx
+from settlement._pyevm import PyEvmBackend, RejectedByChain
 from settlement.abi import AbiRegistry, DecodedEvent
 
 # the embedded chain raises its own exception for a reverted call at a past block
 _REVERT_EXCEPTIONS = (ContractCustomError, ContractLogicError, ContractPanicError,
                       TransactionFailed)
+_ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
 
 __all__ = [
+    "BACKENDS",
+    "DEFAULT_BACKEND",
     "Chain",
     "ChainError",
     "ClockError",
     "ContractRevert",
+    "Log",
     "MinedBlock",
     "PendingTransaction",
     "Receipt",
@@ -59,6 +83,12 @@ __all__ = [
 DEFAULT_FUNDING_WEI = 100 * 10**18
 DEFAULT_GAS_LIMIT = 1_000_000
 PRIORITY_FEE_WEI = 10**9  # 1 gwei tip on the embedded chain
+#: the embedded chain's backends: the fast one, and web3 over eth-tester
+BACKENDS = ("pyevm", "eth-tester")
+#: the embedded chain's backend when neither ``backend=`` nor the environment names one
+DEFAULT_BACKEND = "pyevm"
+#: environment variable naming the embedded chain's backend (one of :data:`BACKENDS`)
+BACKEND_ENV = "SETTLESIM_CHAIN_BACKEND"
 
 
 class ChainError(RuntimeError):
@@ -124,11 +154,22 @@ def _show(value: Any) -> str:
 
 
 @dataclass(frozen=True)
+class Log:
+    """One event log as the chain recorded it."""
+
+    address: str
+    topics: tuple[bytes, ...]
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Receipt:
     """What a mined transaction did.
 
     ``fee_wei`` is gas used times the effective gas price actually paid on this
     chain; a simulation prices gas with its own fee market from ``gas_used``.
+    :attr:`logs` and :attr:`events` are built from the raw logs when first
+    asked for (a simulation that only needs gas never decodes them).
     """
 
     tx_hash: str
@@ -139,12 +180,28 @@ class Receipt:
     effective_gas_price: int
     block_number: int
     block_timestamp: int
-    events: tuple[DecodedEvent, ...] = ()
     contract_address: str | None = None
+    raw_logs: tuple[RawLog, ...] = field(default=(), repr=False)
+    abis: AbiRegistry | None = field(default=None, repr=False, compare=False)
 
     @property
     def fee_wei(self) -> int:
         return self.gas_used * self.effective_gas_price
+
+    @cached_property
+    def logs(self) -> tuple[Log, ...]:
+        """Every log, in order: emitting address, topics (32 bytes each), data."""
+        return tuple(Log(to_checksum_address(a), tuple(t.to_bytes(32, "big") for t in topics),
+                         bytes(d)) for a, topics, d in self.raw_logs)
+
+    @cached_property
+    def events(self) -> tuple[DecodedEvent, ...]:
+        """The logs that the known ABIs declare, decoded."""
+        if self.abis is None or not self.raw_logs:
+            return ()
+        return tuple(self.abis.decode_logs(
+            {"address": a, "topics": [t.to_bytes(32, "big") for t in topics], "data": d}
+            for a, topics, d in self.raw_logs))
 
     def event(self, name: str) -> DecodedEvent:
         """The single event called ``name`` (raises KeyError if none or several)."""
@@ -156,7 +213,12 @@ class Receipt:
 
 @dataclass
 class PendingTransaction:
-    """A transaction sent while auto-mining is off; its receipt comes after a block."""
+    """A transaction sent while auto-mining is off; its receipt comes after a block.
+
+    ``raw`` is the signed transaction (eth-tester, a node) or, on the ``pyevm``
+    backend, the unsigned transaction and its sender as RLP bytes; either can be
+    replayed on a fresh chain of the same backend.
+    """
 
     chain: Chain
     tx_hash: str
@@ -165,6 +227,7 @@ class PendingTransaction:
     call: dict[str, Any]
     raw: bytes = b""
     revert_data: bytes | None = None
+    _tx: Any = None
     _receipt: Receipt | None = None
     _revert: ContractRevert | None = None
     _mined: bool = False
@@ -176,7 +239,7 @@ class PendingTransaction:
             ChainError: the transaction has not been mined yet.
         """
         if self._receipt is None and self._revert is None:
-            if not self._mined and self.chain.tester is not None:
+            if not self._mined and self.chain.embedded:
                 raise ChainError(f"{self.function} is pending; mine a block first")
             self.chain._settle(self)
         if self._revert is not None:
@@ -207,26 +270,6 @@ class MinedBlock:
     gas_used: int
     base_fee_per_gas: int
     transactions: tuple[PendingTransaction, ...] = field(default=())
-
-
-@dataclass(frozen=True)
-class _RawTx:
-    tx_hash: str
-    status: int
-    gas_used: int
-    effective_gas_price: int
-    logs: list[dict[str, Any]]
-    revert: bytes | None
-    contract_address: str | None
-
-
-@dataclass(frozen=True)
-class _RawBlock:
-    number: int
-    timestamp: int
-    gas_used: int
-    base_fee_per_gas: int
-    txs: list[_RawTx]
 
 
 class _Backend:
@@ -276,9 +319,9 @@ class _TesterBackend(_Backend):
         """
         chain = self.tester.backend.chain
         builder = chain.get_vm().get_transaction_builder()
-        txs = [builder.decode(r) for r in raws]
         number = chain.header.block_number
         try:
+            txs = [builder.decode(r) for r in raws]
             result, receipts, computations = chain.mine_all(
                 txs, coinbase=b"\x00" * 20, mix_hash=keccak(number.to_bytes(32, "big")),
             )
@@ -292,8 +335,7 @@ class _TesterBackend(_Backend):
             used = rc.gas_used - cumulative
             cumulative = rc.gas_used
             tip = min(tx.max_priority_fee_per_gas, tx.max_fee_per_gas - base_fee)
-            logs = [{"address": lg.address, "topics": [t.to_bytes(32, "big") for t in lg.topics],
-                     "data": lg.data} for lg in rc.logs]
+            logs = tuple((lg.address, tuple(lg.topics), lg.data) for lg in rc.logs)
             out.append(_RawTx(
                 tx_hash="0x" + bytes(tx.hash).hex(),
                 status=0 if comp.is_error else 1,
@@ -317,7 +359,11 @@ class _TesterBackend(_Backend):
         return self.tester.take_snapshot()
 
     def revert(self, snap: Any) -> None:
-        self.tester.revert_to_snapshot(snap)
+        try:
+            self.tester.revert_to_snapshot(snap)
+        except Exception:  # noqa: BLE001 - eth-tester's lookup errors, whichever it raises
+            raise ChainError(f"no snapshot {snap!r} on this chain; take one with "
+                             "chain.snapshot()") from None
 
 
 class _RpcBackend(_Backend):
@@ -347,8 +393,40 @@ class _RpcBackend(_Backend):
             raise ChainError(f"the node refused to revert to snapshot {snap}")
 
 
+def _address_bytes(address: str) -> bytes:
+    """A hex address as 20 bytes (checked: the embedded chain takes no other form).
+
+    Raises:
+        ChainError: ``address`` is not a 20-byte hex address.
+    """
+    text = address[2:] if isinstance(address, str) and address[:2] in ("0x", "0X") else None
+    try:
+        raw = bytes.fromhex(text) if text is not None else b""
+    except ValueError:
+        raw = b""
+    if len(raw) != 20:
+        raise ChainError(f"not an address: {address!r} (expected 0x and 40 hex digits)")
+    return raw
+
+
 def _key_for(name: str) -> bytes:
     return keccak(text=f"settlesim account {name}")
+
+
+def _backend_name(backend: str | None, rpc_url: str | None) -> str:
+    """The embedded chain's backend: the argument, else the environment, else the default."""
+    if rpc_url is not None:
+        if backend is not None:
+            raise ChainError(
+                f"backend={backend!r} chooses the embedded chain's backend; with rpc_url "
+                "the node at that address runs the transactions (drop one of the two)")
+        return "rpc"
+    name = backend if backend is not None else os.environ.get(BACKEND_ENV) or DEFAULT_BACKEND
+    if name not in BACKENDS:
+        origin = "backend=" if backend is not None else f"{BACKEND_ENV}="
+        raise ChainError(f"unknown embedded chain backend {origin}{name!r}; choose one of "
+                         + ", ".join(repr(b) for b in BACKENDS))
+    return name
 
 
 class Chain:
@@ -356,7 +434,7 @@ class Chain:
 
     Parameters:
         rpc_url: a JSON-RPC endpoint (``http://127.0.0.1:8545``); None (the
-            default) starts the in-process eth-tester chain (PyEVM, Prague).
+            default) starts the in-process chain (py-evm, Prague).
         genesis_timestamp: UTC seconds of the embedded chain's genesis block,
             so a simulation can start at any instant (default: now). When it
             is given, the chain's clock is *simulated*: a block whose
@@ -365,9 +443,15 @@ class Chain:
             starts where it is.
         gas_limit: the explicit gas limit of every transaction unless given.
         abis: where ABIs for decoding events and errors come from.
+        backend: the embedded chain's backend, ``"pyevm"`` (the default: one
+            long-lived py-evm state, no signing, no block import) or
+            ``"eth-tester"`` (web3 over eth-tester); None reads the
+            ``SETTLESIM_CHAIN_BACKEND`` environment variable, else the default.
+            Not for a node.
 
     Raises:
-        ChainError: the node at ``rpc_url`` does not answer.
+        ChainError: the node at ``rpc_url`` does not answer; an unknown
+            backend; a backend given with ``rpc_url``.
     """
 
     def __init__(
@@ -377,11 +461,21 @@ class Chain:
         genesis_timestamp: int | None = None,
         gas_limit: int = DEFAULT_GAS_LIMIT,
         abis: AbiRegistry | None = None,
+        backend: str | None = None,
     ) -> None:
+        self.backend = _backend_name(backend, rpc_url)
         self.abis = abis or AbiRegistry.from_artifacts()
         self.gas_limit = gas_limit
         self.rpc_url = rpc_url
-        if rpc_url is None:
+        self.embedded = rpc_url is None
+        self._fast: PyEvmBackend | None = None
+        self._w3: Web3 | None = None
+        self.tester: Any = None
+        if self.backend == "pyevm":
+            self._fast = PyEvmBackend(genesis_timestamp)
+            self._backend: _Backend | PyEvmBackend = self._fast
+            self.chain_id: int = self._fast.chain_id
+        elif self.backend == "eth-tester":
             from eth_tester import EthereumTester, PyEVMBackend
             from web3 import EthereumTesterProvider
 
@@ -391,20 +485,19 @@ class Chain:
                     overrides={"timestamp": int(genesis_timestamp)}
                 )
             tester = EthereumTester(backend=PyEVMBackend(genesis_parameters=params))
-            self.w3 = Web3(EthereumTesterProvider(tester))
-            self._backend: _Backend = _TesterBackend(self.w3, tester)
-            self.tester: Any = tester
-            self._sim_clock = genesis_timestamp is not None
+            self._w3 = Web3(EthereumTesterProvider(tester))
+            self._backend = _TesterBackend(self._w3, tester)
+            self.tester = tester
+            self.chain_id = self._w3.eth.chain_id
         else:
-            self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
+            self._w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
             try:
-                _ = self.w3.eth.chain_id
+                _ = self._w3.eth.chain_id
             except Exception as exc:  # noqa: BLE001 - any transport failure
                 raise ChainError(f"no JSON-RPC node answers at {rpc_url}: {exc}") from None
-            self._backend = _RpcBackend(self.w3)
-            self.tester = None
-            self._sim_clock = False
-        self.chain_id: int = self.w3.eth.chain_id
+            self._backend = _RpcBackend(self._w3)
+            self.chain_id = self._w3.eth.chain_id
+        self._sim_clock = self.embedded and genesis_timestamp is not None
         self._accounts: dict[str, LocalAccount] = {}
         self._funded: set[str] = set()
         self._names: dict[str, str] = {}
@@ -419,6 +512,17 @@ class Chain:
         if self._sim_clock:
             self._backend.set_next_timestamp(self._last_ts + 1)
 
+    @property
+    def w3(self) -> Web3:
+        """web3 on this chain (on the ``pyevm`` backend, a read-only view of its state:
+        blocks, balances, nonces, code, storage and ``eth_call``)."""
+        if self._w3 is None:
+            from settlement._pyevm_web3 import PyEvmProvider
+
+            assert self._fast is not None
+            self._w3 = Web3(PyEvmProvider(self._fast))
+        return self._w3
+
     # -- accounts ----------------------------------------------------------------
 
     def account(self, name: str, *, fund_wei: int = DEFAULT_FUNDING_WEI) -> str:
@@ -431,7 +535,7 @@ class Chain:
         address = self.address_of(name)
         if name not in self._funded:
             if self.balance_of(address) < fund_wei // 2:
-                if self._pending or (self.tester is None and not self._automine):
+                if self._pending or (not self.embedded and not self._automine):
                     raise ChainError(
                         f"account {name!r} needs ether but blocks are being built by hand; "
                         "create sending accounts (chain.account(name)) before set_automine(False)"
@@ -467,7 +571,11 @@ class Chain:
         """Default ``from`` of read-only calls: the node's first account."""
         caller = getattr(self, "_default_caller", None)
         if caller is None:
-            caller = self._default_caller = str(self.w3.eth.accounts[0])
+            if self._fast is not None:
+                caller = to_checksum_address(self._fast.accounts[0])
+            else:
+                caller = str(self.w3.eth.accounts[0])
+            self._default_caller = caller
         return caller
 
     def _fund(self, address: str, wei: int) -> None:
@@ -476,18 +584,24 @@ class Chain:
         A next-block timestamp set before keeps applying to the block after the
         funding one (which takes the instant one second after the latest block).
         """
-        funder = self.w3.eth.accounts[0]
         explicit = self._next_ts if self._ts_explicit else None
         if explicit is not None:
             self._ts_explicit = False
             if explicit > self._last_ts + 1:
                 self._backend.set_next_timestamp(self._last_ts + 1)
-        if self.tester is not None:
+        if self.embedded:
             self._prepare_clock()
-        tx = self.w3.eth.send_transaction(
-            {"from": funder, "to": address, "value": Wei(wei)})  # type: ignore[typeddict-item]
-        if self.tester is None:
-            self.w3.eth.wait_for_transaction_receipt(tx, timeout=30)
+        if self._fast is not None:
+            try:
+                self._fast.fund(bytes.fromhex(address[2:]), wei)
+            except RejectedByChain as exc:
+                raise ChainError(f"the embedded chain could not fund {address}: {exc}") from None
+        else:
+            funder = self.w3.eth.accounts[0]
+            tx = self.w3.eth.send_transaction(
+                {"from": funder, "to": address, "value": Wei(wei)})  # type: ignore[typeddict-item]
+            if not self.embedded:
+                self.w3.eth.wait_for_transaction_receipt(tx, timeout=30)
         self._after_block()
         if explicit is not None and explicit > self._last_ts:
             self._backend.set_next_timestamp(explicit)
@@ -496,7 +610,25 @@ class Chain:
 
     def balance_of(self, address: str) -> int:
         """Ether balance in wei."""
+        if self._fast is not None:
+            return self._fast.balance(_address_bytes(address))
         return int(self.w3.eth.get_balance(to_checksum_address(address)))
+
+    def storage_root(self, address: str) -> bytes:
+        """The storage trie root of ``address`` in the latest block's state: equal roots
+        mean every storage slot is equal (a test's check that nothing changed).
+
+        Raises:
+            ChainError: on a node (only the embedded chain is read this way), or
+                ``address`` is not an address.
+        """
+        raw = _address_bytes(address)
+        if self._fast is not None:
+            return self._fast.storage_root(raw)
+        if self.tester is None:
+            raise ChainError("storage roots are read on the embedded chain only, not on a node")
+        account_db = self.tester.backend.chain.get_vm().state._account_db  # no public getter
+        return bytes(account_db._get_storage_root(raw))
 
     # -- clock and mining ---------------------------------------------------------
 
@@ -514,9 +646,13 @@ class Chain:
         self._automine = on
 
     def latest_timestamp(self) -> int:
+        if self._fast is not None:
+            return self._fast.latest_timestamp
         return int(self.w3.eth.get_block("latest")["timestamp"])
 
     def block_number(self) -> int:
+        if self._fast is not None:
+            return self._fast.latest_number
         return int(self.w3.eth.block_number)
 
     def set_next_block_timestamp(self, timestamp: int | float) -> None:
@@ -528,7 +664,7 @@ class Chain:
         """
         t = int(timestamp)
         # the embedded chain's clock is tracked here; a node is asked
-        latest = self._last_ts if self.tester is not None else self.latest_timestamp()
+        latest = self._last_ts if self.embedded else self.latest_timestamp()
         if t <= latest:
             raise ClockError(
                 f"cannot set the next block's timestamp to {t}: the latest block "
@@ -557,9 +693,9 @@ class Chain:
             self.set_next_block_timestamp(timestamp)
         pending, self._pending = self._pending, []
         self._prepare_clock()
-        if isinstance(self._backend, _TesterBackend):
+        if self.embedded:
             try:
-                raw_block = self._backend.mine_raw([p.raw for p in pending])
+                raw_block = self._mine_raw(pending)
             except ChainError:
                 self._nonces.clear()  # nothing was mined: re-read nonces next time
                 raise
@@ -569,6 +705,7 @@ class Chain:
                 self._settle_raw(p, raw_block, rtx)
             return MinedBlock(raw_block.number, raw_block.timestamp, raw_block.gas_used,
                               raw_block.base_fee_per_gas, tuple(pending))
+        assert isinstance(self._backend, _RpcBackend)
         self._backend.mine()
         block = self.w3.eth.get_block("latest")
         self._ts_explicit = False
@@ -592,8 +729,20 @@ class Chain:
         return self._backend.snapshot()
 
     def revert(self, snap: Any) -> None:
-        """Return the chain to a snapshot; later blocks and pending transactions vanish."""
-        self._backend.revert(snap)
+        """Return the chain to a snapshot; later blocks and pending transactions vanish.
+
+        Raises:
+            ChainError: ``snap`` is not a snapshot of this chain (``pyevm`` backend, or
+                refused by the node).
+        """
+        if self._fast is not None:
+            try:
+                self._fast.revert(snap)
+            except KeyError:
+                raise ChainError(f"no snapshot {snap!r} on this chain; take one with "
+                                 "chain.snapshot()") from None
+        else:
+            self._backend.revert(snap)
         self._pending.clear()
         self._nonces.clear()
         self._funded.clear()
@@ -653,20 +802,47 @@ class Chain:
         tx: dict[str, Any] = {"to": address, "data": data}
         # an explicit caller saves the node looking up its own accounts on every call
         tx["from"] = self.address_of(sender) if sender is not None else self._caller()
+        if self._fast is not None:
+            label = f"{contract}.{function}"
+            try:
+                comp = self._fast.call(_address_bytes(tx["from"]), _address_bytes(address), data)
+            except RejectedByChain as exc:
+                raise ChainError(f"the embedded chain refused the call {label}: {exc}") from None
+            if comp.is_error:
+                raise self._call_revert(comp, label)
+            return self.abis.decode_result(contract, function, bytes(comp.output))
         try:
             raw = self.w3.eth.call(tx)  # type: ignore[arg-type]
         except _REVERT_EXCEPTIONS as exc:
             raise self._revert_from_exc(exc, f"{contract}.{function}") from None
         return self.abis.decode_result(contract, function, bytes(raw))
 
+    def _call_revert(self, comp: Any, function: str) -> ContractRevert:
+        """A failed call on the ``pyevm`` backend, decoded as the eth-tester path decodes it:
+        the revert data by selector (``Error(string)`` as its message); no data for a
+        failure that is not a revert (out of gas, invalid opcode)."""
+        raw = bytes(comp.output) if isinstance(comp.error, EvmRevert) else b""
+        if raw[:4] == _ERROR_STRING_SELECTOR:
+            try:
+                (text,) = abi_decode(["string"], raw[4:])
+            except Exception:  # noqa: BLE001 - malformed Error(string) data
+                pass
+            else:
+                return ContractRevert("Error", {"message": text}, function=function, raw=raw)
+        name, args = self.abis.decode_error(raw)
+        return ContractRevert(name, args, function=function, raw=raw)
+
     def _send(
         self, to: str | None, data: bytes | str, value: int, sender: str, gas: int | None,
         label: str,
     ) -> PendingTransaction:
-        """Sign and submit; on the embedded chain the raw transaction is held for a block."""
+        """Sign and submit (``pyevm``: build it unsigned); on the embedded chain the
+        transaction is held for a block."""
         self.account(sender)
         acct = self._accounts[sender]
         nonce = self._nonces.get(sender)
+        if self._fast is not None:
+            return self._send_unsigned(to, data, value, sender, gas, label, nonce)
         if nonce is None:
             nonce = int(self.w3.eth.get_transaction_count(acct.address, "latest"))
         tx: dict[str, Any] = {
@@ -683,7 +859,7 @@ class Chain:
             tx["to"] = to
         signed = acct.sign_transaction(tx)
         raw = bytes(signed.raw_transaction)
-        if self.tester is None:
+        if not self.embedded:
             tx_hash = "0x" + bytes(self.w3.eth.send_raw_transaction(raw)).hex()
         else:
             tx_hash = "0x" + bytes(signed.hash).hex()
@@ -693,6 +869,40 @@ class Chain:
         if to is not None:
             call["to"] = to
         return PendingTransaction(self, tx_hash, label, acct.address, call, raw)
+
+    def _send_unsigned(
+        self, to: str | None, data: bytes | str, value: int, sender: str, gas: int | None,
+        label: str, nonce: int | None,
+    ) -> PendingTransaction:
+        """The ``pyevm`` backend's transaction: the sender set, nothing signed."""
+        assert self._fast is not None
+        address = self._accounts[sender].address
+        sender_bytes = bytes.fromhex(address[2:])
+        if nonce is None:
+            nonce = self._fast.nonce(sender_bytes)
+        if isinstance(data, str):
+            payload = bytes.fromhex(data[2:] if data.startswith(("0x", "0X")) else data)
+        else:
+            payload = bytes(data)
+        limit = gas or self.gas_limit
+        tx, record, tx_hash = self._fast.transaction(
+            sender_bytes, nonce, _address_bytes(to) if to is not None else None, value, payload,
+            limit, 2 * self._fast.pending_base_fee() + PRIORITY_FEE_WEI, PRIORITY_FEE_WEI)
+        self._nonces[sender] = nonce + 1
+        call: dict[str, Any] = {"data": payload, "value": value, "gas": limit, "from": address}
+        if to is not None:
+            call["to"] = to
+        return PendingTransaction(self, tx_hash, label, address, call, record, _tx=tx)
+
+    def _mine_raw(self, pending: Sequence[PendingTransaction]) -> _RawBlock:
+        """Run ``pending`` in order as the embedded chain's next block."""
+        if self._fast is not None:
+            try:
+                return self._fast.mine_raw([p._tx for p in pending])
+            except RejectedByChain as exc:
+                raise ChainError(f"the embedded chain rejected a transaction: {exc}") from None
+        assert isinstance(self._backend, _TesterBackend)
+        return self._backend.mine_raw([p.raw for p in pending])
 
     def _max_fee(self) -> int:
         # generous cap: twice the latest base fee plus the tip (EIP-1559 headroom)
@@ -716,16 +926,15 @@ class Chain:
         label: str,
     ) -> Receipt:
         self.account(sender)
-        if self.tester is None:
+        if not self.embedded:
             p = self._send(to, data, value, sender, gas, label)
             self.w3.eth.wait_for_transaction_receipt(p.tx_hash, timeout=60)  # type: ignore[arg-type]
             p._mined = True
             return p.receipt()
         self._prepare_clock()
         p = self._send(to, data, value, sender, gas, label)
-        assert isinstance(self._backend, _TesterBackend)
         try:
-            raw_block = self._backend.mine_raw([p.raw])
+            raw_block = self._mine_raw([p])
         except ChainError:
             self._nonces.pop(sender, None)  # invalid, not mined: re-read the nonce next time
             raise
@@ -757,8 +966,9 @@ class Chain:
             effective_gas_price=rtx.effective_gas_price,
             block_number=block.number,
             block_timestamp=block.timestamp,
-            events=tuple(self.abis.decode_logs(rtx.logs)),
             contract_address=rtx.contract_address,
+            raw_logs=rtx.logs,
+            abis=self.abis,
         )
 
     def _settle(self, p: PendingTransaction) -> None:
@@ -783,7 +993,9 @@ class Chain:
             else:
                 p._revert = self._replay_revert(p, number, int(raw["gasUsed"]))
             return
-        events = tuple(self.abis.decode_logs(raw["logs"]))
+        logs = tuple((bytes.fromhex(str(lg["address"])[2:]),
+                      tuple(int.from_bytes(bytes(t), "big") for t in lg["topics"]),
+                      bytes(lg["data"])) for lg in raw["logs"])
         address = raw.get("contractAddress")
         p._receipt = Receipt(
             tx_hash=p.tx_hash,
@@ -794,8 +1006,9 @@ class Chain:
             effective_gas_price=int(raw["effectiveGasPrice"]),
             block_number=number,
             block_timestamp=ts,
-            events=events,
             contract_address=str(address) if address else None,
+            raw_logs=logs,
+            abis=self.abis,
         )
 
     def _replay_revert(self, p: PendingTransaction, block: int, gas_used: int) -> ContractRevert:

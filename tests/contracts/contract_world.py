@@ -431,9 +431,5 @@ class World:
     def storage_roots(self) -> dict[str, bytes]:
         """The storage trie root of each contract of the stack in the latest block's state:
         equal roots mean every storage slot is unchanged."""
-        vm = self.chain.tester.backend.chain.get_vm()
-        account_db = vm.state._account_db  # py-evm (pinned) exposes no public getter
-        return {
-            name: bytes(account_db._get_storage_root(bytes.fromhex(self.address(name)[2:])))
-            for name in ("USD", "MXN", "escrow", "fx")
-        }
+        return {name: self.chain.storage_root(self.address(name))
+                for name in ("USD", "MXN", "escrow", "fx")}

@@ -288,8 +288,7 @@ class World:
 
     def storage_roots(self) -> dict[str, bytes]:
         """Each contract's storage trie root: the same root is the same storage, slot by slot."""
-        account_db = self.chain.tester.backend.chain.get_vm().state._account_db  # no public API
-        return {name: bytes(account_db._get_storage_root(bytes.fromhex(address[2:])))
+        return {name: self.chain.storage_root(address)
                 for name, address in self.contracts.items()}
 
     def sign_permit(self, ccy: str, signer: str, owner: str, spender: str, value: int,
