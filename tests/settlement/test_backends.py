@@ -88,11 +88,11 @@ def chain_workload(backend: str) -> dict[str, Any]:
             usd.transfer("alice", 1 * UNIT, sender="carol")]   # carol holds 2 by then
     chain.mine(timestamp=t)
     lock_id = sent[1].receipt().event("Locked")["lockId"]
-    late = [escrow.release(lock_id, preimage, sender="bob"),       # at the deadline: too late
+    late = [escrow.release("alice", terms, preimage, sender="bob"),  # at the deadline: too late
             usd.transfer("bob", 5 * UNIT, sender="carol")]         # carol holds 1: reverts
     chain.mine(timestamp=deadline)
     chain.set_automine(True)
-    refund = escrow.refund(lock_id, sender="alice")
+    refund = escrow.refund("alice", terms, sender="alice")
     return {
         "reverts": reverts,
         "late": [(p.reverted.error if p.reverted else None) for p in late],
