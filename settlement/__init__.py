@@ -21,10 +21,12 @@ from settlement.chain import (
     ChainError,
     ClockError,
     ContractRevert,
+    InvalidTimestamp,
     Log,
     MinedBlock,
     PendingTransaction,
     Receipt,
+    UnknownSnapshot,
 )
 from settlement.clients import (
     EscrowClient,
@@ -38,6 +40,7 @@ from settlement.clients import (
     new_preimage,
 )
 from settlement.deploy import ROLES, Stack, deploy_stack, minter_name
+from settlement.errors import InvalidArgument, SettlementInputError
 from settlement.gas import GAS_REPORT_PATH, load_gas_report, measure_gas
 
 __all__ = [
@@ -50,6 +53,8 @@ __all__ = [
     "ChainError",
     "ClockError",
     "ContractRevert",
+    "InvalidArgument",
+    "InvalidTimestamp",
     "DecodedEvent",
     "EscrowClient",
     "FxSwapClient",
@@ -59,10 +64,12 @@ __all__ = [
     "MinedBlock",
     "PendingTransaction",
     "Receipt",
+    "SettlementInputError",
     "Stack",
     "StablecoinClient",
     "SwapState",
     "SwapTerms",
+    "UnknownSnapshot",
     "deploy_stack",
     "hashlock_of",
     "load_gas_report",

@@ -15,13 +15,16 @@ Example::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
-from eth_utils import keccak, to_checksum_address
+from eth_utils import is_address, keccak, to_checksum_address
+
+from settlement.errors import InvalidArgument, check_int
 
 __all__ = ["AbiRegistry", "DecodedEvent"]
 
@@ -36,6 +39,9 @@ PANIC_CODES = {
     0x41: "out of memory",
     0x51: "call to an invalid internal function",
 }
+
+
+_INT_RE = re.compile(r"^(u?)int(\d*)$")
 
 
 @dataclass(frozen=True)
@@ -73,23 +79,65 @@ def _normalise(value: Any, item: Mapping[str, Any]) -> Any:
     return value
 
 
-def _to_abi_value(value: Any, item: Mapping[str, Any]) -> Any:
-    """Python values to what eth_abi encodes: dicts for structs are accepted."""
+def _to_abi_value(value: Any, item: Mapping[str, Any], here: str = "value") -> Any:
+    """Python values to what eth_abi encodes (dicts and named tuples for structs),
+    each checked against its Solidity type first: :class:`InvalidArgument` names the
+    value (``SettlementEscrow.lock: terms.amount``) and what its type allows."""
     t: str = item["type"]
     if t.endswith("]"):
         elem = dict(item)
         elem["type"] = t[: t.rindex("[")]
-        return [_to_abi_value(v, elem) for v in value]
+        if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+            raise InvalidArgument(f"{here} must be a list ({t}), not {type(value).__name__}")
+        return [_to_abi_value(v, elem, f"{here}[{i}]") for i, v in enumerate(value)]
     if t == "tuple":
         comps = item["components"]
         if isinstance(value, Mapping):
-            return tuple(_to_abi_value(value[c["name"]], c) for c in comps)
+            missing = [c["name"] for c in comps if c["name"] not in value]
+            if missing:
+                raise InvalidArgument(f"{here} lacks {', '.join(missing)}")
+            return tuple(_to_abi_value(value[c["name"]], c, f"{here}.{c['name']}")
+                         for c in comps)
         if hasattr(value, "_asdict"):
             d = value._asdict()
-            return tuple(_to_abi_value(d[c["name"]], c) for c in comps)
-        return tuple(_to_abi_value(v, c) for v, c in zip(value, comps, strict=True))
-    if t.startswith("bytes") and t != "bytes" and isinstance(value, str):
-        return bytes.fromhex(value[2:] if value.startswith("0x") else value)
+            return tuple(_to_abi_value(d[c["name"]], c, f"{here}.{c['name']}") for c in comps)
+        if not isinstance(value, Sequence) or len(value) != len(comps):
+            raise InvalidArgument(f"{here} must be a struct of {len(comps)} fields "
+                                  f"({', '.join(c['name'] for c in comps)})")
+        return tuple(_to_abi_value(v, c, f"{here}.{c['name']}")
+                     for v, c in zip(value, comps, strict=True))
+    m = _INT_RE.match(t)
+    if m:
+        bits = int(m.group(2) or 256)
+        if m.group(1) == "u":
+            return check_int(value, here, low=0, high=2**bits - 1, kind=t)
+        return check_int(value, here, low=-(2 ** (bits - 1)), high=2 ** (bits - 1) - 1, kind=t)
+    if t == "address":
+        if not (isinstance(value, str) and is_address(value)):
+            raise InvalidArgument(f"{here} must be a 20-byte hex address (0x + 40 hex digits), "
+                                  f"not {value!r}"[:200])
+        return value
+    if t == "bool":
+        if not isinstance(value, bool):
+            raise InvalidArgument(f"{here} must be True or False (bool), not {value!r}"[:200])
+        return value
+    if t.startswith("bytes") and t != "bytes":
+        size = int(t[5:])
+        if isinstance(value, str):
+            try:
+                value = bytes.fromhex(value[2:] if value.startswith("0x") else value)
+            except ValueError:
+                raise InvalidArgument(f"{here} must be {size} bytes ({t}), not the text "
+                                      f"{value!r}"[:200]) from None
+        if not isinstance(value, bytes | bytearray) or len(value) != size:
+            shown = f"{len(value)} bytes" if isinstance(value, bytes | bytearray) else \
+                type(value).__name__
+            raise InvalidArgument(f"{here} must be exactly {size} bytes ({t}), not {shown}")
+        return bytes(value)
+    if t == "bytes" and not isinstance(value, bytes | bytearray):
+        raise InvalidArgument(f"{here} must be bytes, not {type(value).__name__}")
+    if t == "string" and not isinstance(value, str):
+        raise InvalidArgument(f"{here} must be text (string), not {type(value).__name__}")
     return value
 
 
@@ -172,7 +220,8 @@ class AbiRegistry:
         if len(args) != len(fn.inputs):
             names = ", ".join(i["name"] for i in fn.inputs)
             raise TypeError(f"{contract}.{function} takes ({names}); got {len(args)} arguments")
-        values = [_to_abi_value(a, i) for a, i in zip(args, fn.inputs, strict=True)]
+        values = [_to_abi_value(a, i, f"{contract}.{function}: {i['name'] or f'argument {k}'}")
+                  for k, (a, i) in enumerate(zip(args, fn.inputs, strict=True))]
         return fn.selector + abi_encode(fn.in_types, values)
 
     def encode_constructor(self, contract: str, args: Sequence[Any]) -> bytes:

@@ -60,6 +60,7 @@ from settlement._blocks import RawLog
 from settlement._blocks import RawTx as _RawTx
 from settlement._pyevm import PyEvmBackend, RejectedByChain
 from settlement.abi import AbiRegistry, DecodedEvent
+from settlement.errors import SettlementInputError, check_int, check_timestamp
 
 # the embedded chain raises its own exception for a reverted call at a past block
 _REVERT_EXCEPTIONS = (ContractCustomError, ContractLogicError, ContractPanicError,
@@ -97,6 +98,14 @@ class ChainError(RuntimeError):
 
 class ClockError(ChainError):
     """A request to move the chain's clock backwards or to an invalid instant."""
+
+
+class InvalidTimestamp(ClockError, SettlementInputError):
+    """A timestamp that is not a finite number of UTC seconds a block can hold."""
+
+
+class UnknownSnapshot(ChainError, SettlementInputError):
+    """A snapshot id this chain never gave (or no longer has)."""
 
 
 class ContractRevert(ChainError):
@@ -362,8 +371,8 @@ class _TesterBackend(_Backend):
         try:
             self.tester.revert_to_snapshot(snap)
         except Exception:  # noqa: BLE001 - eth-tester's lookup errors, whichever it raises
-            raise ChainError(f"no snapshot {snap!r} on this chain; take one with "
-                             "chain.snapshot()") from None
+            raise UnknownSnapshot(f"no snapshot {snap!r} on this chain; take one with "
+                                  "chain.snapshot()") from None
 
 
 class _RpcBackend(_Backend):
@@ -390,7 +399,8 @@ class _RpcBackend(_Backend):
 
     def revert(self, snap: Any) -> None:
         if self._rpc("evm_revert", [snap]) is False:
-            raise ChainError(f"the node refused to revert to snapshot {snap}")
+            raise UnknownSnapshot(f"the node refused to revert to snapshot {snap!r}: not a "
+                                  "snapshot it gave (or already reverted to)")
 
 
 def _address_bytes(address: str) -> bytes:
@@ -464,6 +474,9 @@ class Chain:
         backend: str | None = None,
     ) -> None:
         self.backend = _backend_name(backend, rpc_url)
+        if genesis_timestamp is not None:
+            genesis_timestamp = check_timestamp(genesis_timestamp, "Chain: genesis_timestamp")
+        check_int(gas_limit, "Chain: gas_limit", low=21_000, high=2**63 - 1, kind="gas")
         self.abis = abis or AbiRegistry.from_artifacts()
         self.gas_limit = gas_limit
         self.rpc_url = rpc_url
@@ -662,7 +675,7 @@ class Chain:
             ClockError: ``timestamp`` is not after the latest block's; block
                 time only moves forward.
         """
-        t = int(timestamp)
+        t = check_timestamp(timestamp, "set_next_block_timestamp")
         # the embedded chain's clock is tracked here; a node is asked
         latest = self._last_ts if self.embedded else self.latest_timestamp()
         if t <= latest:
@@ -738,9 +751,9 @@ class Chain:
         if self._fast is not None:
             try:
                 self._fast.revert(snap)
-            except KeyError:
-                raise ChainError(f"no snapshot {snap!r} on this chain; take one with "
-                                 "chain.snapshot()") from None
+            except (KeyError, TypeError):
+                raise UnknownSnapshot(f"no snapshot {snap!r} on this chain; take one with "
+                                      "chain.snapshot()") from None
         else:
             self._backend.revert(snap)
         self._pending.clear()
@@ -787,6 +800,9 @@ class Chain:
         gas: int | None = None,
     ) -> Receipt | PendingTransaction:
         """:meth:`transact` with calldata already encoded; ``label`` names the call."""
+        check_int(value, f"{label}: value (wei)")
+        if gas is not None:
+            check_int(gas, f"{label}: gas", low=21_000, high=2**63 - 1, kind="gas")
         if self._automine:
             return self._send_and_wait(address, data, value, sender, gas, label)
         pending = self._send(address, data, value, sender, gas, label)

@@ -26,6 +26,7 @@ from enum import IntEnum
 from typing import Any, ClassVar
 
 from settlement.chain import Chain, PendingTransaction, Receipt
+from settlement.errors import check_int
 
 __all__ = [
     "PERMIT_TYPES",
@@ -328,7 +329,9 @@ class EscrowClient(_Client):
         tok = token.address if isinstance(token, StablecoinClient) else self._addr(token)
         return LockTerms(tok, self._addr(beneficiary), amount, int(deadline), hashlock,
                          self._addr(agent) if agent else ZERO_ADDRESS, salt,
-                         self.fee_bps() if max_fee_bps is None else max_fee_bps)
+                         self.fee_bps() if max_fee_bps is None else check_int(
+                             max_fee_bps, "EscrowClient.terms: max_fee_bps", high=MAX_FEE_BPS,
+                             kind="basis points"))
 
     def lock(self, terms: LockTerms, *, sender: str) -> TxResult:
         return self._tx("lock", terms.as_abi(), sender=sender)
@@ -376,6 +379,9 @@ class EscrowClient(_Client):
         return self._tx("withdrawFees", self._token(token), sender=sender)
 
     def set_fee(self, fee_bps: int, fee_collector: str, *, sender: str) -> TxResult:
+        """Set the fee rate (0 to :data:`MAX_FEE_BPS` basis points, refused here before
+        anything is sent) and its collector."""
+        check_int(fee_bps, "EscrowClient.set_fee: fee_bps", high=MAX_FEE_BPS, kind="basis points")
         return self._tx("setFee", fee_bps, self._addr(fee_collector), sender=sender)
 
     def set_max_lock_duration(self, seconds: int, *, sender: str) -> TxResult:

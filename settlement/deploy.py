@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from settlement.chain import Chain, Receipt
-from settlement.clients import EscrowClient, FxSwapClient, StablecoinClient
+from settlement.clients import MAX_FEE_BPS, EscrowClient, FxSwapClient, StablecoinClient
 from settlement.compile import load_artifact
+from settlement.errors import check_int
 
 __all__ = [
     "DEFAULT_MAX_LOCK_DURATION",
@@ -111,10 +112,18 @@ def deploy_stack(
 
     Raises:
         ValueError: a currency code is not three upper-case letters, or repeats
-            (:func:`check_currencies`).
+            (:func:`check_currencies`); :class:`~settlement.errors.InvalidArgument`: a fee
+            outside 0..``MAX_FEE_BPS``, a negative allowance or a duration under 1 s.
         settlement.ContractRevert: a constructor or role set-up reverted.
     """
     check_currencies(currencies)
+    check_int(escrow_fee_bps, "deploy_stack: escrow_fee_bps", high=MAX_FEE_BPS,
+              kind="basis points")
+    check_int(minter_allowance, "deploy_stack: minter_allowance")
+    check_int(max_lock_duration, "deploy_stack: max_lock_duration", low=1, high=2**64 - 1,
+              kind="seconds")
+    check_int(max_swap_duration, "deploy_stack: max_swap_duration", low=1, high=2**64 - 1,
+              kind="seconds")
     if chain.automine is False:
         raise ValueError("deploy_stack needs auto-mining on; call chain.set_automine(True)")
     roles = chain.accounts(ROLES)
