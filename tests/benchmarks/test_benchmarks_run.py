@@ -1,0 +1,29 @@
+"""Every benchmark still runs, at a tiny size, and prints the ratio it exists for.
+
+These check that the scripts work (imports, arguments, the figures they print),
+not how fast anything is: the figures themselves are the benchmarks' own output.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(("script", "args", "prints"), [
+    ("bench_startup.py", ["--repeat", "1"], "x the baseline (target <= 3)"),
+    ("bench_correspondent.py", ["--payments", "300", "--repeat", "1"], "x slower than the skeleton"),
+    ("bench_onchain.py", ["--contracts", "3", "--table", "200", "--at-rate", "", "--repeat", "1"],
+     "pyevm against eth-tester"),
+    ("bench_chain.py", ["--n", "10"], "tx/s"),
+])
+def test_benchmark_runs(script: str, args: list[str], prints: str) -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert prints in done.stdout, done.stdout[-2000:]
