@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.parametrize(("script", "args", "prints"), [
     ("bench_startup.py", ["--repeat", "1"], "x the baseline (target <= 3)"),
-    ("bench_correspondent.py", ["--payments", "300", "--repeat", "1"], "x slower than the skeleton"),
+    ("bench_correspondent.py", ["--payments", "300", "--repeat", "1"],
+     "x slower than the skeleton"),
     ("bench_onchain.py", ["--contracts", "3", "--table", "200", "--at-rate", "", "--repeat", "1"],
      "pyevm against eth-tester"),
     ("bench_chain.py", ["--n", "10"], "tx/s"),
