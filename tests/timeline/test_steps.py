@@ -29,8 +29,8 @@ from sim.results import Results
 CORR_KINDS = ["screening", "processing", "transit", "screening", "processing", "transit",
               "screening", "fx", "credit"]
 CHAIN_KINDS = ["screening", "onramp", "mempool", "fx", "mempool", "mempool", "mempool",
-               "screening", "mempool", "finality", "mempool", "mempool", "cutoff_wait",
-               "offramp", "credit"]
+               "screening", "mempool", "escrow", "finality", "mempool", "mempool",
+               "cutoff_wait", "offramp", "credit"]
 
 
 def test_known_friday_payment_step_sequence(friday_ny: Timeline) -> None:
@@ -47,12 +47,13 @@ def test_known_friday_payment_step_sequence(friday_ny: Timeline) -> None:
     assert corr.status == chain.status == "credited"
     assert [s.label for s in corr.waits()] == []
     assert corr.credited_at is not None and corr.credited_at - tl.created_at < 600
-    wait = chain.steps[12]
+    wait = chain.steps[13]
     assert (wait.kind, wait.place, wait.label) == (
         "cutoff_wait", "issuer:MXN", "off-ramp window: cut-off + weekend")
     assert (wait.local_start, wait.local_end) == ("16:02 Fri", "09:00 Mon")
     assert wait.timezone == "America/Mexico_City"
-    assert chain.steps[9].label == "finality"
+    assert chain.steps[10].label == "finality"
+    assert chain.steps[9].label == "escrow fee"
     assert [s.label for s in chain.steps if s.kind == "mempool"] == [
         "mempool (block): mint", "mempool (block): fund FX leg", "mempool (block): PvP swap",
         "mempool (block): escrow lock", "mempool (block): escrow release",

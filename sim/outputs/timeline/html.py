@@ -321,7 +321,7 @@ def to_html(tl: Timeline) -> str:
     >>> from sim.outputs.timeline.simulate import simulate
     >>> page = to_html(simulate("US-MX", 1763760600.0))
     >>> "<script src=\\"http" in page, page.count("<tr class='step-row")
-    (False, 24)
+    (False, 25)
     """
     e = html.escape
     fig = figure(tl)

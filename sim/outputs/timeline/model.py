@@ -152,6 +152,8 @@ def label_step(kind: str, place: str, detail: str = "") -> tuple[str, str, bool]
     if kind == "return":
         return "return to sender", "failure", False
     if kind == "escrow":
+        if detail.startswith("escrow fee"):
+            return "escrow fee", "chain", False
         return "escrow refund", "failure", False
     return kind.replace("_", " "), "work", False
 
