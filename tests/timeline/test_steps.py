@@ -23,6 +23,8 @@ from sim.outputs.timeline import (
     parse_local_time,
     place_timezone,
     rail_kinds,
+    simulate,
+    to_html,
 )
 from sim.results import Results
 
@@ -187,3 +189,19 @@ def test_docstring_examples_run() -> None:
                               optionflags=doctest.ELLIPSIS)
         failed, attempted = failed + res.failed, attempted + res.attempted
     assert failed == 0 and attempted > 10
+
+
+def test_banks_are_shown_in_their_own_city(tl_net: BankNetwork, tl_spec: OnChainSpec) -> None:
+    """US-IN: the Mumbai bank (zone Asia/Kolkata) is labelled Mumbai in every view."""
+    tl = simulate("US-IN", parse_local_time("2025-11-18 10:00", "America/Chicago"), seed=1,
+                  network=tl_net, spec=tl_spec, sender="RBUSUS44", beneficiary="PLININBB")
+    assert (tl.beneficiary_bank, tl.beneficiary_tz) == ("PLININBB", "Asia/Kolkata")
+    assert tl.beneficiary_place == "Mumbai"
+    for r in tl.rails:
+        for s in r.steps:
+            if s.place in tl_net.banks:
+                assert s.where == f"{s.place} ({tl_net.banks[s.place].city})"
+                assert s.place_city == tl_net.banks[s.place].city
+        assert "Kolkata" not in tl.outcome(r)
+    page = to_html(tl)
+    assert "PLININBB (Mumbai)" in page and "PLININBB (Kolkata)" not in page
