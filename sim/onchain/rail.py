@@ -881,6 +881,10 @@ class OnChainRail:
         off_spec = cD.ramp
         f_off = percent_of(paid, cD.offramp_pct)
         f_ben = self._bank_fee(ben, "beneficiary_fee", p, paid, D)
+        if p.charge_option != "OUR" and f_off + f_ben > paid:
+            # deducted fees cannot take more than arrived (the accounts stay exact)
+            f_off = min(f_off, paid)
+            f_ben = paid - f_off
         omode = off_spec.offramp_mode
         redeem_args = (cD.minter_address, paid * scale_d)
         r_off, r_ben = report(f_off), report(f_ben)
@@ -926,8 +930,6 @@ class OnChainRail:
             fees["_billed"] = fees["offramp"] + fees["beneficiary_bank"]
         else:
             delivered = paid - f_off - f_ben
-            if delivered <= 0:
-                delivered = 0
         close("credited", None, delivered, 0, fees, credited_at, S != D,
               report(delivered))
 
