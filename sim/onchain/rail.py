@@ -28,6 +28,14 @@ Each payment of a :class:`~sim.banking.workload.Workload`, on-chain:
    (transfer + burn) and is paid fiat by wire in banking hours, by an instant
    rail, or pays out of a pre-funded float at once; then it credits its
    customer as it does any incoming payment (its own crediting parameters).
+   From a float, the redemption follows the credit (it restores the float).
+
+Steps follow each other in time (none overlaps the one before it in ``seq``)
+and every fee is the cost of a step, in the sent currency: the ordering bank's
+fee on its screening, the spread on the PvP quote (written last, when the
+accounts' exact remainder is known, at its own ``seq``), the gas on each
+transaction's mempool step, the escrow fee on an ``escrow`` step at the release
+(``docs/architecture.md``, "Steps and fees").
 
 Why FX comes before the lock: the escrow must hold the currency it delivers,
 so the bank converts first and the lock is a single-currency conditional
