@@ -585,6 +585,8 @@ class OnChainRail:
             seq += 1
 
         submit, gas_text = self.producer.submit, self._gas_text
+        usd_rate, usd_scale = self._usd_factor(S)
+        usd_to_sent = usd_rate * usd_scale   # exact: the scale is a power of ten
 
         def mined(op: TxOp, what: str) -> TxResult:
             """Account for ``op`` once its block is in (the caller yielded ``submit(op)``):
@@ -595,8 +597,8 @@ class OnChainRail:
             acct.gas_usd += fee_usd
             # the step's share of the payment's gas in the sent currency: the total is
             # rounded once, so each step takes the rounded total's increase
-            before = acct.gas_sent
-            cost = acct.gas_sent = self._usd_to(acct.gas_usd, S)
+            before = acct.gas_sent   # (_usd_to(acct.gas_usd, S), in one multiplication)
+            cost = acct.gas_sent = int((acct.gas_usd * usd_to_sent).to_integral_value())
             cost -= before
             acct.steps_cost += cost
             gas = gas_text.get(r.gas_used)
