@@ -543,11 +543,18 @@ def _step_violations_at(payments: pd.DataFrame, steps: pd.DataFrame,
     a, sq = at[o], seq[o]
     t0 = steps["started_at"].to_numpy(dtype="datetime64[us]").view("int64")[o]
     t1 = steps["ended_at"].to_numpy(dtype="datetime64[us]").view("int64")[o]
-    ccy = steps["cost_currency"].to_numpy(dtype=object)[o]
-    sent = payments["currency_sent"].to_numpy(dtype=object)
-    wrong = ccy != sent[a]
-    flag(a[wrong], lambda i: f"a step's cost is in {ccy[wrong][a[wrong] == i][0]}, not "
-                             f"the sent currency {sent[i]}")
+    # text columns compared as pandas' (Arrow) strings: a missing currency is wrong too
+    same_ccy = steps["cost_currency"].array == payments["currency_sent"].array.take(at)
+    wrong = ~np.asarray(pd.array(same_ccy, dtype="boolean").fillna(False), dtype=bool)[o]
+    sent = payments["currency_sent"]
+
+    def in_ccy(i: int) -> str:
+        rows = np.flatnonzero(at == i)
+        bad_ccy = steps["cost_currency"].iloc[rows][~np.asarray(
+            pd.array(same_ccy[rows], dtype="boolean").fillna(False), dtype=bool)].iloc[0]
+        return f"a step's cost is in {bad_ccy}, not the sent currency {sent.iloc[i]}"
+
+    flag(a[wrong], in_ccy)
     odd = total != fee
     flag(np.flatnonzero(odd), lambda i: f"step costs sum to {total[i]}, fee_total_sent "
                                         f"is {fee[i]}")
@@ -561,8 +568,7 @@ def _step_violations_at(payments: pd.DataFrame, steps: pd.DataFrame,
     over = same.copy()
     over[1:] &= t0[1:] < t1[:-1]
     flag(a[over], lambda i: "a step starts before the previous step (in seq) ends")
-    kind = steps["kind"].to_numpy(dtype=object)[o]
-    is_credit = kind == "credit"
+    is_credit = np.asarray(steps["kind"].array == "credit", dtype=bool)[o]
     credits = np.bincount(a[is_credit], minlength=n)
     credited = (payments["status"] == "credited").to_numpy()
     flag(np.flatnonzero(credited != (credits == 1)),

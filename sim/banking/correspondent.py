@@ -590,7 +590,7 @@ def _settle_spread(rows: list[tuple[Any, ...]], fee_total: int) -> None:
     """Make the steps' costs sum to the payment's ``fee_total_sent``: the FX spread is an
     exact remainder of the accounts (margins and the residues of every conversion), so
     the last ``fx`` step takes what the steps' own estimates leave of it."""
-    diff = fee_total - sum(r[4] for r in rows)
+    diff = fee_total - sum([r[4] for r in rows])
     if diff:
         i = max(i for i, r in enumerate(rows) if r[0] == "fx")
         r = rows[i]
