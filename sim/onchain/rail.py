@@ -384,6 +384,8 @@ class OnChainRail:
         self._lp_address = named_address(LP)
         self._escrow_address = ledger.addresses["escrow"]
         self._finality_s = profile.finality_delay_s()
+        self._fee_texts: dict[tuple[int, str], str] = {}
+        self._escrow_text = f"escrow fee ({spec.escrow.fee_bps:g} bp) kept at release"
         self._finality_text = f"{profile.finality.value:g} {profile.finality.kind} to finality"
 
     # -- helpers -----------------------------------------------------------------
@@ -862,9 +864,7 @@ class OnChainRail:
             paid_tok = lock_tok - lock_tok * escrow_bps // 10_000
             fee_escrow = x - paid_tok // scale_d
             r_esc = report(fee_escrow)
-            step("escrow", chain_place, env.now, env.now, r_esc, S,
-                 f"escrow fee ({escrow_bps:g} bp) kept at release"
-                 + (f": {format_minor(fee_escrow, D)}" if S != D else ""))
+            step("escrow", chain_place, env.now, env.now, r_esc, S, self._escrow_text)
         if not released:
             if env.now < deadline:
                 t = env.now
@@ -898,19 +898,18 @@ class OnChainRail:
         omode = off_spec.offramp_mode
         redeem_args = (cD.minter_address, paid * scale_d)
         r_off, r_ben = report(f_off), report(f_ben)
-        off_text = f": {format_minor(f_off, D)}" if S != D and f_off else ""
         if omode == "prefunded":
             # the bank pays its customer out of its own float at once, and redeems the
             # stablecoin to restore the float once the customer is credited (below)
             t = env.now
             step("offramp", b_acc, t, t, r_off, S,
-                 f"paid out of the bank's pre-funded float; off-ramp fee{off_text}")
+                 "paid out of the bank's pre-funded float; off-ramp fee")
         else:
             yield from self._redeem(D, redeem_args, b_acc, pid, mined)
             t, end, how = self._fiat_leg(D, omode, off_spec, Z[_Z_OFF_WIRE], "off-ramp", step,
                                          S, env.now)
             step("offramp", cD.issuer, t, end, r_off, S,
-                 f"issuer pays out by {how}; off-ramp fee{off_text}")
+                 f"issuer pays out by {how}; off-ramp fee")
             t = end
         # crediting at the beneficiary bank, as it credits any incoming payment
         credit = ben.credit
@@ -924,8 +923,12 @@ class OnChainRail:
             hours = credit.manual_hours.sample(Z[_Z_CREDIT])
             c_end = ben.calendar.add_business_seconds(ben.calendar.next_open(t), hours * 3600)
             how = f"batch/manual credit ({hours:.1f} business h)"
-        if S != D and f_ben:
-            how = f"{how}; beneficiary bank fee {format_minor(f_ben, D)}"
+        if S != D and f_ben:   # the fee in its own currency (fixed fees: a few texts)
+            fee_text = self._fee_texts.get((f_ben, D))
+            if fee_text is None:
+                fee_text = self._fee_texts[(f_ben, D)] = (
+                    f"; beneficiary bank fee {format_minor(f_ben, D)}")
+            how += fee_text
         # the payout and the crediting touch nothing shared: laid out, not slept through
         step("credit", ben.id, t, c_end, r_ben, S, how)
         credited_at = c_end
