@@ -250,6 +250,7 @@ class CorrespondentRail:
         self._fee_fns: dict[tuple[str, str, str, str], Callable[[int], int]] = {}
         self._scaled: dict[tuple[str, str], Decimal] = {}
         self._fee_cache: dict[tuple[int, str, str], int] = {}
+        self._amount_texts: dict[tuple[int, str], str] = {}
 
     # -- helpers ---------------------------------------------------------------
     def _to_sent(self, amount: int, currency: str, sent: str) -> int:
@@ -269,6 +270,15 @@ class CorrespondentRail:
         if v is None:
             v = self._fee_cache[key] = self._to_sent(amount, currency, sent)
         return v
+
+    def _own_amount(self, fee: int, currency: str) -> str:
+        """``': 17.40 MXN'``: a fee in its own currency, for a step's detail (memoised:
+        fees repeat)."""
+        key = (fee, currency)
+        text = self._amount_texts.get(key)
+        if text is None:
+            text = self._amount_texts[key] = f": {format_minor(fee, currency)}"
+        return text
 
     def _customer_rate(self, bank: Bank, source: str, target: str, segment: str) -> Decimal:
         key = (bank.id, source, target, segment)
@@ -491,7 +501,7 @@ class CorrespondentRail:
                         m.value -= fee
                     text = _LIFTING_TEXT[charge]
                     if m.currency != S:
-                        text = f"{text}: {format_minor(fee, m.currency)}"
+                        text = text + self._own_amount(fee, m.currency)
                     step(("processing", bid, start, end, fee_s, S, text))
                     if m.value <= 0:
                         x.processors.hold_until(end)
@@ -519,7 +529,7 @@ class CorrespondentRail:
                 c_end = end + med * exp(sig * Z[o + _Z_CREDIT])
                 text = _CREDIT_TEXT[("straight-through credit", our)]
                 if ben_fee and m.currency != S:
-                    text = f"{text}: {format_minor(ben_fee, m.currency)}"
+                    text = text + self._own_amount(ben_fee, m.currency)
                 step(("credit", bid, end, c_end, m.beneficiary_sent, S, text))
                 end = c_end
             x.processors.hold_until(end)
@@ -571,7 +581,7 @@ class CorrespondentRail:
             end = x.cal.add_business_seconds(t, hours * 3600.0)
             text = _CREDIT_TEXT[(f"batch/manual credit ({hours:.1f} business h)", our)]
             if ben_fee and m.currency != S:
-                text = f"{text}: {format_minor(ben_fee, m.currency)}"
+                text = text + self._own_amount(ben_fee, m.currency)
             step(("credit", x.bid, t, end, m.beneficiary_sent, S, text))
         delivered = m.value
         rec = close_accounts(
