@@ -18,6 +18,21 @@ is exactly zero. For returned or failed payments the principal goes back to the
 sender: ``amount_sent`` is what the sender was finally debited (the fees kept),
 ``amount_delivered`` is zero.
 
+Steps. Every fee of a payment is the cost of one of its steps, and a step's
+``cost`` is in minor units of the payment's ``currency_sent`` (its
+``cost_currency``, on every step), converted as the fee columns are; so, for
+every payment::
+
+    sum of its steps' cost == fee_total_sent
+
+to the minor unit (an amount in another currency, such as a lifting fee taken
+in pesos, is named in the step's ``detail``). A payment's steps in ``seq`` order
+never overlap or go back in time (each starts at or after the end of the one
+before it), and a credited payment's ``credited_at`` is the end of its one
+``credit`` step. :meth:`ResultsBuilder.build` checks all of this for every run
+and raises :class:`StepAccountsError` if a rail broke it;
+:func:`step_violations` checks any pair of tables.
+
 Example
 -------
 >>> b = ResultsBuilder("correspondent")
@@ -55,6 +70,7 @@ __all__ = [
     "STEP_COLUMNS",
     "STEP_KINDS",
     "MoneyOverflowError",
+    "StepAccountsError",
     "PaymentRecord",
     "Results",
     "ResultsBuilder",
@@ -63,6 +79,7 @@ __all__ = [
     "conservation_violations",
     "kpis",
     "paused_gc",
+    "step_violations",
     "within_1bd",
 ]
 
@@ -310,6 +327,14 @@ class ResultsBuilder:
         steps_cols: dict[str, Any] = {f: col(j) for j, f in enumerate(self._STEP_FIELDS)}
         steps_cols["rail"] = _str_array([self.rail] * n)
         steps = _frame(steps_cols, STEP_COLUMNS)
+        if perm is None:
+            pos_of = {r.payment_id: i for i, r in enumerate(p)}
+            at = np.fromiter((pos_of.get(x, -1) for x in step_pid), dtype="int64", count=n)
+        else:
+            at = key[perm]
+        bad = _step_violations_at(payments, steps, at)
+        if len(bad):
+            raise StepAccountsError(self.rail, bad)
         return Results(payments, steps)
 
 
@@ -326,6 +351,18 @@ class MoneyOverflowError(InputError):
         super().__init__(f"payment {payment_id}: {column} of {size} minor units does not "
                          "fit a 64-bit integer column (above 9.2e+18)"
                          + (f"; {hint}" if hint else ""))
+
+
+class StepAccountsError(RuntimeError):
+    """A rail wrote steps that break the steps' rules (costs that do not add up to the
+    payment's fees, steps out of order, a credit step that is not the crediting): a
+    fault of settlesim, never of its input."""
+
+    def __init__(self, rail: str, violations: pd.DataFrame) -> None:
+        self.violations = violations
+        first = violations.iloc[0]
+        super().__init__(f"{rail} rail: {len(violations)} payment(s) break the steps' rules, "
+                         f"first {first['payment_id']}: {first['violation']}")
 
 
 def _money(values: list[int], column: str, records: Sequence[PaymentRecord]) -> np.ndarray:
@@ -465,6 +502,104 @@ def conservation_violations(payments: pd.DataFrame) -> pd.DataFrame:
     bad |= payments["fee_total_sent"] > payments["amount_sent"]
     bad |= (payments["status"] != "credited") & (payments["amount_delivered"] != 0)
     return payments[bad]
+
+
+def step_violations(payments: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
+    """Payments whose steps break the steps' rules (empty frame: every rule kept).
+
+    The rules (see the module's docstring): every step's ``cost_currency`` is the
+    payment's ``currency_sent`` and its steps' costs sum to ``fee_total_sent``
+    exactly; in ``seq`` order (distinct) each step has ``started_at <= ended_at``
+    and starts at or after the previous step's end; a credited payment has exactly
+    one ``credit`` step, which ends at ``credited_at``, and no other payment has one.
+    The tables are those of one run or of pooled replications: ``(rail, payment_id)``
+    identifies a payment. The result is the offending rows of ``payments`` with a
+    ``violation`` column naming the first rule each breaks; a step of no payment in
+    ``payments`` raises :class:`~sim.errors.InputError`.
+
+    >>> b = ResultsBuilder("correspondent")
+    >>> b.add_payment(close_accounts("P1", "correspondent", "US-MX", "A", "B", "SHA", 500,
+    ...     "USD", 0, "USD", 1.7e9, None, "failed", "unroutable", 0, {"sender_bank": 500}))
+    >>> b.add_step("P1", 0, "return", "A", 1.7e9, 1.7e9, 500, "USD")
+    >>> r = b.build()
+    >>> r.steps.loc[0, "cost"] = 400
+    >>> step_violations(r.payments, r.steps)["violation"].tolist()
+    ['step costs sum to 400, fee_total_sent is 500']
+    """
+    index = pd.MultiIndex.from_arrays([payments["rail"], payments["payment_id"]])
+    if not index.is_unique:
+        raise InputError("payments table repeats a (rail, payment_id); check one run at a time")
+    at = index.get_indexer(pd.MultiIndex.from_arrays([steps["rail"], steps["payment_id"]]))
+    if (at < 0).any():
+        i = int(np.flatnonzero(at < 0)[0])
+        raise InputError(f"step of payment {steps['payment_id'].iloc[i]!r} "
+                         f"({steps['rail'].iloc[i]}) has no row in the payments table")
+    return _step_violations_at(payments, steps, at)
+
+
+def _step_violations_at(payments: pd.DataFrame, steps: pd.DataFrame,
+                        at: np.ndarray) -> pd.DataFrame:
+    """:func:`step_violations` with each step's payment row position given (``at``)."""
+    n = len(payments)
+    reason = np.full(n, "", dtype=object)
+
+    def flag(rows: np.ndarray, text: Callable[[int], str]) -> None:
+        for i in np.unique(rows):
+            if not reason[i]:
+                reason[i] = text(int(i))
+
+    keep = at >= 0                    # steps of no payment here are not its accounts
+    if not keep.all():
+        steps, at = steps[keep], at[keep]
+    cost = steps["cost"].to_numpy(dtype="int64")
+    total = np.zeros(n, dtype="int64")
+    np.add.at(total, at, cost)
+    fee = payments["fee_total_sent"].to_numpy(dtype="int64")
+    # order by payment then seq (the tables' own order, unless rows were moved)
+    seq = steps["seq"].to_numpy(dtype="int64")
+    o = np.lexsort((seq, at))
+    a, sq = at[o], seq[o]
+    t0 = steps["started_at"].to_numpy(dtype="datetime64[us]").view("int64")[o]
+    t1 = steps["ended_at"].to_numpy(dtype="datetime64[us]").view("int64")[o]
+    # text columns compared as pandas' (Arrow) strings: a missing currency is wrong too
+    same_ccy = steps["cost_currency"].array == payments["currency_sent"].array.take(at)
+    wrong = ~np.asarray(pd.array(same_ccy, dtype="boolean").fillna(False), dtype=bool)[o]
+    sent = payments["currency_sent"]
+
+    def in_ccy(i: int) -> str:
+        rows = np.flatnonzero(at == i)
+        bad_ccy = steps["cost_currency"].iloc[rows][~np.asarray(
+            pd.array(same_ccy[rows], dtype="boolean").fillna(False), dtype=bool)].iloc[0]
+        return f"a step's cost is in {bad_ccy}, not the sent currency {sent.iloc[i]}"
+
+    flag(a[wrong], in_ccy)
+    odd = total != fee
+    flag(np.flatnonzero(odd), lambda i: f"step costs sum to {total[i]}, fee_total_sent "
+                                        f"is {fee[i]}")
+    back = t1 < t0
+    flag(a[back], lambda i: "a step ends before it starts")
+    same = np.zeros(len(a), dtype=bool)
+    same[1:] = a[1:] == a[:-1]
+    dup = same.copy()
+    dup[1:] &= sq[1:] == sq[:-1]
+    flag(a[dup], lambda i: "two steps share a seq")
+    over = same.copy()
+    over[1:] &= t0[1:] < t1[:-1]
+    flag(a[over], lambda i: "a step starts before the previous step (in seq) ends")
+    is_credit = np.asarray(steps["kind"].array == "credit", dtype=bool)[o]
+    credits = np.bincount(a[is_credit], minlength=n)
+    credited = (payments["status"] == "credited").to_numpy()
+    flag(np.flatnonzero(credited != (credits == 1)),
+         lambda i: f"{credits[i]} credit steps for a payment {payments['status'].iloc[i]}")
+    last_credit_end = np.full(n, np.iinfo("int64").min, dtype="int64")
+    np.maximum.at(last_credit_end, a[is_credit], t1[is_credit])
+    cat = payments["credited_at"].to_numpy(dtype="datetime64[us]").view("int64")
+    late = credited & (credits == 1) & (cat != last_credit_end)
+    flag(np.flatnonzero(late), lambda i: "credited_at is not the end of the credit step")
+    bad = reason != ""
+    out = payments[bad].copy()
+    out["violation"] = reason[bad].astype(str)
+    return out
 
 
 class Results:

@@ -250,6 +250,7 @@ class CorrespondentRail:
         self._fee_fns: dict[tuple[str, str, str, str], Callable[[int], int]] = {}
         self._scaled: dict[tuple[str, str], Decimal] = {}
         self._fee_cache: dict[tuple[int, str, str], int] = {}
+        self._amount_texts: dict[tuple[int, str], str] = {}
 
     # -- helpers ---------------------------------------------------------------
     def _to_sent(self, amount: int, currency: str, sent: str) -> int:
@@ -269,6 +270,15 @@ class CorrespondentRail:
         if v is None:
             v = self._fee_cache[key] = self._to_sent(amount, currency, sent)
         return v
+
+    def _own_amount(self, fee: int, currency: str) -> str:
+        """``': 17.40 MXN'``: a fee in its own currency, for a step's detail (memoised:
+        fees repeat)."""
+        key = (fee, currency)
+        text = self._amount_texts.get(key)
+        if text is None:
+            text = self._amount_texts[key] = f": {format_minor(fee, currency)}"
+        return text
 
     def _customer_rate(self, bank: Bank, source: str, target: str, segment: str) -> Decimal:
         key = (bank.id, source, target, segment)
@@ -385,6 +395,7 @@ class CorrespondentRail:
         else:
             m = _Money(p.amount, S, p.amount + f0, f0)
         hops = len(plan) - 2
+        charged = [False]   # whether the ordering bank's processing step (its fee) is written
 
         def fail(status: str, reason: str, place: str, refund_rate_bank: Bank | None,
                  at: float) -> None:
@@ -394,15 +405,23 @@ class CorrespondentRail:
                 refund = convert(m.value, m.currency, S, self._customer_rate(
                     refund_rate_bank, m.currency, S, seg))
             refund = max(refund, 0)
-            step(("return", place, at, at, refund, S,
-                  f"{reason}; {format_minor(refund, S)} returned to the ordering customer"))
-            out.add_steps(pid, rows)
+            # converting the rest back costs the bank's spread: the return step's cost
+            back = self._to_sent(m.value, m.currency, S) - refund if m.currency != S else 0
+            text = f"{reason}; {format_minor(refund, S)} returned to the ordering customer"
+            if not charged[0]:   # returned before its processing: the fee is kept here
+                back += m.sender_fee_sent
+                text += f"; {_ORDERING_TEXT[charge]} kept"
+            step(("return", place, at, at, back, S, text))
             fees = {"sender_bank": m.sender_fee_sent, "lifting": m.lifting_sent,
                     "beneficiary_bank": m.beneficiary_sent}
-            out.add_payment(close_accounts(
+            rec = close_accounts(
                 pid, RAIL, p.corridor, p.sender_bank, p.beneficiary_bank, charge,
                 m.paid_in - refund, S, 0, p.currency_delivered, p.created_at, None, status,
-                reason, hops, fees, 0, m.has_fx or m.currency != S))
+                reason, hops, fees, 0, m.has_fx or m.currency != S)
+            if m.has_fx:
+                _settle_spread(rows, rec.fee_total_sent)
+            out.add_steps(pid, rows)
+            out.add_payment(rec)
 
         if m.value <= 0:
             fail("returned", "charges exceed the amount", sender.id, None, env.now)
@@ -436,14 +455,14 @@ class CorrespondentRail:
             if not (stp and x.stp_any_hours):
                 start, why = x.cal.next_accepting(arrival)
                 if start > arrival:
-                    step(("cutoff_wait", bid, arrival, start, 0, None, why))
+                    step(("cutoff_wait", bid, arrival, start, 0, S, why))
             if start > env.now:
                 yield env.timeout(start - env.now)
             # 2. capacity: the first processor to come free, in order of arrival
             t = start
             free = x.processors.free_at[0]
             if free > t:
-                step(("queue", bid, t, free, 0, None, ""))
+                step(("queue", bid, t, free, 0, S, ""))
                 t = free
             # 3. screening, 4. processing and conversion: the bank works on the payment
             # without interruption while it holds the processor, back to back.
@@ -455,7 +474,7 @@ class CorrespondentRail:
                 end = x.cal.add_business_seconds(end, hours * 3600.0)
                 rejected = U[o + _U_REJECT] < x.reject_share
                 verdict = "rejected" if rejected else "released"
-                step(("screening", bid, t, end, 0, None,
+                step(("screening", bid, t, end, 0, S,
                       f"manual review ({hours:.1f} business h): {verdict}"))
                 if rejected:
                     x.processors.hold_until(end)
@@ -463,12 +482,13 @@ class CorrespondentRail:
                          end)
                     return
             else:
-                step(("screening", bid, t, end, 0, None, "automated"))
+                step(("screening", bid, t, end, 0, S, "automated"))
             if not x.is_ben:
                 med, sig = x.processing
                 start, end = end, end + med * exp(sig * Z[o + _Z_PROC])
                 if x.lifting is None:       # the ordering bank
                     step(("processing", bid, start, end, f0, S, _ORDERING_TEXT[charge]))
+                    charged[0] = True
                 else:
                     fee = x.lifting
                     if not our:
@@ -479,7 +499,10 @@ class CorrespondentRail:
                         m.paid_in += fee_s
                     else:
                         m.value -= fee
-                    step(("processing", bid, start, end, fee, m.currency, _LIFTING_TEXT[charge]))
+                    text = _LIFTING_TEXT[charge]
+                    if m.currency != S:
+                        text = text + self._own_amount(fee, m.currency)
+                    step(("processing", bid, start, end, fee_s, S, text))
                     if m.value <= 0:
                         x.processors.hold_until(end)
                         fail("returned", f"charges exceed the amount at {bid}", bid, x.bank,
@@ -488,8 +511,10 @@ class CorrespondentRail:
             for source, target, scaled, text in x.convs:
                 # convert(): paid out at the customer rate, rounded down
                 new = int((Decimal(m.value) * scaled).to_integral_value(rounding=ROUND_FLOOR))
-                back = self._to_sent(new, target, source)
-                step(("fx", bid, end, end + _FX_SECONDS, m.value - back, source, text))
+                # its cost: the value's worth in S at the mid rate, less what it becomes
+                # (the exact remainder is settled on the last fx step at the close)
+                spread = (self._to_sent(m.value, source, S) - self._to_sent(new, target, S))
+                step(("fx", bid, end, end + _FX_SECONDS, spread, S, text))
                 end += _FX_SECONDS
                 m.value, m.currency, m.has_fx = new, target, True
             if stp:
@@ -502,8 +527,10 @@ class CorrespondentRail:
                     return
                 med, sig = x.stp_seconds
                 c_end = end + med * exp(sig * Z[o + _Z_CREDIT])
-                step(("credit", bid, end, c_end, ben_fee, m.currency,
-                      _CREDIT_TEXT[("straight-through credit", our)]))
+                text = _CREDIT_TEXT[("straight-through credit", our)]
+                if ben_fee and m.currency != S:
+                    text = text + self._own_amount(ben_fee, m.currency)
+                step(("credit", bid, end, c_end, m.beneficiary_sent, S, text))
                 end = c_end
             x.processors.hold_until(end)
             if x.is_ben:
@@ -528,7 +555,7 @@ class CorrespondentRail:
                             nos.balance = m.value  # treasury funds the shortfall at the window
                         waited = True
                     if waited:
-                        step(("nostro_wait", bid, t, env.now, 0, None,
+                        step(("nostro_wait", bid, t, env.now, 0, S,
                               f"nostro of {leg.account.owner} at {leg.account.servicer} "
                               f"({m.currency}) short of {format_minor(m.value, m.currency)}"
                               "; funded at the next window"))
@@ -538,7 +565,7 @@ class CorrespondentRail:
                     nos.balance += m.value
             med, sig = x.transit
             arrival = t + med * exp(sig * Z[o + _Z_LEG])
-            step(("transit", leg.receiver, t, arrival, 0, None, x.transit_text))
+            step(("transit", leg.receiver, t, arrival, 0, S, x.transit_text))
 
         # beneficiary bank: batch or manual crediting after the processor is released
         x = plan[-1]
@@ -552,16 +579,32 @@ class CorrespondentRail:
             med, sig = x.manual_hours
             hours = med * exp(sig * Z[x.o + _Z_CREDIT])
             end = x.cal.add_business_seconds(t, hours * 3600.0)
-            step(("credit", x.bid, t, end, ben_fee, m.currency,
-                  _CREDIT_TEXT[(f"batch/manual credit ({hours:.1f} business h)", our)]))
+            text = _CREDIT_TEXT[(f"batch/manual credit ({hours:.1f} business h)", our)]
+            if ben_fee and m.currency != S:
+                text = text + self._own_amount(ben_fee, m.currency)
+            step(("credit", x.bid, t, end, m.beneficiary_sent, S, text))
         delivered = m.value
-        out.add_steps(pid, rows)
-        out.add_payment(close_accounts(
+        rec = close_accounts(
             pid, RAIL, p.corridor, p.sender_bank, p.beneficiary_bank, charge,
             m.paid_in, S, delivered, m.currency, p.created_at, end, "credited", None, hops,
             {"sender_bank": m.sender_fee_sent, "lifting": m.lifting_sent,
              "beneficiary_bank": m.beneficiary_sent},
-            self._to_sent(delivered, m.currency, S), m.has_fx))
+            self._to_sent(delivered, m.currency, S), m.has_fx)
+        if m.has_fx:
+            _settle_spread(rows, rec.fee_total_sent)
+        out.add_steps(pid, rows)
+        out.add_payment(rec)
+
+
+def _settle_spread(rows: list[tuple[Any, ...]], fee_total: int) -> None:
+    """Make the steps' costs sum to the payment's ``fee_total_sent``: the FX spread is an
+    exact remainder of the accounts (margins and the residues of every conversion), so
+    the last ``fx`` step takes what the steps' own estimates leave of it."""
+    diff = fee_total - sum([r[4] for r in rows])
+    if diff:
+        i = max(i for i, r in enumerate(rows) if r[0] == "fx")
+        r = rows[i]
+        rows[i] = (*r[:4], r[4] + diff, *r[5:])
 
 
 def run(network: BankNetwork | None = None, workload: Workload | None = None, seed: int = 0,

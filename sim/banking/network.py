@@ -193,6 +193,7 @@ class Bank(_Model):
     country: str = Field(pattern=r"^[A-Z]{2}$")
     currency: str
     timezone: str
+    city: str = Field(description="where the bank is, as timelines and the report show it")
     subdiv: str | None = None
     opens: Clock
     closes: Clock
@@ -215,6 +216,15 @@ class Bank(_Model):
     @classmethod
     def _ccy(cls, v: str) -> str:
         return check_currency(v)
+
+    @field_validator("city")
+    @classmethod
+    def _city(cls, v: str) -> str:
+        text = v.strip()
+        if not text or len(text) > 60 or not text.isprintable():
+            raise ValueError("give the city the bank is in as plain text of 1 to 60 "
+                             "characters, e.g. \"Mumbai\"")
+        return text
 
     @field_validator("fx_currencies")
     @classmethod

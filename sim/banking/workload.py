@@ -302,6 +302,8 @@ class Workload(Sequence[Payment]):
             if p.index != i:
                 raise InputError(f"payment {p.payment_id} has index {p.index}, expected {i}; "
                                  "indices must be 0..n-1 in order")
+            if p.sender_bank == p.beneficiary_bank:
+                raise InputError(_same_bank(p.payment_id, p.sender_bank))
         self.seed = seed
         self.start = start if start is not None else (
             self.payments[0].created_at if self.payments else 0.0)
@@ -429,11 +431,21 @@ def _charge(s: SegmentSpec, u: float) -> str:
     return opts[min(int(np.searchsorted(cum, u, side="right")), len(opts) - 1)]
 
 
+def _same_bank(payment_id: str, bank_id: str) -> str:
+    return (f"payment {payment_id}: sender and beneficiary are the same bank {bank_id!r}; "
+            "a transfer within one bank is a book entry, not a cross-border payment: "
+            "use two different banks")
+
+
 def make_payment(index: int, created_at: datetime | float, sender_bank: str,
                  beneficiary_bank: str, amount: str | int | Decimal, currency_sent: str,
                  currency_delivered: str, *, network: BankNetwork, segment: str = "retail",
                  charge_option: str = "SHA", payment_id: str | None = None) -> Payment:
     """Build one :class:`Payment` by hand (``amount`` in major units); for tests and studies.
+
+    Raises :class:`~sim.errors.InputError` for an unknown bank, segment or charge
+    option, and for a payment from a bank to itself (an on-us book transfer, which
+    neither rail models; :class:`Workload` refuses one too).
 
     >>> from sim.banking.network import BankNetwork
     >>> p = make_payment(0, 1.7e9, "RBUSUS44", "PLMXMXMM", "200", "USD", "MXN",
@@ -443,6 +455,8 @@ def make_payment(index: int, created_at: datetime | float, sender_bank: str,
     """
     t = created_at if isinstance(created_at, float | int) else to_timestamp(created_at)
     sc, rc = network.bank(sender_bank).country, network.bank(beneficiary_bank).country
+    if sender_bank == beneficiary_bank:
+        raise InputError(_same_bank(payment_id or f"P{index:07d}", sender_bank))
     if segment not in SEGMENTS:
         raise InputError(f"segment {segment!r}: use one of {', '.join(SEGMENTS)}")
     if charge_option not in CHARGE_OPTIONS:

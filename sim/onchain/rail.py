@@ -28,6 +28,14 @@ Each payment of a :class:`~sim.banking.workload.Workload`, on-chain:
    (transfer + burn) and is paid fiat by wire in banking hours, by an instant
    rail, or pays out of a pre-funded float at once; then it credits its
    customer as it does any incoming payment (its own crediting parameters).
+   From a float, the redemption follows the credit (it restores the float).
+
+Steps follow each other in time (none overlaps the one before it in ``seq``)
+and every fee is the cost of a step, in the sent currency: the ordering bank's
+fee on its screening, the spread on the PvP quote (written last, when the
+accounts' exact remainder is known, at its own ``seq``), the gas on each
+transaction's mempool step, the escrow fee on an ``escrow`` step at the release
+(``docs/architecture.md``, "Steps and fees").
 
 Why FX comes before the lock: the escrow must hold the currency it delivers,
 so the bank converts first and the lock is a single-currency conditional
@@ -118,6 +126,7 @@ _FX_DEADLINE_S = 6 * 3600
 _MAX_REPLENISHMENTS = 1000
 _WEI_PER_GWEI = Decimal(10**9)
 LP = "fx_provider"
+_ORDERING_TEXT = {c: f"ordering bank fee ({c})" for c in ("OUR", "SHA", "BEN")}
 
 # uniform slots
 _U_S_REVIEW, _U_S_REJECT, _U_ON_REVIEW, _U_B_REVIEW, _U_B_REJECT, _U_STP = 0, 1, 2, 3, 4, 5
@@ -326,6 +335,8 @@ class _Acct:
     sender_bank: int = 0
     onramp: int = 0
     gas_usd: Decimal = Decimal(0)
+    gas_sent: int = 0              # gas_usd in the sent currency (rounded once, as a whole)
+    steps_cost: int = 0            # the costs of the steps written so far
 
 
 class OnChainRail:
@@ -370,6 +381,8 @@ class OnChainRail:
         self._gas_text: dict[int, str] = {}   # "262,339": few distinct gas figures, many steps
         self._lp_address = named_address(LP)
         self._finality_s = profile.finality_delay_s()
+        self._fee_texts: dict[tuple[int, str], str] = {}
+        self._escrow_text = f"escrow fee ({spec.escrow.fee_bps:g} bp) kept at release"
         self._finality_text = f"{profile.finality.value:g} {profile.finality.kind} to finality"
 
     # -- helpers -----------------------------------------------------------------
@@ -558,14 +571,17 @@ class OnChainRail:
         chain_place = profile.name
         put = out.step_writer()
 
-        def step(kind: str, place: str, start: float, end: float, cost: int = 0,
-                 ccy: str | None = None, detail: str = "") -> None:
-            nonlocal seq
-            put((pid, seq, kind, place, start, end, cost, ccy, detail))
-            seq += 1
-
         acct = _Acct()
         n_tx = 0
+        quote: tuple[int, float, float] | None = None   # the PvP quote's (seq, start, end)
+
+        def step(kind: str, place: str, start: float, end: float, cost: int = 0,
+                 ccy: str | None = None, detail: str = "") -> None:
+            # every step's cost is in the sent currency (docs/architecture.md)
+            nonlocal seq
+            put((pid, seq, kind, place, start, end, cost, S, detail))
+            acct.steps_cost += cost
+            seq += 1
 
         submit, gas_text = self.producer.submit, self._gas_text
         usd_rate, usd_scale = self._usd_factor(S)
@@ -578,12 +594,17 @@ class OnChainRail:
             r, fee_usd, about = op.outcome
             n_tx += 1
             acct.gas_usd += fee_usd
+            # the step's share of the payment's gas in the sent currency: the total is
+            # rounded once, so each step takes the rounded total's increase
+            before = acct.gas_sent   # (_usd_to(acct.gas_usd, S), in one multiplication)
+            cost = acct.gas_sent = int((acct.gas_usd * usd_to_sent).to_integral_value())
+            cost -= before
+            acct.steps_cost += cost
             gas = gas_text.get(r.gas_used)
             if gas is None:
                 gas = gas_text[r.gas_used] = f"{r.gas_used:,}"
             # the fee in the sent currency: _usd_to(fee_usd, S)
-            put((pid, seq, "mempool", chain_place, op.submitted_at, env.now,
-                 int((fee_usd * usd_to_sent).to_integral_value()), S,
+            put((pid, seq, "mempool", chain_place, op.submitted_at, env.now, cost, S,
                  f"{what}: {gas}{about}" if r.ok else f"{what}: {gas}{about}; reverted: {r.error}"))
             seq += 1
             return r  # type: ignore[no-any-return]
@@ -592,24 +613,43 @@ class OnChainRail:
                   fees: dict[str, int], credited_at: float | None, has_fx: bool,
                   delivered_in_sent: int = 0) -> None:
             fees = dict(fees)
-            fees["gas"] = self._usd_to(acct.gas_usd, S)
+            fees["gas"] = acct.gas_sent
             paid = acct.paid_in + fees["gas"] + fees.pop("_billed", 0)
-            out.add_payment(close_accounts(
+            rec = close_accounts(
                 pid, RAIL, p.corridor, p.sender_bank, p.beneficiary_bank, p.charge_option,
                 paid - refund, S, delivered, D, p.created_at, credited_at, status, reason,
-                n_tx, fees, delivered_in_sent, has_fx))
+                n_tx, fees, delivered_in_sent, has_fx)
+            if quote is not None:
+                # the quote's cost is the FX spread: the exact remainder of the accounts
+                # (the provider's margin and every conversion's residue), so the steps'
+                # costs sum to the fees
+                assert route.pair is not None
+                put((pid, quote[0], "fx", LP, quote[1], quote[2],
+                     rec.fee_total_sent - acct.steps_cost, S, route.pair.detail))
+            out.add_payment(rec)
 
         def give_back(reason: str, status: str, value: int, value_ccy: str, place: str) -> None:
             """End the payment: ``value`` (in ``value_ccy``) goes back to the sender."""
             refund = value
+            back = 0
             if value_ccy != S:
                 refund = convert(value, value_ccy, S, self._dealt_rate(value_ccy, S, p.segment))
-            step("return", place, env.now, env.now, refund, S,
+                # converting back costs the provider's spread again: the return's cost
+                worth = Decimal(value) * self._back(value_ccy, S)
+                back = int(worth.to_integral_value(rounding=ROUND_HALF_EVEN)) - refund
+            step("return", place, env.now, env.now, back, S,
                  f"{reason}; {format_minor(refund, S)} returned to the ordering customer")
             close(status, reason, 0, refund, {"sender_bank": acct.sender_bank,
                                              "onramp": acct.onramp}, None,
                   has_fx=value_ccy != S)
 
+        if p.sender_bank == p.beneficiary_bank:
+            # as on the correspondent rail: not a cross-border payment (Workload and
+            # make_payment refuse it; a hand-made Payment fails here)
+            reason = f"unroutable: sender and beneficiary are the same bank {p.sender_bank!r}"
+            step("return", p.sender_bank, env.now, env.now, 0, S, reason)
+            close("failed", reason, 0, 0, {}, None, False)
+            return
         try:
             route = self._route(p)
         except (KeyError, LookupError) as exc:
@@ -628,7 +668,6 @@ class OnChainRail:
             hours = sender.review_hours.sample(Z[_Z_S_REVIEW])
             end = sender.calendar.add_business_seconds(end, hours * 3600)
             detail = f"held for manual review ({hours:.1f} business h)"
-        step("screening", sender.id, t, end, 0, S, detail)
         # the screening, the on-ramp and the issuer's review touch nothing shared:
         # the payment waits once, until it asks for the mint (or is returned)
 
@@ -637,22 +676,26 @@ class OnChainRail:
         f_bank = self._bank_fee(sender, "sender_fee", p, amount, S)
         onramp_spec = cS.ramp
         f_on = percent_of(amount, cS.onramp_pct)
+        ben_pays = p.charge_option == "BEN"
+        y = amount - f_bank - f_on if ben_pays else amount
+        rejected = (U[_U_S_REVIEW] < sender.review_share
+                    and U[_U_S_REJECT] < sender.review_reject_share)
+        if rejected or y <= 0:
+            # returned before the on-ramp: the ordering bank keeps its fee (no more than
+            # the amount), and no fiat reached the issuer, so there is no on-ramp fee
+            f_bank = acct.sender_bank = min(f_bank, amount) if ben_pays else f_bank
+            acct.paid_in = amount if ben_pays else amount + f_bank
+            step("screening", sender.id, t, end, f_bank, S,
+                 f"{detail}; {_ORDERING_TEXT[p.charge_option]}")
+            yield env.timeout(end - t)
+            why = ("rejected in the ordering bank's compliance review" if rejected
+                   else "charges exceed the amount")
+            give_back(why, "returned", acct.paid_in - f_bank, S, sender.id)
+            return
+        step("screening", sender.id, t, end, f_bank, S,
+             f"{detail}; {_ORDERING_TEXT[p.charge_option]}")
         acct.sender_bank, acct.onramp = f_bank, f_on
-        if p.charge_option == "BEN":
-            y = amount - f_bank - f_on
-            acct.paid_in = amount
-        else:
-            y = amount
-            acct.paid_in = amount + f_bank + f_on
-        if U[_U_S_REVIEW] < sender.review_share and U[_U_S_REJECT] < sender.review_reject_share:
-            yield env.timeout(end - t)
-            give_back("rejected in the ordering bank's compliance review", "returned", y, S,
-                      sender.id)
-            return
-        if y <= 0:
-            yield env.timeout(end - t)
-            give_back("charges exceed the amount", "returned", max(y, 0), S, sender.id)
-            return
+        acct.paid_in = amount if ben_pays else amount + f_bank + f_on
 
         escrow_bps = spec.escrow.fee_bps
         tok_d = cD.tok
@@ -725,6 +768,8 @@ class OnChainRail:
                 waiting.append((x, served))
                 if len(waiting) == 1:        # the first in line sends for a replenishment
                     env.process(self._replenish(D))
+                quote = (seq, t, env.now)   # the quote, written at the close with its cost
+                seq += 1
                 w0, n0 = env.now, self._top_ups.get(D, 0)
                 yield served
                 n = self._top_ups[D] - n0
@@ -733,8 +778,9 @@ class OnChainRail:
                      f"({n} top-up{'s' if n != 1 else ''})")
             else:
                 self.inventory[D] -= x
+                quote = (seq, t, env.now)   # the quote, written at the close with its cost
+                seq += 1
             self.inventory[S] = self._inv(S) + y
-            step("fx", LP, t, env.now, 0, S, pair.detail)
             fx_deadline = int(env.now) + _FX_DEADLINE_S
             terms = (s_addr, cS.token, y * cS.tok, self._lp_address, cD.token, x * tok_d,
                      fx_deadline, salt)
@@ -776,6 +822,15 @@ class OnChainRail:
             give_back(f"escrow lock reverted: {r.error}", "failed", x, D, chain_place)
             return
 
+        if S != D:
+            back = self._back(D, S)
+
+            def report(v: int) -> int:   # convert_for_reporting(v, D, S, mid rate D -> S)
+                return int((Decimal(v) * back).to_integral_value(rounding=ROUND_HALF_EVEN))
+        else:
+            def report(v: int) -> int:
+                return v
+
         # 5. the beneficiary bank's compliance review, then the release
         t = env.now
         end = t + ben.screening_seconds.sample(Z[_Z_B_SCREEN])
@@ -800,6 +855,12 @@ class OnChainRail:
             why = f"escrow release reverted: {r.error}" if not r.ok else ""
         else:
             why = "rejected in the beneficiary bank's compliance review"
+        if released and escrow_bps:
+            # the escrow keeps its fee out of the release
+            paid_tok = lock_tok - lock_tok * escrow_bps // 10_000
+            fee_escrow = x - paid_tok // scale_d
+            r_esc = report(fee_escrow)
+            step("escrow", chain_place, env.now, env.now, r_esc, S, self._escrow_text)
         if not released:
             if env.now < deadline:
                 t = env.now
@@ -827,29 +888,25 @@ class OnChainRail:
         off_spec = cD.ramp
         f_off = percent_of(paid, cD.offramp_pct)
         f_ben = self._bank_fee(ben, "beneficiary_fee", p, paid, D)
+        if p.charge_option != "OUR" and f_off + f_ben > paid:
+            # deducted fees cannot take more than arrived (the accounts stay exact)
+            f_off = min(f_off, paid)
+            f_ben = paid - f_off
         omode = off_spec.offramp_mode
         redeem_args = (cD.minter_address, paid * scale_d)
-        if S != D:
-            back = self._back(D, S)
-
-            def report(v: int) -> int:   # convert_for_reporting(v, D, S, mid rate D -> S)
-                return int((Decimal(v) * back).to_integral_value(rounding=ROUND_HALF_EVEN))
-        else:
-            def report(v: int) -> int:
-                return v
         r_off, r_ben = report(f_off), report(f_ben)
-        redemption = None
         if omode == "prefunded":
-            # the bank pays its customer out of its own float; redemption runs alongside
-            redemption = env.process(self._redeem(D, redeem_args, b_acc, pid, mined))
+            # the bank pays its customer out of its own float at once, and redeems the
+            # stablecoin to restore the float once the customer is credited (below)
             t = env.now
-            step("offramp", b_acc, t, t, 0, S, "paid out of the bank's pre-funded float")
-            t = env.now
+            step("offramp", b_acc, t, t, r_off, S,
+                 "paid out of the bank's pre-funded float; off-ramp fee")
         else:
             yield from self._redeem(D, redeem_args, b_acc, pid, mined)
             t, end, how = self._fiat_leg(D, omode, off_spec, Z[_Z_OFF_WIRE], "off-ramp", step,
                                          S, env.now)
-            step("offramp", cD.issuer, t, end, r_off, S, f"issuer pays out by {how}; off-ramp fee")
+            step("offramp", cD.issuer, t, end, r_off, S,
+                 f"issuer pays out by {how}; off-ramp fee")
             t = end
         # crediting at the beneficiary bank, as it credits any incoming payment
         credit = ben.credit
@@ -863,11 +920,19 @@ class OnChainRail:
             hours = credit.manual_hours.sample(Z[_Z_CREDIT])
             c_end = ben.calendar.add_business_seconds(ben.calendar.next_open(t), hours * 3600)
             how = f"batch/manual credit ({hours:.1f} business h)"
+        if S != D and f_ben:   # the fee in its own currency (fixed fees: a few texts)
+            fee_text = self._fee_texts.get((f_ben, D))
+            if fee_text is None:
+                fee_text = self._fee_texts[(f_ben, D)] = (
+                    f"; beneficiary bank fee {format_minor(f_ben, D)}")
+            how += fee_text
         # the payout and the crediting touch nothing shared: laid out, not slept through
         step("credit", ben.id, t, c_end, r_ben, S, how)
         credited_at = c_end
-        if redemption is not None:
-            yield redemption  # its gas is part of this payment's cost
+        if omode == "prefunded":
+            # the redemption after the credit; its gas is part of this payment's cost
+            yield env.timeout(c_end - env.now)
+            yield from self._redeem(D, redeem_args, b_acc, pid, mined)
         fees = {"sender_bank": f_bank, "onramp": f_on,
                 "escrow": report(fee_escrow), "offramp": r_off, "beneficiary_bank": r_ben}
         if p.charge_option == "OUR":
@@ -875,8 +940,6 @@ class OnChainRail:
             fees["_billed"] = fees["offramp"] + fees["beneficiary_bank"]
         else:
             delivered = paid - f_off - f_ben
-            if delivered <= 0:
-                delivered = 0
         close("credited", None, delivered, 0, fees, credited_at, S != D,
               report(delivered))
 

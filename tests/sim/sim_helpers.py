@@ -26,6 +26,10 @@ _BANK: dict[str, Any] = {
 }
 
 
+#: where the small network's banks are: two of them away from their zone's city
+CITIES = {"SENDUS33": "Boston", "TIERMXMM": "Monterrey"}
+
+
 def small_network_dict(**bank_overrides: dict[str, Any]) -> dict[str, Any]:
     """Four banks: US sender -> US hub -> MX bank -> MX second-tier bank, plus a JP bank.
 
@@ -33,7 +37,8 @@ def small_network_dict(**bank_overrides: dict[str, Any]) -> dict[str, Any]:
     """
     def bank(id_: str, country: str, ccy: str, tz: str, **kw: Any) -> dict[str, Any]:
         b = copy.deepcopy(_BANK) | {"id": id_, "name": id_, "country": country,
-                                    "currency": ccy, "timezone": tz} | kw
+                                    "currency": ccy, "timezone": tz,
+                                    "city": CITIES.get(id_, tz.rsplit("/", 1)[-1])} | kw
         b.update(bank_overrides.get(id_, {}))
         return b
 

@@ -22,7 +22,8 @@ def test_default_network_size(net: BankNetwork) -> None:
 
 def test_every_default_parameter_cites_a_source() -> None:
     raw = tomllib.loads(DEFAULT_NETWORK_PATH.read_text())
-    identity = {"id", "name", "country", "currency", "timezone", "profile", "sources"}
+    identity = {"id", "name", "country", "currency", "timezone", "city", "profile",
+                "sources"}
     for table in ("profiles", "account_profiles"):
         for name, prof in raw[table].items():
             missing = set(prof) - {"sources"} - set(prof.get("sources", {}))
@@ -128,7 +129,8 @@ def test_cheapest_takes_a_longer_but_cheaper_path() -> None:
 
     d = small_network_dict()
     d["banks"].append(dict(_BANK) | {"id": "CHEAPUS3", "name": "cheap", "country": "US",
-                                     "currency": "USD", "timezone": "America/New_York"})
+                                     "currency": "USD", "timezone": "America/New_York",
+                                     "city": "New York"})
     d["accounts"][0]["lifting_fee"] = "40"                  # SENDUS33 at HUBXUS33
     d["accounts"] += [
         {"owner": "SENDUS33", "servicer": "CHEAPUS3", "currency": "USD", "lifting_fee": "1",
@@ -152,3 +154,34 @@ def test_fee_currency_without_rate_is_reported(tmp_path: Path) -> None:
     text = "\n".join(_problems(d, tmp_path))
     assert "field 'sender_fee.retail.currency': GBP has no FX mid rate" in text
     assert "accounts[0]: currency GBP has no FX mid rate; fix: add GBP to [fx.rates]" in text
+
+
+def test_every_bank_has_its_own_city() -> None:
+    """Each bank's city is the one it is in (its name says so), not its time zone's:
+    the Mumbai bank is in Mumbai, though its zone is Asia/Kolkata."""
+    net = BankNetwork.default()
+    assert net.banks["PLININBB"].city == "Mumbai"
+    assert net.banks["PLININBB"].timezone == "Asia/Kolkata"
+    for b in net.banks.values():
+        assert b.city and (b.city in b.name or b.name.startswith(b.city)), b.id
+    away = [b.id for b in net.banks.values() if b.city != b.timezone.rsplit("/", 1)[-1]
+            .replace("_", " ")]
+    assert len(away) == 15   # Frankfurt, Abu Dhabi, Houston, ... shown as their zone's city before
+
+
+@pytest.mark.parametrize("city", [None, "", "   ", "Mum\nbai", "x" * 61, 7])
+def test_a_bank_without_a_usable_city_is_refused(city: object) -> None:
+    over = {} if city is None else {"city": city}
+    d = small_network_dict(SENDUS33=over)
+    if city is None:
+        del d["banks"][0]["city"]
+    with pytest.raises(NetworkFileError) as exc:
+        BankNetwork.from_dict(d, path="net.toml")
+    text = str(exc.value)
+    assert "banks[0] (id 'SENDUS33') field 'city'" in text and "net.toml" in text
+    assert text.count("field 'city'") == 1
+
+
+def test_city_is_stripped() -> None:
+    net = BankNetwork.from_dict(small_network_dict(SENDUS33={"city": " Boston "}))
+    assert net.banks["SENDUS33"].city == "Boston"

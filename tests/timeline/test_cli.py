@@ -32,7 +32,7 @@ def test_timeline_command_writes_the_page_and_prints_the_tables(
     assert f"wrote {out}" in text
     page = out.read_text(encoding="utf-8")
     assert not re.search(r"<script[^>]+src=", page)
-    assert page.count("<tr class='step-row") == 9 + 15  # the known payment's steps
+    assert page.count("<tr class='step-row") == 9 + 16  # the known payment's steps
 
 
 def test_timeline_command_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

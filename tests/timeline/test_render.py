@@ -37,7 +37,11 @@ def test_terminal_rendering_at_a_fixed_width(friday_late: Timeline) -> None:
     # the weekend's bar fills the row's axis; the later steps sit at the far right
     bar = first.rstrip().split()[-1]
     assert set(bar) == {"█"} and len(bar) >= 10
-    assert "8.00 USD" in text and "17.40 MXN" in text
+    # costs in the sent currency (the beneficiary bank's 17.40 MXN is 1.00 USD), adding
+    # up to each rail's header
+    assert "8.00 USD" in text and "1.00 USD" in text and "17.40 MXN" not in text
+    for r in friday_late.rails:
+        assert sum(s.cost for s in r.steps) == r.fee_total_sent
 
 
 def test_terminal_log_scale_keeps_short_steps_visible(friday_ny: Timeline) -> None:

@@ -23,14 +23,16 @@ from sim.outputs.timeline import (
     parse_local_time,
     place_timezone,
     rail_kinds,
+    simulate,
+    to_html,
 )
 from sim.results import Results
 
 CORR_KINDS = ["screening", "processing", "transit", "screening", "processing", "transit",
               "screening", "fx", "credit"]
 CHAIN_KINDS = ["screening", "onramp", "mempool", "fx", "mempool", "mempool", "mempool",
-               "screening", "mempool", "finality", "mempool", "mempool", "cutoff_wait",
-               "offramp", "credit"]
+               "screening", "mempool", "escrow", "finality", "mempool", "mempool",
+               "cutoff_wait", "offramp", "credit"]
 
 
 def test_known_friday_payment_step_sequence(friday_ny: Timeline) -> None:
@@ -47,12 +49,13 @@ def test_known_friday_payment_step_sequence(friday_ny: Timeline) -> None:
     assert corr.status == chain.status == "credited"
     assert [s.label for s in corr.waits()] == []
     assert corr.credited_at is not None and corr.credited_at - tl.created_at < 600
-    wait = chain.steps[12]
+    wait = chain.steps[13]
     assert (wait.kind, wait.place, wait.label) == (
         "cutoff_wait", "issuer:MXN", "off-ramp window: cut-off + weekend")
     assert (wait.local_start, wait.local_end) == ("16:02 Fri", "09:00 Mon")
     assert wait.timezone == "America/Mexico_City"
-    assert chain.steps[9].label == "finality"
+    assert chain.steps[10].label == "finality"
+    assert chain.steps[9].label == "escrow fee"
     assert [s.label for s in chain.steps if s.kind == "mempool"] == [
         "mempool (block): mint", "mempool (block): fund FX leg", "mempool (block): PvP swap",
         "mempool (block): escrow lock", "mempool (block): escrow release",
@@ -186,3 +189,19 @@ def test_docstring_examples_run() -> None:
                               optionflags=doctest.ELLIPSIS)
         failed, attempted = failed + res.failed, attempted + res.attempted
     assert failed == 0 and attempted > 10
+
+
+def test_banks_are_shown_in_their_own_city(tl_net: BankNetwork, tl_spec: OnChainSpec) -> None:
+    """US-IN: the Mumbai bank (zone Asia/Kolkata) is labelled Mumbai in every view."""
+    tl = simulate("US-IN", parse_local_time("2025-11-18 10:00", "America/Chicago"), seed=1,
+                  network=tl_net, spec=tl_spec, sender="RBUSUS44", beneficiary="PLININBB")
+    assert (tl.beneficiary_bank, tl.beneficiary_tz) == ("PLININBB", "Asia/Kolkata")
+    assert tl.beneficiary_place == "Mumbai"
+    for r in tl.rails:
+        for s in r.steps:
+            if s.place in tl_net.banks:
+                assert s.where == f"{s.place} ({tl_net.banks[s.place].city})"
+                assert s.place_city == tl_net.banks[s.place].city
+        assert "Kolkata" not in tl.outcome(r)
+    page = to_html(tl)
+    assert "PLININBB (Mumbai)" in page and "PLININBB (Kolkata)" not in page

@@ -25,7 +25,6 @@ from sim.outputs.timeline.model import (
     StepView,
     Timeline,
     _zone,
-    city,
     format_duration,
     local_clock,
 )
@@ -42,7 +41,7 @@ def _hover(tl: Timeline, s: StepView) -> str:
     e = html.escape
     lines = [f"<b>{e(RAIL_TITLES.get(s.rail, s.rail))} · step {s.seq}: {e(s.label)}</b>",
              f"where: {e(s.where)}",
-             f"local clock: {e(s.local_start)} → {e(s.local_end)} ({e(city(s.timezone))})",
+             f"local clock: {e(s.local_start)} → {e(s.local_end)} ({e(s.place_city)})",
              f"took: {format_duration(s.duration_s)}"
              f" (from +{format_duration(s.elapsed_start)} to +{format_duration(s.elapsed_end)})",
              f"cost: {e(s.cost_text) or 'none'}",
@@ -127,9 +126,9 @@ def figure(tl: Timeline) -> Any:
         def xa(t: float) -> Any:  # annotations on a log axis take log10 positions
             return xv(t) if view == "linear" else math.log10(xv(t))
 
-        sent = (f"sent {local_clock(tl.created_at, tl.sender_tz)} {city(tl.sender_tz)}"
+        sent = (f"sent {local_clock(tl.created_at, tl.sender_tz)} {tl.sender_place}"
                 f" ({local_clock(tl.created_at, tl.beneficiary_tz)} "
-                f"{city(tl.beneficiary_tz)})")
+                f"{tl.beneficiary_place})")
         shapes: list[dict[str, Any]] = [
             {"type": "line", "xref": "x", "yref": "paper", "x0": xv(tl.created_at),
              "x1": xv(tl.created_at), "y0": 0, "y1": 1,
@@ -143,7 +142,7 @@ def figure(tl: Timeline) -> Any:
                 continue
             right = frac(r.credited_at, view) > 0.5
             text = (f"credited {local_clock(r.credited_at, tl.beneficiary_tz)} "
-                    f"{city(tl.beneficiary_tz)}, after "
+                    f"{tl.beneficiary_place}, after "
                     f"{format_duration(r.credited_at - tl.created_at)}")
             yi = len(rows) - 1 - rows.index(rows_of[r.rail])
             shapes.append({"type": "line", "xref": "x", "yref": "y",
@@ -309,7 +308,7 @@ tr.sel td {{ background: #fff3bf; }}
 def _details_text(tl: Timeline, s: StepView) -> str:
     lines = [f"{RAIL_TITLES.get(s.rail, s.rail)}, step {s.seq}: {s.label}",
              f"where: {s.where}",
-             f"local clock: {s.local_start} -> {s.local_end} ({city(s.timezone)})",
+             f"local clock: {s.local_start} -> {s.local_end} ({s.place_city})",
              f"took {format_duration(s.duration_s)}; cost: {s.cost_text or 'none'}",
              f"kind: {s.kind}; detail: {s.detail or '-'}"]
     return "\n".join(lines)
@@ -321,7 +320,7 @@ def to_html(tl: Timeline) -> str:
     >>> from sim.outputs.timeline.simulate import simulate
     >>> page = to_html(simulate("US-MX", 1763760600.0))
     >>> "<script src=\\"http" in page, page.count("<tr class='step-row")
-    (False, 24)
+    (False, 25)
     """
     e = html.escape
     fig = figure(tl)
@@ -354,8 +353,8 @@ def to_html(tl: Timeline) -> str:
     table = f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
     steps_json = json.dumps({f"{s.rail}:{s.seq}": _details_text(tl, s)
                              for r in tl.rails for s in r.steps})
-    sub = (f"{e(tl.sender_bank)} ({e(city(tl.sender_tz))}) → {e(tl.beneficiary_bank)} "
-           f"({e(city(tl.beneficiary_tz))}) · payment {e(tl.payment_id)}"
+    sub = (f"{e(tl.sender_bank)} ({e(tl.sender_place)}) → {e(tl.beneficiary_bank)} "
+           f"({e(tl.beneficiary_place)}) · payment {e(tl.payment_id)}"
            + (f" · chain {e(tl.chain)}" if tl.chain else ""))
     note = ("Local clocks are those of each step's place: banks in their own time zone, "
             "stablecoin issuers in their ramp's, the chain and the FX provider in UTC. "

@@ -152,6 +152,8 @@ def label_step(kind: str, place: str, detail: str = "") -> tuple[str, str, bool]
     if kind == "return":
         return "return to sender", "failure", False
     if kind == "escrow":
+        if detail.startswith("escrow fee"):
+            return "escrow fee", "chain", False
         return "escrow refund", "failure", False
     return kind.replace("_", " "), "work", False
 
@@ -235,6 +237,12 @@ class StepView:
     label: str
     category: str
     is_wait: bool
+    city: str = ""       # the city of the place (a bank's own; else its zone's)
+
+    @property
+    def place_city(self) -> str:
+        """The city the step's local clock is read in."""
+        return self.city or city(self.timezone)
 
     @property
     def duration_s(self) -> float:
@@ -295,6 +303,17 @@ class Timeline:
     chain: str = ""
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    sender_city: str = ""        # the banks' own cities (default: their zones' cities)
+    beneficiary_city: str = ""
+
+    @property
+    def sender_place(self) -> str:
+        """The sending bank's city, e.g. ``'Mumbai'`` (its zone is Asia/Kolkata)."""
+        return self.sender_city or city(self.sender_tz)
+
+    @property
+    def beneficiary_place(self) -> str:
+        return self.beneficiary_city or city(self.beneficiary_tz)
 
     def rail(self, name: str) -> RailTimeline:
         for r in self.rails:
@@ -314,13 +333,13 @@ class Timeline:
         return (f"{self.corridor}: {format_money(self.amount_sent, self.currency_sent)} -> "
                 f"{self.currency_delivered}, sent "
                 f"{local_clock(self.created_at, self.sender_tz, with_date=True)} "
-                f"{city(self.sender_tz)}")
+                f"{self.sender_place}")
 
     def outcome(self, r: RailTimeline) -> str:
         """``'credited Tue 25 Nov 2025 09:12 Mexico City, after 2 d 17 h; fees 38.80 USD'``."""
         if r.status == "credited" and r.credited_at is not None:
             what = (f"credited {local_clock(r.credited_at, self.beneficiary_tz, with_date=True)}"
-                    f" {city(self.beneficiary_tz)}, after "
+                    f" {self.beneficiary_place}, after "
                     f"{format_duration(r.credited_at - self.created_at)}")
         else:
             what = f"{r.status}" + (f" ({r.failure_reason})" if r.failure_reason else "")
@@ -344,8 +363,22 @@ def place_timezone(place: str, network: BankNetwork | None,
     return "UTC"
 
 
-def place_label(place: str, tz: str) -> str:
-    """Where a step happened, for people: ``'RBUSUS66 (Los Angeles)'``, ``'USD issuer (...)'``."""
+def place_city(place: str, network: BankNetwork | None) -> str:
+    """The city of a step's place: a bank's own ``city`` from the network file
+    (``''`` for issuers, the chain and unknown places: their zone's city is shown)."""
+    bank = network.banks.get(place) if network is not None else None
+    return bank.city if bank is not None else ""
+
+
+def place_label(place: str, tz: str, where: str = "") -> str:
+    """Where a step happened, for people: ``'PLININBB (Mumbai)'``, ``'USD issuer (...)'``.
+
+    ``where`` is the place's city (a bank's own, :func:`place_city`); without it,
+    the city of the time zone ``tz``.
+
+    >>> place_label("PLININBB", "Asia/Kolkata", "Mumbai"), place_label("X", "Asia/Tokyo")
+    ('PLININBB (Mumbai)', 'X (Tokyo)')
+    """
     if place.startswith("issuer:"):
         return f"{place.split(':', 1)[1]} issuer ({city(tz)})"
     if place.startswith("bank:"):
@@ -354,7 +387,7 @@ def place_label(place: str, tz: str) -> str:
         return "FX provider (on-chain)"
     if tz == "UTC":
         return f"{place} (chain)" if place else "?"
-    return f"{place} ({city(tz)})"
+    return f"{place} ({where or city(tz)})"
 
 
 def _ts(v: Any) -> float | None:
@@ -421,14 +454,16 @@ def from_results(results: Results | tuple[pd.DataFrame, pd.DataFrame], payment_i
         for _, s in rs.iterrows():
             place = str(s["place"])
             tz = place_timezone(place, network, spec)
+            where = place_city(place, network)
             t0, t1 = _ts(s["started_at"]), _ts(s["ended_at"])
             assert t0 is not None and t1 is not None
             detail = "" if pd.isna(s["detail"]) else str(s["detail"])
             label, cat, wait = label_step(str(s["kind"]), place, detail)
             ccy = None if pd.isna(s["cost_currency"]) else str(s["cost_currency"])
             views.append(StepView(rail, int(s["seq"]), str(s["kind"]), place,
-                                  place_label(place, tz), tz, t0, t1, t0 - created,
-                                  t1 - created, int(s["cost"]), ccy, detail, label, cat, wait))
+                                  place_label(place, tz, where), tz, t0, t1, t0 - created,
+                                  t1 - created, int(s["cost"]), ccy, detail, label, cat, wait,
+                                  where))
         p = prow.get(rail)
         if p is not None:
             fr = p["failure_reason"]
@@ -458,7 +493,8 @@ def from_results(results: Results | tuple[pd.DataFrame, pd.DataFrame], payment_i
         currency_sent=str(first["currency_sent"]) if first is not None else "",
         currency_delivered=str(first["currency_delivered"]) if first is not None else "",
         created_at=float(created), sender_tz=tz_of(sender), beneficiary_tz=tz_of(benef),
-        rails=tuple(rails), chain=chain)
+        rails=tuple(rails), chain=chain, sender_city=place_city(sender, network),
+        beneficiary_city=place_city(benef, network))
 
 
 def load_run(run_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -19,7 +19,6 @@ from sim.outputs.timeline.model import (
     StepView,
     Timeline,
     TimelineError,
-    city,
     format_duration,
     local_clock,
 )
@@ -116,8 +115,8 @@ def _header(tl: Timeline) -> Any:
     from rich.text import Text
 
     t = Text(tl.title, style="bold")
-    t.append(f"\n{tl.sender_bank} ({city(tl.sender_tz)}) -> {tl.beneficiary_bank} "
-             f"({city(tl.beneficiary_tz)}); payment {tl.payment_id}"
+    t.append(f"\n{tl.sender_bank} ({tl.sender_place}) -> {tl.beneficiary_bank} "
+             f"({tl.beneficiary_place}); payment {tl.payment_id}"
              + (f"; chain {tl.chain}" if tl.chain else ""), style="dim")
     return t
 
@@ -155,8 +154,8 @@ def play(tl: Timeline, console: Console | None = None, *, speed: float = 1.0,
         clock = Text()
         if now is not None:
             clock.append("now: ", style="bold")
-            clock.append(f"{local_clock(now, tl.sender_tz)} {city(tl.sender_tz)} · "
-                         f"{local_clock(now, tl.beneficiary_tz)} {city(tl.beneficiary_tz)} · "
+            clock.append(f"{local_clock(now, tl.sender_tz)} {tl.sender_place} · "
+                         f"{local_clock(now, tl.beneficiary_tz)} {tl.beneficiary_place} · "
                          f"+{format_duration(now - tl.created_at)}")
         parts: list[Any] = [_header(tl), clock]
         parts += [_rail_table(tl, r, log=log, bar_width=width, upto=shown[r.rail], span=span,
