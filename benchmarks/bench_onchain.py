@@ -75,9 +75,9 @@ from bench_chain import bench_raw  # noqa: E402
 from settlement.chain import BACKEND_ENV, BACKENDS  # noqa: E402
 from sim.banking.network import BankNetwork  # noqa: E402
 from sim.banking.workload import Workload, WorkloadSpec  # noqa: E402
+from sim.onchain import rail as onchain  # noqa: E402
 from sim.onchain.chains import get_chain_profile  # noqa: E402
 from sim.onchain.ledger import measure_rail_gas  # noqa: E402
-from sim.onchain import rail as onchain  # noqa: E402
 from sim.onchain.spec import OnChainSpec  # noqa: E402
 from sim.results import paused_gc  # noqa: E402
 
