@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sim.banking.network import SEGMENTS, BankNetwork, ExactDecimal, RoutingError
 from sim.calendar import _zone, to_timestamp, utc
-from sim.errors import InputError, error_field, error_message
+from sim.errors import InputError, error_field, error_message, not_utf8
 from sim.money import check_currency, convert_for_reporting, from_minor, minor_exponent, to_minor
 
 __all__ = [
@@ -190,6 +190,9 @@ class WorkloadSpec(_M):
         names = [c.name for c in self.corridors]
         if len(set(names)) != len(names):
             raise ValueError("corridors: each corridor name must appear once")
+        if sum(c.share for c in self.corridors) <= 0:
+            raise ValueError("corridors: every share is 0; give at least one corridor a "
+                             "positive share")
         return self
 
     @classmethod
@@ -204,6 +207,8 @@ class WorkloadSpec(_M):
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
             raise WorkloadFileError(path, [f"cannot read the file: {exc.strerror}"]) from None
+        except UnicodeDecodeError as exc:
+            raise WorkloadFileError(path, [not_utf8(exc)]) from None
         except tomllib.TOMLDecodeError as exc:
             raise WorkloadFileError(path, [f"not valid TOML: {exc}"]) from None
         return cls.from_dict(raw, str(path))
