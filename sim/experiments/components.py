@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from sim.banking.network import deep_merge
-from sim.experiments.problems import ScenarioError, freeze
+from sim.experiments.problems import ScenarioError, field_path, freeze
 
 if TYPE_CHECKING:
     from sim.experiments.scenario import Scenario
@@ -107,7 +107,7 @@ def _network(sc: Scenario, problems: list[str]) -> Any:
     ids = [b.get("id") for b in raw.get("banks", [])]
     for bid in ns.banks:
         if bid not in ids:
-            problems.append(f"network.banks.{bid}: no such bank in {path}; allowed: "
+            problems.append(f"{field_path('network', 'banks', bid)}: no such bank in {path}; allowed: "
                             f"{', '.join(str(i) for i in ids)}")
     banks = []
     for entry in raw.get("banks", []):
@@ -138,8 +138,9 @@ def _network(sc: Scenario, problems: list[str]) -> Any:
                 continue
             bid, field, msg = m.groups()
             top = field.split(".")[0]
-            where = (f"network.banks.{bid}.{field}" if top in ns.banks.get(bid, {})
-                     else f"network.overrides.{field}")
+            where = (field_path("network", "banks", bid, *field.split("."))
+                     if top in ns.banks.get(bid, {})
+                     else field_path("network", "overrides", *field.split(".")))
             msg, _, fix = msg.partition("; fix: ")
             should = re.match(r"Input should be (.*)$", msg)
             allowed = should.group(1) if should else fix
@@ -165,7 +166,7 @@ def _workload_spec(sc: Scenario, net: Any, problems: list[str]) -> Any:
                             f"allowed: {', '.join(names)}")
     for c in ws.shares:
         if c not in names:
-            problems.append(f"workload.shares.{c}: not a corridor of {path}; allowed: "
+            problems.append(f"{field_path('workload', 'shares', c)}: not a corridor of {path}; allowed: "
                             f"{', '.join(names)}")
     if len(problems) > n_before:
         return None
@@ -322,7 +323,7 @@ def _ramp_currencies(sc: Scenario, net: Any, problems: list[str]) -> None:
     known = sorted(net.fx.per_base)
     for ccy in sc.onchain.ramps.currencies:
         if ccy not in known:
-            problems.append(f"onchain.ramps.currencies.{ccy}: not a currency of the network "
+            problems.append(f"{field_path('onchain', 'ramps', 'currencies', ccy)}: not a currency of the network "
                             f"(its FX rates); allowed: {', '.join(known)}")
 
 

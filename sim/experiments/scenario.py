@@ -41,9 +41,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sim.errors import error_field, error_message, not_utf8
+from sim.errors import error_message, not_utf8
 from sim.experiments.components import build_components
-from sim.experiments.problems import ScenarioError
+from sim.experiments.problems import ScenarioError, field_path
 
 __all__ = [
     "SCENARIO_DIR",
@@ -450,7 +450,7 @@ def _what(value: Any) -> str:
 def _describe(err: Mapping[str, Any]) -> str:
     loc = tuple(err["loc"])
     kind = str(err["type"])
-    field = error_field(loc, brackets=False) or "(top level)"
+    field = field_path(*loc) if loc else "(top level)"
     if kind == "extra_forbidden":
         allowed = _allowed(loc[:-1])
         return f"{field}: unknown field; allowed: {', '.join(allowed or [])}"
