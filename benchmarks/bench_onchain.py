@@ -192,24 +192,59 @@ def table_vs_skeleton(n: int, days: float, seed: int = 2, repeat: int = 3) -> di
             "idle_market_s": _idle_market(res.meta["slots"], seed, repeat) if res else 0.0}
 
 
-def main() -> None:
+def _count(text: str) -> int:
+    """A payment count >= 0 (0 skips that part), or argparse's one-line error."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, not {n}")
+    return n
+
+
+def _counts(text: str) -> list[int]:
+    """Comma-separated payment counts (``''`` for none)."""
+    return [_count(t.strip()) for t in text.split(",") if t.strip()]
+
+
+def _at_least_one(text: str) -> int:
+    n = _count(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {n}")
+    return n
+
+
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--contracts", type=int, default=40, help="payments, contracts ledger")
-    ap.add_argument("--table", default="5000,20000,50000",
-                    help="payment counts, gas-table ledger (comma-separated)")
-    ap.add_argument("--at-rate", default="20000",
+    ap.add_argument("--contracts", type=_count, default=40,
+                    help="payments, contracts ledger (0 skips it)")
+    ap.add_argument("--table", type=_counts, default="5000,20000,50000",
+                    help="payment counts, gas-table ledger (comma-separated; '' for none)")
+    ap.add_argument("--at-rate", type=_counts, default="20000",
                     help="payment counts, gas-table ledger, each over as many days as the "
                          "workload's own rate takes (comma-separated; '' for none)")
-    ap.add_argument("--repeat", type=int, default=3, help="runs of each side, best taken")
-    args = ap.parse_args()
+    ap.add_argument("--repeat", type=_at_least_one, default=3,
+                    help="runs of each side, best taken")
+    args = ap.parse_args(argv)
     spec = WorkloadSpec.default().workload
+    for n in [*args.table, *args.at_rate]:
+        if n == 0:
+            print("gas table: 0 payments is an empty workload; skipped")
     raw = bench_raw(200)
-    c = contracts_vs_evm(args.contracts, repeat=args.repeat)
-    tables = [table_vs_skeleton(int(n), spec.days, repeat=args.repeat)
-              for n in args.table.split(",")]
-    at_rate = [table_vs_skeleton(int(n), int(n) / spec.payments_per_day, repeat=args.repeat)
-               for n in args.at_rate.split(",") if n.strip()]
+    c = contracts_vs_evm(args.contracts, repeat=args.repeat) if args.contracts else None
+    tables = [table_vs_skeleton(n, spec.days, repeat=args.repeat) for n in args.table if n]
+    at_rate = [table_vs_skeleton(n, n / spec.payments_per_day, repeat=args.repeat)
+               for n in args.at_rate if n]
     print(f"raw eth-tester ERC-20 transfers (one block each): {raw:.1f} tx/s")
+    if c is None:
+        print("contracts in the loop: --contracts 0 is an empty workload; skipped")
+    else:
+        _print_contracts(c)
+    _print_tables(tables, at_rate, args.repeat)
+
+
+def _print_contracts(c: dict[str, float]) -> None:
     print(f"contracts in the loop: {c['payments']} payments, {c['transactions']} transactions "
           f"in {c['simulate_s']:.2f} s ({c['payments_per_s']:.2f} payments/s, "
           f"{c['transactions'] / c['simulate_s']:.1f} tx/s)")
@@ -217,13 +252,17 @@ def main() -> None:
           f"{c['overhead']:+.1%} on top of the EVM (target <= +25%)")
     print(f"  (within the run, mining took {c['mine_s']:.2f} s of {c['simulate_s']:.2f} s: "
           f"{c['overhead_in_run']:+.1%} on top)")
+
+
+def _print_tables(tables: list[dict[str, float]], at_rate: list[dict[str, float]],
+                  repeat: int) -> None:
     rows = [(t, "") for t in tables] + [(t, " (the workload's rate)") for t in at_rate]
     for t, label in rows:
         print(f"gas table: {t['payments']} payments over {t['days']:.1f} days{label} in "
               f"{t['simulate_s']:.2f} s "
               f"({t['payments_per_s']:.0f} payments/s); bare SimPy skeleton "
               f"{t['skeleton_s']:.2f} s ({t['skeleton_per_s']:.0f}/s) -> {t['ratio']:.2f}x the "
-              f"skeleton (target <= 3x; process time, best of {args.repeat})")
+              f"skeleton (target <= 3x; process time, best of {repeat})")
         print(f"  run by run, each against the skeleton run after it: "
               f"{t['paired_low']:.2f}x to {t['paired_high']:.2f}x, median "
               f"{t['paired_median']:.2f}x")

@@ -26,11 +26,30 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["InputError", "error_field", "error_message", "field_problem", "not_utf8"]
+__all__ = ["InputError", "error_field", "error_message", "field_problem", "not_utf8",
+           "whole_number"]
 
 
 class InputError(ValueError):
     """The input cannot be used as given; the message says what, where and the fix."""
+
+
+def whole_number(name: str, value: object, minimum: int = 0) -> int:
+    """``value`` if it is a whole number of at least ``minimum`` (a boolean is not), else
+    an :class:`InputError` naming the argument.
+
+    >>> whole_number("payments", 3, 1)
+    3
+    >>> whole_number("payments", True, 1)
+    Traceback (most recent call last):
+    ...
+    sim.errors.InputError: payments must be a whole number >= 1, not True
+    """
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise InputError(f"{name} must be a whole number >= {minimum}, not {value!r}")
+    return int(value)
 
 
 def not_utf8(exc: UnicodeDecodeError) -> str:

@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sim.banking.network import SEGMENTS, BankNetwork, ExactDecimal, RoutingError
 from sim.calendar import _zone, to_timestamp, utc
-from sim.errors import InputError, error_field, error_message, not_utf8
+from sim.errors import InputError, error_field, error_message, not_utf8, whole_number
 from sim.money import check_currency, convert_for_reporting, from_minor, minor_exponent, to_minor
 
 __all__ = [
@@ -357,6 +357,19 @@ class Workload(Sequence[Payment]):
         start, days : override the horizon of the spec
         segments : keep only these segments (e.g. ``["retail"]``)
         """
+        whole_number("seed", seed, 0)
+        if n_payments is not None:
+            whole_number("n_payments", n_payments, 0)
+        if days is not None and (isinstance(days, bool) or not isinstance(days, int | float)
+                                 or not 0 < days <= 366):
+            raise InputError(f"days must be a number in (0, 366], not {days!r}")
+        if start is not None and (not isinstance(start, datetime) or start.tzinfo is None):
+            raise InputError(f"start must be an aware datetime, not {start!r}")
+        if segments is not None:
+            unknown = [s for s in segments if s not in SEGMENTS]
+            if isinstance(segments, str) or unknown or not segments:
+                raise InputError(f"segments must be a non-empty list of {', '.join(SEGMENTS)}, "
+                                 f"not {segments!r}")
         spec = spec or WorkloadSpec.default()
         network = network or BankNetwork.default()
         spec.check_against(network)
@@ -366,8 +379,6 @@ class Workload(Sequence[Payment]):
         hours = max(1, int(math.ceil(ndays * 24)))
         if n_payments is None:
             n_payments = int(rng.poisson(spec.workload.payments_per_day * ndays))
-        if n_payments < 0:
-            raise InputError("n_payments must be >= 0")
         cors = spec.corridors
         shares = np.array([c.share for c in cors], dtype=float)
         counts = rng.multinomial(n_payments, shares / shares.sum())

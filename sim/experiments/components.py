@@ -107,8 +107,8 @@ def _network(sc: Scenario, problems: list[str]) -> Any:
     ids = [b.get("id") for b in raw.get("banks", [])]
     for bid in ns.banks:
         if bid not in ids:
-            problems.append(f"{field_path('network', 'banks', bid)}: no such bank in {path}; allowed: "
-                            f"{', '.join(str(i) for i in ids)}")
+            problems.append(f"{field_path('network', 'banks', bid)}: no such bank in {path}; "
+                            f"allowed: {', '.join(str(i) for i in ids)}")
     banks = []
     for entry in raw.get("banks", []):
         over = deep_merge(ns.overrides, ns.banks.get(entry.get("id"), {}))
@@ -166,8 +166,8 @@ def _workload_spec(sc: Scenario, net: Any, problems: list[str]) -> Any:
                             f"allowed: {', '.join(names)}")
     for c in ws.shares:
         if c not in names:
-            problems.append(f"{field_path('workload', 'shares', c)}: not a corridor of {path}; allowed: "
-                            f"{', '.join(names)}")
+            problems.append(f"{field_path('workload', 'shares', c)}: not a corridor of {path}; "
+                            f"allowed: {', '.join(names)}")
     if len(problems) > n_before:
         return None
     if ws.corridors is not None or ws.shares:
@@ -323,8 +323,9 @@ def _ramp_currencies(sc: Scenario, net: Any, problems: list[str]) -> None:
     known = sorted(net.fx.per_base)
     for ccy in sc.onchain.ramps.currencies:
         if ccy not in known:
-            problems.append(f"{field_path('onchain', 'ramps', 'currencies', ccy)}: not a currency of the network "
-                            f"(its FX rates); allowed: {', '.join(known)}")
+            where = field_path("onchain", "ramps", "currencies", ccy)
+            problems.append(f"{where}: not a currency of the network (its FX rates); "
+                            f"allowed: {', '.join(known)}")
 
 
 def _congestion(sc: Scenario, window: tuple[datetime, datetime] | None,

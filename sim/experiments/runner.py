@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.errors import InputError
+from sim.errors import InputError, whole_number
 from sim.experiments.components import Components, build_components
 from sim.experiments.scenario import Scenario, load_scenario
 from sim.experiments.statistics import extended_summary
@@ -109,11 +109,16 @@ def run_scenario(scenario: Scenario, *, payments: int | None = None, seed: int |
     from sim.banking.workload import Workload
     from sim.onchain import rail as onchain
 
+    if not isinstance(scenario, Scenario):
+        raise InputError(f"scenario must be a Scenario (see load_scenario), not {scenario!r}")
+    replication = whole_number("replication", replication, 0)
+    if seed is not None:
+        whole_number("seed", seed, 0)
+    if payments is not None:
+        whole_number("payments", payments, 1)
     comp = build_components(scenario)
     s = seed if seed is not None else replication_seed(scenario.seed, replication)
     n = payments if payments is not None else scenario.payments
-    if n < 1:
-        raise InputError("payments must be at least 1")
     mode = ledger or scenario.onchain.ledger
     if mode not in ("contracts", "table"):
         raise InputError(f"ledger must be 'contracts' or 'table', not {mode!r}")
@@ -237,20 +242,20 @@ def run(scenario: Scenario | str | Path, *, payments: int | None = None,
     >>> res.summary()["rails"]["onchain"]["count"]
     10
     """
+    if not isinstance(scenario, Scenario | str | Path):
+        raise InputError(f"scenario must be a Scenario, a file path or a shipped name, not "
+                         f"{scenario!r}")
     sc = _as_scenario(scenario)
     reps = replications if replications is not None else sc.replications
-    if reps < 1:
-        raise InputError("replications must be at least 1")
-    if payments is not None and payments < 1:
-        raise InputError("payments must be at least 1")
+    # the overrides are checked like the scenario's own fields (types and bounds)
     update: dict[str, Any] = {"replications": reps}
     if seed is not None:
         update["seed"] = seed
     if payments is not None:
         update["payments"] = payments
     if ledger is not None:
-        update["onchain"] = sc.onchain.model_copy(update={"ledger": ledger})
-    sc = sc.model_copy(update=update)
+        update["onchain.ledger"] = ledger
+    sc = sc.with_params(update)
     total = reps * len(sc.rails)
     done = 0
     parts, seeds = [], []

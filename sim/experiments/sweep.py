@@ -596,6 +596,60 @@ class SweepResult:
         return pd.read_parquet(self.files["steps.parquet"])
 
 
+def _unguarded_main_line() -> tuple[str, int] | None:
+    """``(script, line)`` when this call comes from the top level of the ``__main__``
+    script outside an ``if __name__ == "__main__":`` block, else ``None``.
+
+    Local worker processes start by *spawning*: each re-runs the main script, so
+    an unguarded call would start the sweep again inside every worker, which then
+    fails to start.
+    """
+    import ast
+    import sys
+
+    main = sys.modules.get("__main__")
+    script = getattr(main, "__file__", None)
+    if main is None or not script:
+        return None              # interactive, a notebook, python -c: nothing re-runs
+    frame = sys._getframe(1)
+    while frame is not None and not (frame.f_globals is vars(main)
+                                     and frame.f_code.co_name == "<module>"):
+        frame = frame.f_back     # type: ignore[assignment]
+    if frame is None:
+        return None              # called from a function of the script, or elsewhere
+    line = frame.f_lineno
+    try:
+        tree = ast.parse(Path(script).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and _is_main_test(node.test):
+            end = node.end_lineno or node.lineno
+            if node.lineno <= line <= end:
+                return None
+    return str(script), line
+
+
+def _is_main_test(test: Any) -> bool:
+    import ast
+
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1
+            and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, *test.comparators]
+    return (any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides)
+            and any(isinstance(s, ast.Constant) and s.value == "__main__" for s in sides))
+
+
+def _check_main_guard() -> None:
+    where = _unguarded_main_line()
+    if where is not None:
+        script, line = where
+        raise SweepError(f"{script}:{line}: run_sweep starts local worker processes, which "
+                         "re-run the main script; call it under 'if __name__ == \"__main__\":' "
+                         "(or with workers=1, or a scheduler)")
+
+
 @contextlib.contextmanager
 def _dask_client(workers: int, scheduler: str | None, retries: int) -> Iterator[Any]:
     """A Dask client on a new local cluster of ``workers`` processes, or on ``scheduler``."""
@@ -615,7 +669,7 @@ def _dask_client(workers: int, scheduler: str | None, retries: int) -> Iterator[
             else:
                 try:
                     client = Client(scheduler, timeout="60s")
-                except (OSError, TimeoutError) as exc:
+                except (OSError, TimeoutError, ValueError) as exc:  # ValueError: scheme
                     raise SweepError(f"--scheduler {scheduler}: cannot reach the Dask "
                                      f"scheduler ({exc})") from None
             yield client
@@ -729,6 +783,8 @@ def run_sweep(scenario: Scenario | str | Path, grid: Mapping[str, Sequence[Any]]
     local = scheduler is None and (in_process if in_process is not None else n_workers == 1)
     ship = collect if collect is not None else scheduler is not None
 
+    if not local and scheduler is None:
+        _check_main_guard()        # before anything is written
     out_dir = Path(out)
     created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ dates, lists), and written back as TOML text."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -60,9 +61,11 @@ def _near(v: Any) -> st.SearchStrategy[Any]:
         rounded = [round(v)] if math.isfinite(v) else []
         return st.sampled_from([v * 2, v / 2, 0.0, -v, math.nan, math.inf, *rounded, str(v)])
     if isinstance(v, datetime):
-        return st.sampled_from([v + timedelta(days=k) for k in (-40000, -365, -30, -1, 1, 30,
-                                                                365, 40000)]
-                               + [v.replace(tzinfo=None), v.date()])
+        shifted = []
+        for k in (-40000, -365, -30, -1, 1, 30, 365, 40000):
+            with contextlib.suppress(OverflowError):
+                shifted.append(v + timedelta(days=k))
+        return st.sampled_from([*shifted, v.replace(tzinfo=None), v.date()])
     if isinstance(v, str):
         return st.sampled_from([v.upper(), v + "x", "", v[:1], v + " ", "é" + v])
     if isinstance(v, list):
