@@ -358,6 +358,10 @@ class Workload(Sequence[Payment]):
         segments : keep only these segments (e.g. ``["retail"]``)
         """
         whole_number("seed", seed, 0)
+        if spec is not None and not isinstance(spec, WorkloadSpec):
+            raise InputError(f"spec must be a WorkloadSpec, not {spec!r}")
+        if network is not None and not isinstance(network, BankNetwork):
+            raise InputError(f"network must be a BankNetwork, not {network!r}")
         if n_payments is not None:
             whole_number("n_payments", n_payments, 0)
         if days is not None and (isinstance(days, bool) or not isinstance(days, int | float)
@@ -458,13 +462,18 @@ def make_payment(index: int, created_at: datetime | float, sender_bank: str,
     (20000, 'US-MX')
     """
     t = created_at if isinstance(created_at, float | int) else to_timestamp(created_at)
+    if isinstance(t, bool) or not math.isfinite(t) or t < 0:
+        raise InputError(f"created_at must be an instant from 1970 on, not {created_at!r}")
     sc, rc = network.bank(sender_bank).country, network.bank(beneficiary_bank).country
     if segment not in SEGMENTS:
         raise InputError(f"segment {segment!r}: use one of {', '.join(SEGMENTS)}")
     if charge_option not in CHARGE_OPTIONS:
         raise InputError(f"charge_option {charge_option!r}: use OUR, SHA or BEN")
+    minor = to_minor(amount, currency_sent)
+    if minor <= 0:
+        raise InputError(f"amount must be positive, not {amount!r}")
     return Payment(payment_id or f"P{index:07d}", index, float(t), f"{sc}-{rc}", sender_bank,
-                   beneficiary_bank, to_minor(amount, currency_sent), check_currency(currency_sent),
+                   beneficiary_bank, minor, check_currency(currency_sent),
                    check_currency(currency_delivered), segment,  # type: ignore[arg-type]
                    charge_option)  # type: ignore[arg-type]
 

@@ -64,8 +64,9 @@ replication_seed(1, 1)
     >>> replication_seed(1, 2, 3)
     4095065250409260757
     """
-    if scenario_seed < 0 or replication < 0 or grid_index < 0:
-        raise InputError("seeds, replications and grid indices are >= 0")
+    whole_number("scenario_seed", scenario_seed, 0)
+    whole_number("replication", replication, 0)
+    whole_number("grid_index", grid_index, 0)
     ss = np.random.SeedSequence(scenario_seed, spawn_key=(grid_index, replication))
     hi, lo = (int(x) for x in ss.generate_state(2, dtype=np.uint32))
     return ((hi << 32) | lo) & ((1 << 63) - 1)

@@ -234,6 +234,15 @@ class Scenario(_M):
     sources: dict[str, str] = Field(default_factory=dict)
     path: str = "<code>"
 
+    def __init__(self, /, **data: Any) -> None:
+        """Build in code; a problem raises :class:`ScenarioError` (one line each), the
+        file being ``path`` (``"<code>"`` by default)."""
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise ScenarioError(str(data.get("path", "<code>")),
+                                [_describe(e) for e in exc.errors()]) from None
+
     @model_validator(mode="after")
     def _rails(self) -> Scenario:
         if len(set(self.rails)) != len(self.rails):
@@ -279,9 +288,9 @@ class Scenario(_M):
         if problems:
             raise ScenarioError(where, problems)
         try:
-            new = Scenario.model_validate(data)
-        except ValidationError as exc:
-            raise ScenarioError(where, [_describe(e) for e in exc.errors()]) from None
+            new = Scenario(**data)
+        except ScenarioError as exc:
+            raise ScenarioError(where, exc.problems) from None
         try:
             new.check()        # what it refers to, too: a bad chain is refused here
         except ScenarioError as exc:
@@ -482,10 +491,7 @@ def _shown(value: Any) -> str:
 
 
 def _validate(raw: Mapping[str, Any], path: str) -> Scenario:
-    try:
-        return Scenario.model_validate({**raw, "path": path})
-    except ValidationError as exc:
-        raise ScenarioError(path, [_describe(e) for e in exc.errors()]) from None
+    return Scenario(**{**raw, "path": path})
 
 
 # ---------------------------------------------------------------------------

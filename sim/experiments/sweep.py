@@ -751,6 +751,9 @@ def run_sweep(scenario: Scenario | str | Path, grid: Mapping[str, Sequence[Any]]
     elif not isinstance(grid, Mapping):
         grid = parse_grid(list(grid))
     else:
+        if any(isinstance(v, str) or not isinstance(v, Sequence) for v in grid.values()):
+            raise SweepError("grid: give each parameter a list of values, e.g. "
+                             "{'payments': [20, 40]}")
         grid = {k: list(v) for k, v in grid.items()}
         for k, v in grid.items():
             if not v:
@@ -758,9 +761,10 @@ def run_sweep(scenario: Scenario | str | Path, grid: Mapping[str, Sequence[Any]]
     reps = scen.replications if replications is None else replications
     for name, value in (("--replications", reps), ("--payments", payments),
                         ("--workers", workers)):
-        if value is not None and (isinstance(value, bool) or int(value) < 1):
-            raise SweepError(f"{name} must be a positive integer, not {value}")
-    if retries < 0:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 1):
+            raise SweepError(f"{name} must be a positive integer, not {value!r}")
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise SweepError(f"--retries must be >= 0, not {retries}")
     if ledger is not None and ledger not in ("table", "contracts"):
         raise SweepError(f"--ledger must be 'table' or 'contracts', not {ledger!r}")

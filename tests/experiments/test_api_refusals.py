@@ -163,3 +163,45 @@ def test_the_onchain_benchmark_skips_an_empty_workload(monkeypatch, capsys):
         bench.main(["--contracts", "-1"])
     assert info.value.code == 2
     assert "argument --contracts: must be at least 0, not -1" in capsys.readouterr().err
+
+
+def _api_calls() -> dict[str, object]:
+    net = sim.BankNetwork.default()
+    wl = sim.Workload.generate(seed=1, n_payments=2, network=net)
+    return {
+        "run_correspondent seed -1": lambda: sim.run_correspondent(net, wl, seed=-1),
+        "run_correspondent seed text": lambda: sim.run_correspondent(net, wl, seed="x"),
+        "run_onchain seed -1": lambda: sim.run_onchain(net, wl, seed=-1),
+        "replication_seed text": lambda: sim.replication_seed("a", 0),
+        "replication_seed fraction": lambda: sim.replication_seed(1.5, 0),
+        "make_payment negative amount": lambda: sim.make_payment(
+            0, 1.7e9, "RBUSUS44", "PLMXMXMM", "-1", "USD", "MXN", network=net),
+        "make_payment NaN instant": lambda: sim.make_payment(
+            0, float("nan"), "RBUSUS44", "PLMXMXMM", "1", "USD", "MXN", network=net),
+        "run_sweep workers text": lambda: sim.run_sweep("baseline", [], out="unused",
+                                                        workers="x"),
+        "run_sweep retries text": lambda: sim.run_sweep("baseline", [], out="unused",
+                                                        retries="x", workers=1),
+        "run_sweep grid not lists": lambda: sim.run_sweep("baseline", {"payments": 3},
+                                                          out="unused", workers=1),
+        "simulate_timeline corridor number": lambda: sim.simulate_timeline(1, 1.7e9),
+        "timeline_from_results not tables": lambda: sim.timeline_from_results(
+            (None, None), "P1"),
+        "Scenario boolean payments": lambda: sim.Scenario(name="x", payments=True),
+        "Workload.generate spec number": lambda: sim.Workload.generate(1, seed=1),
+    }
+
+
+@pytest.mark.parametrize("name", sorted([
+    "run_correspondent seed -1", "run_correspondent seed text", "run_onchain seed -1",
+    "replication_seed text", "replication_seed fraction", "make_payment negative amount",
+    "make_payment NaN instant", "run_sweep workers text", "run_sweep retries text",
+    "run_sweep grid not lists", "simulate_timeline corridor number",
+    "timeline_from_results not tables", "Scenario boolean payments",
+    "Workload.generate spec number"]))
+def test_public_functions_refuse_bad_arguments_with_input_error(name, tmp_path,
+                                                                monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(sim.InputError):
+        _api_calls()[name]()  # type: ignore[operator]
+    assert not (tmp_path / "unused").exists()

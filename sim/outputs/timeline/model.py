@@ -436,10 +436,17 @@ def from_results(results: Results | tuple[pd.DataFrame, pd.DataFrame], payment_i
         If the payment has no steps in the tables, is in several runs of a sweep and
         none was chosen, or its rows hold values a timeline cannot show.
     """
-    if isinstance(results, tuple):
+    if isinstance(results, tuple) and len(results) == 2 and all(
+            isinstance(t, pd.DataFrame) for t in results):
         payments, steps = results
+    elif isinstance(getattr(results, "steps", None), pd.DataFrame):
+        payments, steps = results.payments, results.steps  # type: ignore[union-attr]
     else:
-        payments, steps = results.payments, results.steps
+        raise TimelineError("results must be a run's Results or a (payments, steps) pair of "
+                            f"DataFrames, not {type(results).__name__}")
+    for col in ("payment_id", "rail", "seq"):
+        if col not in steps.columns:
+            raise TimelineError(f"the steps table has no {col!r} column; give a run's steps")
     for what, v in (("grid_point", grid_point), ("replication", replication)):
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
             raise TimelineError(f"{what} must be a whole number >= 0, not {v!r}")

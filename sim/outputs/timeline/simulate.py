@@ -111,6 +111,9 @@ def choose_banks(corridor: str | None, network: BankNetwork,
         from sim.banking.workload import WorkloadSpec
 
         workload_spec = WorkloadSpec.default()
+    for what, v in (("corridor", corridor), ("sender", sender), ("beneficiary", beneficiary)):
+        if v is not None and not isinstance(v, str):
+            raise TimelineError(f"{what} must be text (e.g. 'US-MX', a bank id), not {v!r}")
     for bid in (sender, beneficiary):
         if bid is not None and bid not in network.banks:
             raise TimelineError(f"unknown bank {bid!r}; banks of the network: "
