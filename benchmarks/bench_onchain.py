@@ -36,6 +36,9 @@
 
 Usage: ``python benchmarks/bench_onchain.py [--contracts 40] [--table 5000,20000,50000]
 [--at-rate 20000] [--repeat 3]``
+
+A count of 0 (``--contracts 0``, a 0 in ``--table``) is an empty workload: that
+part is skipped, with a line saying so.
 """
 
 from __future__ import annotations
