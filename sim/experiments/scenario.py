@@ -39,7 +39,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.errors import error_message, not_utf8
 from sim.experiments.components import build_components
@@ -83,6 +83,17 @@ class _M(BaseModel):
 Instant = Annotated[AwareDatetime, Field(strict=False)]
 
 
+def _file_ref(ref: str) -> str:
+    if "\x00" in ref:
+        raise ValueError("a file path cannot hold a NUL character; allowed: \"default\" or a "
+                         "path")
+    return ref
+
+
+#: A file a scenario refers to: ``"default"`` or a path (relative to the scenario's folder).
+FileRef = Annotated[str, AfterValidator(_file_ref)]
+
+
 class Horizon(_M):
     """When payments are created: ``start`` (aware datetime) and ``days`` after it;
     either left out keeps the workload file's."""
@@ -101,7 +112,7 @@ class NetworkSettings(_M):
     ``credit``, ``opens``, ...); tables merge field by field.
     """
 
-    file: str = "default"
+    file: FileRef = "default"
     overrides: dict[str, Any] = Field(default_factory=dict)
     banks: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
@@ -120,7 +131,7 @@ class WorkloadSettings(_M):
     """Which payments: a workload file (``"default"``), a subset of corridors and
     segments, and optional corridor shares (relative weights)."""
 
-    file: str = "default"
+    file: FileRef = "default"
     corridors: list[str] | None = None
     segments: list[Segment] | None = None
     shares: dict[str, float] = Field(default_factory=dict)
@@ -190,7 +201,7 @@ class OnChainSettings(_M):
     ledger: Literal["contracts", "table"] = "table"
     release: Literal["attestation", "hashlock"] | None = None
     charge_bank_fees: bool | None = None
-    settings: str = "default"
+    settings: FileRef = "default"
     ramps: RampOverrides = RampOverrides()
     escrow: EscrowOverrides = EscrowOverrides()
     fx: FxOverrides = FxOverrides()
@@ -526,6 +537,9 @@ def load_scenario(name_or_path: str | Path, *, check: bool = True) -> Scenario:
     'fast-ledger'
     """
     ref = str(name_or_path)
+    if "\x00" in ref:
+        raise ScenarioError(ref.replace("\x00", "\\x00"),
+                            ["a file path cannot hold a NUL character"])
     shipped = shipped_scenarios()
     if ref in shipped and not Path(ref).exists():
         path = shipped[ref]

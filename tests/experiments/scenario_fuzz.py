@@ -84,7 +84,8 @@ def values() -> st.SearchStrategy[Any]:
                          "wire", "instant", "prefunded", "wait", "fail", "retail", "sme",
                          "wholesale", "US-MX", "XX-YY", "USD", "XYZ", "09:00", "24:00",
                          "25:61", "correspondent", "onchain", "default", "RBUSUS66",
-                         "NOPE1234", "fewest_hops", "cheapest", "attestation", "hashlock"]),
+                         "NOPE1234", "fewest_hops", "cheapest", "attestation", "hashlock",
+                         "\x00", "a\nb", "/", ".", "sim/data/chains.toml", "/proc/self"]),
         _instants, st.dates(date(1900, 1, 1), date(2300, 1, 1)))
     return st.one_of(scalars, st.lists(scalars, max_size=3),
                      st.dictionaries(_text, scalars, max_size=2))

@@ -186,3 +186,19 @@ def test_run_refuses_before_running_and_writes_nothing(tmp_path, capsys):
     assert main(["sweep", str(path), "--payments", "3", "--workers", "1", "--quiet",
                  "--out", str(out)]) == 2
     assert "horizon.start" in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.parametrize(("table", "field"), [("network", "file"), ("workload", "file"),
+                                              ("onchain", "settings")])
+def test_a_file_reference_with_a_nul_character_is_refused(tmp_path, capsys, table, field):
+    code, lines = _validate(tmp_path, f'name = "x"\n[{table}]\n{field} = "a\\u0000b"\n',
+                            capsys)
+    assert code == 2
+    assert len(lines) == 1 and f": {table}.{field}: a file path cannot hold a NUL" in lines[0]
+
+
+@pytest.mark.parametrize("ref", ["/", "sim/data/chains.toml", "/proc/self"])
+def test_a_file_reference_that_is_no_such_file_is_refused(tmp_path, capsys, ref):
+    code, lines = _validate(tmp_path, f'name = "x"\n[workload]\nfile = "{ref}"\n', capsys)
+    assert code == 2 and len(lines) >= 1
+    assert all(": workload." in ln or ": workload:" in ln for ln in lines), lines
