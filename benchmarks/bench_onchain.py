@@ -50,6 +50,9 @@
 
 Usage: ``python benchmarks/bench_onchain.py [--contracts 40] [--table 5000,20000,50000]
 [--at-rate 20000] [--repeat 3]``
+
+A count of 0 (``--contracts 0``, a 0 in ``--table``) is an empty workload: that
+part is skipped, with a line saying so.
 """
 
 from __future__ import annotations
@@ -275,30 +278,65 @@ def payment_gas(n: int = 300, seed: int = 3) -> dict[str, float]:
             "rail_mean": float(per_payment["sum"].mean()), "rail_payments": len(per_payment)}
 
 
-def main() -> None:
+def _count(text: str) -> int:
+    """A payment count >= 0 (0 skips that part), or argparse's one-line error."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, not {n}")
+    return n
+
+
+def _counts(text: str) -> list[int]:
+    """Comma-separated payment counts (``''`` for none)."""
+    return [_count(t.strip()) for t in text.split(",") if t.strip()]
+
+
+def _at_least_one(text: str) -> int:
+    n = _count(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {n}")
+    return n
+
+
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--contracts", type=int, default=40, help="payments, contracts ledger")
-    ap.add_argument("--table", default="5000,20000,50000",
-                    help="payment counts, gas-table ledger (comma-separated)")
-    ap.add_argument("--at-rate", default="20000",
+    ap.add_argument("--contracts", type=_count, default=40,
+                    help="payments, contracts ledger (0 skips it)")
+    ap.add_argument("--table", type=_counts, default="5000,20000,50000",
+                    help="payment counts, gas-table ledger (comma-separated; '' for none)")
+    ap.add_argument("--at-rate", type=_counts, default="20000",
                     help="payment counts, gas-table ledger, each over as many days as the "
                          "workload's own rate takes (comma-separated; '' for none)")
-    ap.add_argument("--repeat", type=int, default=3, help="runs of each side, best taken")
-    args = ap.parse_args()
+    ap.add_argument("--repeat", type=_at_least_one, default=3,
+                    help="runs of each side, best taken")
+    args = ap.parse_args(argv)
     spec = WorkloadSpec.default().workload
+    for n in [*args.table, *args.at_rate]:
+        if n == 0:
+            print("gas table: 0 payments is an empty workload; skipped")
     gas = payment_gas()
     raw = bench_raw(200)
-    c = contracts_vs_evm(args.contracts, repeat=args.repeat)
-    tables = [table_vs_skeleton(int(n), spec.days, repeat=args.repeat)
-              for n in args.table.split(",")]
-    at_rate = [table_vs_skeleton(int(n), int(n) / spec.payments_per_day, repeat=args.repeat)
-               for n in args.at_rate.split(",") if n.strip()]
+    c = contracts_vs_evm(args.contracts, repeat=args.repeat) if args.contracts else None
+    tables = [table_vs_skeleton(n, spec.days, repeat=args.repeat) for n in args.table if n]
+    at_rate = [table_vs_skeleton(n, n / spec.payments_per_day, repeat=args.repeat)
+               for n in args.at_rate if n]
     print(f"gas of one baseline payment, all 7 transactions, steady state: previous contracts "
           f"{gas['previous']:,}; now {gas['report']:,} by the gas report "
           f"({1 - gas['report'] / gas['previous']:.1%} less) and {gas['rail_mean']:,.0f} on "
           f"average over {gas['rail_payments']} credited cross-currency payments of a "
           f"gas-table run ({1 - gas['rail_mean'] / gas['previous']:.1%} less)")
     print(f"raw eth-tester ERC-20 transfers (one block each): {raw:.1f} tx/s")
+    if c is None:
+        print("contracts in the loop: --contracts 0 is an empty workload; skipped")
+    else:
+        _print_contracts(c, args.repeat)
+    _print_tables(tables, at_rate, args.repeat)
+
+
+def _print_contracts(c: dict[str, dict[str, float]], repeat: int) -> None:
     for backend in BACKENDS:
         b = c[backend]
         print(f"contracts in the loop, {backend} backend: {b['payments']} payments, "
@@ -314,17 +352,21 @@ def main() -> None:
     print(f"contracts ledger, pyevm against eth-tester: "
           f"{c['pyevm']['payments_per_cpu_s']:.2f} vs {c['eth-tester']['payments_per_cpu_s']:.2f} "
           f"payments per CPU second -> {r['best']:.2f}x (target >= 2.5x; process time, best of "
-          f"{args.repeat} each, same run); run by run {r['paired_low']:.2f}x to "
+          f"{repeat} each, same run); run by run {r['paired_low']:.2f}x to "
           f"{r['paired_high']:.2f}x, median {r['paired_median']:.2f}x; in wall time "
           f"{c['pyevm']['payments_per_s']:.2f} vs {c['eth-tester']['payments_per_s']:.2f} "
           f"payments/s -> {r['wall']:.2f}x; payments and steps tables identical")
+
+
+def _print_tables(tables: list[dict[str, float]], at_rate: list[dict[str, float]],
+                  repeat: int) -> None:
     rows = [(t, "") for t in tables] + [(t, " (the workload's rate)") for t in at_rate]
     for t, label in rows:
         print(f"gas table: {t['payments']} payments over {t['days']:.1f} days{label} in "
               f"{t['simulate_s']:.2f} s "
               f"({t['payments_per_s']:.0f} payments/s); bare SimPy skeleton "
               f"{t['skeleton_s']:.2f} s ({t['skeleton_per_s']:.0f}/s) -> {t['ratio']:.2f}x the "
-              f"skeleton (target <= 3x; process time, best of {args.repeat})")
+              f"skeleton (target <= 3x; process time, best of {repeat})")
         print(f"  run by run, each against the skeleton run after it: "
               f"{t['paired_low']:.2f}x to {t['paired_high']:.2f}x, median "
               f"{t['paired_median']:.2f}x")

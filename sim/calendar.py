@@ -25,9 +25,12 @@ Examples
 from __future__ import annotations
 
 import difflib
+import re
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import holidays
@@ -35,9 +38,15 @@ import holidays
 from sim.errors import InputError
 
 __all__ = [
+    "EARLIEST",
+    "LATEST",
+    "SETTLE_MARGIN_DAYS",
     "BusinessCalendar",
     "CalendarError",
     "DayWindow",
+    "clock_problem",
+    "holiday_coverage",
+    "holiday_problems",
     "parse_clock",
     "to_timestamp",
     "utc",
@@ -46,8 +55,114 @@ __all__ = [
 _MAX_SCAN_DAYS = 400
 
 
+#: The first instant the model's clocks represent: POSIX second 0 (block timestamps
+#: of the chain are unsigned).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+#: The last: the tables' nanosecond timestamps end in April 2262, and a year is left
+#: for the last payments to settle.
+LATEST = datetime(2261, 1, 1, tzinfo=UTC)
+#: Days after a horizon's end its payments may still be settling; the holiday data
+#: must cover them too.
+SETTLE_MARGIN_DAYS = 31
+
+
 class CalendarError(InputError):
     """A calendar that cannot be built or has no business day to offer."""
+
+
+def clock_problem(start: datetime, end: datetime) -> str | None:
+    """Why the instants ``start``..``end`` cannot be simulated, or ``None``.
+
+    >>> print(clock_problem(datetime(1969, 12, 31, tzinfo=UTC), datetime(1970, 1, 2, tzinfo=UTC)))
+    starts 1969-12-31T00:00:00Z, before 1970-01-01T00:00:00Z, the first instant the model represents
+    >>> clock_problem(datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 1, 8, tzinfo=UTC)) is None
+    True
+    """
+    def iso(d: datetime) -> str:
+        return d.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+    if start < EARLIEST:
+        return (f"starts {iso(start)}, before {iso(EARLIEST)}, the first instant the model "
+                "represents")
+    if end > LATEST:
+        return (f"ends {iso(end)}, after {iso(LATEST)}, the last instant the model "
+                "represents")
+    return None
+
+
+@lru_cache(maxsize=128)
+def _holidays_range(country: str, subdiv: str | None) -> tuple[int, int] | None:
+    try:
+        h = holidays.country_holidays(country, subdiv=subdiv)
+    except NotImplementedError:
+        return None
+    return int(h.start_year), int(h.end_year)
+
+
+@lru_cache(maxsize=2048)
+def _year_warning(country: str, subdiv: str | None, year: int) -> str | None:
+    """The warning ``holidays`` gives for ``year`` (some of its data, such as lunar
+    holidays, covers fewer years than the country), or ``None``."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            holidays.country_holidays(country, subdiv=subdiv, years=year)
+        except NotImplementedError:
+            return None
+    return str(caught[0].message) if caught else None
+
+
+def holiday_coverage(country: str, subdiv: str | None = None,
+                     years: Iterable[int] = ()) -> tuple[tuple[int, int] | None, list[int]]:
+    """``((first, last), uncovered)``: the years the ``holidays`` data of ``country``
+    covers, and which of ``years`` fall outside (``(None, [])`` for a country the
+    package does not know, which :class:`BusinessCalendar` refuses on its own).
+
+    >>> holiday_coverage("US", years=[2025, 2150])
+    ((1777, 2100), [2150])
+    >>> holiday_coverage("IN", years=[1999, 2030])
+    ((2001, 2035), [1999])
+    """
+    rng = _holidays_range(country, subdiv)
+    if rng is None:
+        return None, []
+    first, last = rng
+    # a narrower range (e.g. lunar holidays) shows only in a warning for a year outside it
+    for probe in (rng[0], rng[1]):
+        m = re.search(r"from (\d{4}) to (\d{4})", _year_warning(country, subdiv, probe) or "")
+        if m:
+            first, last = max(first, int(m.group(1))), min(last, int(m.group(2)))
+    bad = [y for y in sorted(set(years))
+           if not first <= y <= last or _year_warning(country, subdiv, y) is not None]
+    return (first, last), bad
+
+
+def holiday_problems(start: datetime, end: datetime,
+                     places: Iterable[tuple[str | None, str | None, str]]) -> list[str]:
+    """One line per country whose holiday data does not cover ``start``..``end`` (plus
+    :data:`SETTLE_MARGIN_DAYS`), for ``places`` given as ``(country, subdiv, who)``.
+
+    >>> holiday_problems(datetime(2150, 1, 1, tzinfo=UTC), datetime(2150, 1, 8, tzinfo=UTC),
+    ...                  [("US", None, "bank X")])
+    ['the holidays data of US covers 1777..2100, not 2150 (bank X)']
+    """
+    last = min(end + timedelta(days=SETTLE_MARGIN_DAYS), LATEST)
+    years = range(start.astimezone(UTC).year, last.astimezone(UTC).year + 1)
+    who: dict[tuple[str, str | None], list[str]] = {}
+    for country, subdiv, name in places:
+        if country:
+            who.setdefault((country, subdiv or None), []).append(name)
+    out = []
+    for (country, subdiv), names in who.items():
+        rng, bad = holiday_coverage(country, subdiv, years)
+        if not bad or rng is None:
+            continue
+        label = f"{country}-{subdiv}" if subdiv else country
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        span = f"{bad[0]}" if len(bad) == 1 else f"{bad[0]}..{bad[-1]}"
+        out.append(f"the holidays data of {label} covers {rng[0]}..{rng[1]}, not {span} "
+                   f"({shown})")
+    return out
 
 
 def utc(t: float) -> datetime:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.errors import whole_number
+
 __all__ = ["CHUNK", "MAX_BANKS", "SLOTS", "PaymentDraws"]
 
 SLOTS = 8          # draws per bank of a route, per kind (uniform, normal)
@@ -34,7 +36,7 @@ class PaymentDraws:
     """
 
     def __init__(self, seed: int, stream: int = _STREAM) -> None:
-        self.seed, self.stream = seed, stream
+        self.seed, self.stream = whole_number("seed", seed, 0), stream
         self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         # rows of a block as Python lists, per width read (payments read their own row)
         self._rows: dict[tuple[int, int], tuple[list[list[float]], list[list[float]]]] = {}

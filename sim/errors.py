@@ -26,11 +26,43 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["InputError", "error_field", "error_message", "field_problem"]
+__all__ = ["InputError", "error_field", "error_message", "field_problem", "not_utf8",
+           "whole_number"]
 
 
 class InputError(ValueError):
     """The input cannot be used as given; the message says what, where and the fix."""
+
+
+def whole_number(name: str, value: object, minimum: int = 0) -> int:
+    """``value`` if it is a whole number of at least ``minimum`` (a boolean is not), else
+    an :class:`InputError` naming the argument.
+
+    >>> whole_number("payments", 3, 1)
+    3
+    >>> whole_number("payments", True, 1)
+    Traceback (most recent call last):
+    ...
+    sim.errors.InputError: payments must be a whole number >= 1, not True
+    """
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise InputError(f"{name} must be a whole number >= {minimum}, not {value!r}")
+    return int(value)
+
+
+def not_utf8(exc: UnicodeDecodeError) -> str:
+    """The one-line problem of a file that is not UTF-8 text.
+
+    >>> try:
+    ...     b"name = \\"caf\\xe9\\"".decode("utf-8")
+    ... except UnicodeDecodeError as exc:
+    ...     print(not_utf8(exc))
+    not UTF-8 text (byte 0xe9 at offset 11); save the file as UTF-8
+    """
+    return (f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+            "save the file as UTF-8")
 
 
 def error_field(loc: Sequence[int | str], *, brackets: bool = True,

@@ -52,7 +52,7 @@ from pydantic import (
 )
 
 from sim.calendar import BusinessCalendar, CalendarError, parse_clock
-from sim.errors import InputError, field_problem
+from sim.errors import InputError, field_problem, not_utf8
 from sim.money import (
     MoneyError,
     check_currency,
@@ -578,6 +578,8 @@ class BankNetwork:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise NetworkFileError(path, [f"cannot read the file: {exc.strerror}"]) from None
+        except UnicodeDecodeError as exc:
+            raise NetworkFileError(path, [not_utf8(exc)]) from None
         try:
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:

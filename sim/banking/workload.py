@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sim.banking.network import SEGMENTS, BankNetwork, ExactDecimal, RoutingError
 from sim.calendar import _zone, to_timestamp, utc
-from sim.errors import InputError, error_field, error_message
+from sim.errors import InputError, error_field, error_message, not_utf8, whole_number
 from sim.money import check_currency, convert_for_reporting, from_minor, minor_exponent, to_minor
 
 __all__ = [
@@ -190,6 +190,9 @@ class WorkloadSpec(_M):
         names = [c.name for c in self.corridors]
         if len(set(names)) != len(names):
             raise ValueError("corridors: each corridor name must appear once")
+        if sum(c.share for c in self.corridors) <= 0:
+            raise ValueError("corridors: every share is 0; give at least one corridor a "
+                             "positive share")
         return self
 
     @classmethod
@@ -204,6 +207,8 @@ class WorkloadSpec(_M):
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
             raise WorkloadFileError(path, [f"cannot read the file: {exc.strerror}"]) from None
+        except UnicodeDecodeError as exc:
+            raise WorkloadFileError(path, [not_utf8(exc)]) from None
         except tomllib.TOMLDecodeError as exc:
             raise WorkloadFileError(path, [f"not valid TOML: {exc}"]) from None
         return cls.from_dict(raw, str(path))
@@ -354,6 +359,23 @@ class Workload(Sequence[Payment]):
         start, days : override the horizon of the spec
         segments : keep only these segments (e.g. ``["retail"]``)
         """
+        whole_number("seed", seed, 0)
+        if spec is not None and not isinstance(spec, WorkloadSpec):
+            raise InputError(f"spec must be a WorkloadSpec, not {spec!r}")
+        if network is not None and not isinstance(network, BankNetwork):
+            raise InputError(f"network must be a BankNetwork, not {network!r}")
+        if n_payments is not None:
+            whole_number("n_payments", n_payments, 0)
+        if days is not None and (isinstance(days, bool) or not isinstance(days, int | float)
+                                 or not 0 < days <= 366):
+            raise InputError(f"days must be a number in (0, 366], not {days!r}")
+        if start is not None and (not isinstance(start, datetime) or start.tzinfo is None):
+            raise InputError(f"start must be an aware datetime, not {start!r}")
+        if segments is not None:
+            unknown = [s for s in segments if s not in SEGMENTS]
+            if isinstance(segments, str) or unknown or not segments:
+                raise InputError(f"segments must be a non-empty list of {', '.join(SEGMENTS)}, "
+                                 f"not {segments!r}")
         spec = spec or WorkloadSpec.default()
         network = network or BankNetwork.default()
         spec.check_against(network)
@@ -363,8 +385,6 @@ class Workload(Sequence[Payment]):
         hours = max(1, int(math.ceil(ndays * 24)))
         if n_payments is None:
             n_payments = int(rng.poisson(spec.workload.payments_per_day * ndays))
-        if n_payments < 0:
-            raise InputError("n_payments must be >= 0")
         cors = spec.corridors
         shares = np.array([c.share for c in cors], dtype=float)
         counts = rng.multinomial(n_payments, shares / shares.sum())
@@ -454,6 +474,8 @@ def make_payment(index: int, created_at: datetime | float, sender_bank: str,
     (20000, 'US-MX')
     """
     t = created_at if isinstance(created_at, float | int) else to_timestamp(created_at)
+    if isinstance(t, bool) or not math.isfinite(t) or t < 0:
+        raise InputError(f"created_at must be an instant from 1970 on, not {created_at!r}")
     sc, rc = network.bank(sender_bank).country, network.bank(beneficiary_bank).country
     if sender_bank == beneficiary_bank:
         raise InputError(_same_bank(payment_id or f"P{index:07d}", sender_bank))
@@ -461,8 +483,11 @@ def make_payment(index: int, created_at: datetime | float, sender_bank: str,
         raise InputError(f"segment {segment!r}: use one of {', '.join(SEGMENTS)}")
     if charge_option not in CHARGE_OPTIONS:
         raise InputError(f"charge_option {charge_option!r}: use OUR, SHA or BEN")
+    minor = to_minor(amount, currency_sent)
+    if minor <= 0:
+        raise InputError(f"amount must be positive, not {amount!r}")
     return Payment(payment_id or f"P{index:07d}", index, float(t), f"{sc}-{rc}", sender_bank,
-                   beneficiary_bank, to_minor(amount, currency_sent), check_currency(currency_sent),
+                   beneficiary_bank, minor, check_currency(currency_sent),
                    check_currency(currency_delivered), segment,  # type: ignore[arg-type]
                    charge_option)  # type: ignore[arg-type]
 

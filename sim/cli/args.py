@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 
-__all__ = ["at_least"]
+__all__ = ["at_least", "positive_number"]
 
 
 def at_least(minimum: int) -> Callable[[str], int]:
@@ -29,3 +30,22 @@ def at_least(minimum: int) -> Callable[[str], int]:
         return v
 
     return whole
+
+
+def positive_number(text: str) -> float:
+    """An argparse ``type``: a finite number above 0, or argparse's one-line error.
+
+    >>> positive_number("0.5")
+    0.5
+    >>> positive_number("nan")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: must be a finite number above 0, not 'nan'
+    """
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(v) or v <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, not {text!r}")
+    return v

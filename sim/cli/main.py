@@ -51,15 +51,24 @@ def _parser(mods: list[object]) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``settlesim`` console script."""
+    """Entry point of the ``settlesim`` console script.
+
+    Ctrl-C at any point (loading the commands, parsing, running) exits with status
+    130 and one line, without a traceback.
+    """
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("settlesim: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     mods = _modules()
     args = _parser(mods).parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
-    except KeyboardInterrupt:
-        print("settlesim: interrupted", file=sys.stderr)
-        return 130
     except Exception as exc:  # noqa: BLE001 - refusals of the input as one line; faults raise
         known: tuple[type[BaseException], ...] = (InputError, OSError)
         for m in mods:

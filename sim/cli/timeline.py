@@ -24,6 +24,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sim.cli.args import at_least, positive_number
+
 __all__ = ["KNOWN_ERRORS", "register"]
 
 
@@ -96,7 +98,8 @@ def _from_run(args: argparse.Namespace) -> Any:
     chain = settings.get("chain")
     return from_results((payments, steps), args.payment, network=settings["network"],
                         spec=settings.get("spec"),
-                        chain=getattr(chain, "name", chain or "") or "")
+                        chain=getattr(chain, "name", chain or "") or "",
+                        grid_point=args.grid_point, replication=args.replication)
 
 
 def _simulated(args: argparse.Namespace) -> Any:
@@ -183,14 +186,20 @@ def register(sub: Any) -> None:
                    help="customer segment (default: from the amount)")
     g.add_argument("--charge", choices=("OUR", "SHA", "BEN"), default="SHA",
                    help="who bears the charges (default SHA)")
-    g.add_argument("--seed", type=int, default=None,
+    g.add_argument("--seed", type=at_least(0), default=None,
                    help="seed of the rails' draws (default: the scenario's, else 1)")
     g.add_argument("--chain", default=None, metavar="PROFILE",
                    help="chain profile for the on-chain rail (default: the settings')")
     r = t.add_argument_group("or a payment of a finished run")
     r.add_argument("--payment", default=None, metavar="ID", help="payment id, e.g. P0000042")
     r.add_argument("--run", default=None, metavar="DIR",
-                   help="output folder of the run (steps.parquet, payments.parquet)")
+                   help="output folder of the run or sweep (steps.parquet, payments.parquet)")
+    r.add_argument("--grid-point", type=at_least(0), default=None, metavar="G",
+                   help="with a sweep's folder: the grid point of the run (needed when the "
+                   "payment ran at several)")
+    r.add_argument("--replication", type=at_least(0), default=None, metavar="R",
+                   help="with a sweep's folder: the replication of the run (needed when the "
+                   "payment ran in several)")
     o = t.add_argument_group("output")
     o.add_argument("--out", default=None, metavar="FILE.html",
                    help="also write a self-contained HTML page (works offline)")
@@ -198,11 +207,11 @@ def register(sub: Any) -> None:
                    help="terminal bars on a log time scale (seconds next to weekends)")
     o.add_argument("--play", action="store_true",
                    help="replay the steps one by one in time order (Ctrl-C stops)")
-    o.add_argument("--speed", type=float, default=1.0, metavar="X",
+    o.add_argument("--speed", type=positive_number, default=1.0, metavar="X",
                    help="replay speed factor (default 1; 2 is twice as fast)")
     o.add_argument("--linear", action="store_true",
                    help="with --play: linear bars (default log)")
-    o.add_argument("--width", type=int, default=None, metavar="COLS",
+    o.add_argument("--width", type=at_least(40), default=None, metavar="COLS",
                    help="terminal width to render for (default: the terminal's)")
     o.add_argument("--quiet", action="store_true",
                    help="no terminal rendering (with --out: just write the page)")

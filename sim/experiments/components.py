@@ -11,11 +11,12 @@ runs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from sim.banking.network import deep_merge
-from sim.experiments.problems import ScenarioError, freeze
+from sim.experiments.problems import ScenarioError, field_path, freeze
 
 if TYPE_CHECKING:
     from sim.experiments.scenario import Scenario
@@ -65,8 +66,10 @@ def _build(key: str, sc: Scenario) -> Components:
     net = _network(sc, problems)
     wspec = _workload_spec(sc, net, problems)
     ospec = _onchain_spec(sc, problems)
+    _ramp_currencies(sc, net, problems)
     chain = _chain(sc, problems)
-    cong = _congestion(sc, problems)
+    window = _horizon(sc, wspec, net, ospec, problems)
+    cong = _congestion(sc, window, problems)
     if sc.correspondent.via is not None and net is not None \
             and sc.correspondent.via not in net.banks:
         problems.append(f"correspondent.via: no bank {sc.correspondent.via!r} in the network; "
@@ -104,8 +107,8 @@ def _network(sc: Scenario, problems: list[str]) -> Any:
     ids = [b.get("id") for b in raw.get("banks", [])]
     for bid in ns.banks:
         if bid not in ids:
-            problems.append(f"network.banks.{bid}: no such bank in {path}; allowed: "
-                            f"{', '.join(str(i) for i in ids)}")
+            problems.append(f"{field_path('network', 'banks', bid)}: no such bank in {path}; "
+                            f"allowed: {', '.join(str(i) for i in ids)}")
     banks = []
     for entry in raw.get("banks", []):
         over = deep_merge(ns.overrides, ns.banks.get(entry.get("id"), {}))
@@ -135,8 +138,9 @@ def _network(sc: Scenario, problems: list[str]) -> Any:
                 continue
             bid, field, msg = m.groups()
             top = field.split(".")[0]
-            where = (f"network.banks.{bid}.{field}" if top in ns.banks.get(bid, {})
-                     else f"network.overrides.{field}")
+            where = (field_path("network", "banks", bid, *field.split("."))
+                     if top in ns.banks.get(bid, {})
+                     else field_path("network", "overrides", *field.split(".")))
             msg, _, fix = msg.partition("; fix: ")
             should = re.match(r"Input should be (.*)$", msg)
             allowed = should.group(1) if should else fix
@@ -162,8 +166,8 @@ def _workload_spec(sc: Scenario, net: Any, problems: list[str]) -> Any:
                             f"allowed: {', '.join(names)}")
     for c in ws.shares:
         if c not in names:
-            problems.append(f"workload.shares.{c}: not a corridor of {path}; allowed: "
-                            f"{', '.join(names)}")
+            problems.append(f"{field_path('workload', 'shares', c)}: not a corridor of {path}; "
+                            f"allowed: {', '.join(names)}")
     if len(problems) > n_before:
         return None
     if ws.corridors is not None or ws.shares:
@@ -172,6 +176,12 @@ def _workload_spec(sc: Scenario, net: Any, problems: list[str]) -> Any:
         data["corridors"] = [
             {**c, "share": ws.shares.get(c["name"], c["share"])}
             for c in data["corridors"] if c["name"] in keep]
+        if not any(c["share"] > 0 for c in data["corridors"]):
+            kept = ", ".join(c["name"] for c in data["corridors"])
+            field = "workload.shares" if ws.shares else "workload.corridors"
+            problems.append(f"{field}: every corridor kept ({kept}) has share 0, so no "
+                            "payment can be drawn; allowed: at least one positive share")
+            return None
         try:
             spec = WorkloadSpec.from_dict(data, str(path))
         except WorkloadFileError as exc:
@@ -179,8 +189,10 @@ def _workload_spec(sc: Scenario, net: Any, problems: list[str]) -> Any:
             return None
     if ws.segments is not None:
         segs = set(ws.segments)
-        if not any(sum(c.segments.get(s, 0.0) for s in segs) > 0 for c in spec.corridors):
-            problems.append(f"workload.segments: no corridor carries {', '.join(sorted(segs))}")
+        if not any(c.share * sum(c.segments.get(s, 0.0) for s in segs) > 0
+                   for c in spec.corridors):
+            problems.append(f"workload.segments: no corridor with a positive share carries "
+                            f"{', '.join(sorted(segs))}; allowed: a segment one of them carries")
     if net is not None:
         try:
             spec.check_against(net)
@@ -255,13 +267,83 @@ def _chain(sc: Scenario, problems: list[str]) -> Any:
     return prof
 
 
-def _congestion(sc: Scenario, problems: list[str]) -> tuple[Any, ...]:
+def _iso(d: datetime) -> str:
+    return d.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _horizon(sc: Scenario, wspec: Any, net: Any, ospec: Any,
+             problems: list[str]) -> tuple[datetime, datetime] | None:
+    """The creation window ``(start, end)``, after checking the model can simulate it:
+    its instants on the model's clocks, and every calendar's holiday data covering it
+    (and :data:`~sim.calendar.SETTLE_MARGIN_DAYS` after it, while payments settle)."""
+    from sim.calendar import SETTLE_MARGIN_DAYS, clock_problem, holiday_problems
+
+    if wspec is None and (sc.horizon.start is None or sc.horizon.days is None):
+        return None
+    start = sc.horizon.start or wspec.workload.start
+    days = sc.horizon.days if sc.horizon.days is not None else wspec.workload.days
+    field = "horizon.start" if sc.horizon.start is not None else \
+        "horizon (the workload file's start)"
+    try:
+        end = start + timedelta(days=days)
+        settled = end + timedelta(days=SETTLE_MARGIN_DAYS)
+    except OverflowError:
+        problems.append(f"{field}: {_iso(start)} + {days} days is past the last date the "
+                        "model represents; allowed: a horizon ending before 2261")
+        return None
+    bad = clock_problem(start, settled)
+    if bad:
+        problems.append(f"{field}: the horizon (with {SETTLE_MARGIN_DAYS} days to settle) "
+                        f"{bad}; allowed: a horizon from 1970 to 2260")
+        return None
+    places: list[tuple[str | None, str | None, str]] = []
+    if net is not None:
+        places += [(b.country, b.subdiv, f"bank {b.id}") for b in net.banks.values()]
+    if ospec is not None and "onchain" in sc.rails:
+        ccys = sorted({c for c in (net.fx.per_base if net is not None else {})}
+                      | set(ospec.ramps.currencies))
+        for ccy in ccys:
+            try:
+                ramp = ospec.ramp(ccy)
+            except ValueError:
+                continue
+            places.append((ramp.country, None, f"the {ccy} issuer"))
+    gaps = holiday_problems(start, end, places)
+    if gaps:
+        problems.append(f"{field}: {_iso(start)} + {days:g} days: {'; '.join(gaps)}; allowed: "
+                        "a horizon in years the holidays data covers (with "
+                        f"{SETTLE_MARGIN_DAYS} days to settle)")
+    return start, end
+
+
+def _ramp_currencies(sc: Scenario, net: Any, problems: list[str]) -> None:
+    """Per-currency ramp settings must name a currency of the network."""
+    if net is None:
+        return
+    known = sorted(net.fx.per_base)
+    for ccy in sc.onchain.ramps.currencies:
+        if ccy not in known:
+            where = field_path("onchain", "ramps", "currencies", ccy)
+            problems.append(f"{where}: not a currency of the network (its FX rates); "
+                            f"allowed: {', '.join(known)}")
+
+
+def _congestion(sc: Scenario, window: tuple[datetime, datetime] | None,
+                problems: list[str]) -> tuple[Any, ...]:
     from sim.calendar import to_timestamp
     from sim.onchain.fee_market import Congestion
 
     out = []
     for i, ep in enumerate(sc.congestion):
         t0 = to_timestamp(ep.start)
+        if window is not None:
+            start, end = window
+            ends = ep.start + timedelta(hours=ep.hours)
+            if ends <= start or ep.start >= end:
+                problems.append(f"congestion.{i}.start: the episode {_iso(ep.start)} for "
+                                f"{ep.hours:g} h lies outside the horizon {_iso(start)} to "
+                                f"{_iso(end)}; allowed: an episode that overlaps the horizon")
+                continue
         try:
             out.append(Congestion(t0, t0 + ep.hours * 3600.0, ep.utilisation))
         except ValueError as exc:

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.errors import InputError
+from sim.errors import InputError, whole_number
 from sim.experiments.components import Components, build_components
 from sim.experiments.scenario import Scenario, load_scenario
 from sim.experiments.statistics import extended_summary
@@ -66,8 +66,9 @@ replication_seed(1, 1)
     >>> replication_seed(1, 2, 3)
     4095065250409260757
     """
-    if scenario_seed < 0 or replication < 0 or grid_index < 0:
-        raise InputError("seeds, replications and grid indices are >= 0")
+    whole_number("scenario_seed", scenario_seed, 0)
+    whole_number("replication", replication, 0)
+    whole_number("grid_index", grid_index, 0)
     ss = np.random.SeedSequence(scenario_seed, spawn_key=(grid_index, replication))
     hi, lo = (int(x) for x in ss.generate_state(2, dtype=np.uint32))
     return ((hi << 32) | lo) & ((1 << 63) - 1)
@@ -111,11 +112,16 @@ def run_scenario(scenario: Scenario, *, payments: int | None = None, seed: int |
     from sim.banking.workload import Workload
     from sim.onchain import rail as onchain
 
+    if not isinstance(scenario, Scenario):
+        raise InputError(f"scenario must be a Scenario (see load_scenario), not {scenario!r}")
+    replication = whole_number("replication", replication, 0)
+    if seed is not None:
+        whole_number("seed", seed, 0)
+    if payments is not None:
+        whole_number("payments", payments, 1)
     comp = build_components(scenario)
     s = seed if seed is not None else replication_seed(scenario.seed, replication)
     n = payments if payments is not None else scenario.payments
-    if n < 1:
-        raise InputError("payments must be at least 1")
     mode = ledger or scenario.onchain.ledger
     if mode not in ("contracts", "table"):
         raise InputError(f"ledger must be 'contracts' or 'table', not {mode!r}")
@@ -261,20 +267,20 @@ def run(scenario: Scenario | str | Path, *, payments: int | None = None,
     >>> res.summary()["rails"]["onchain"]["count"]
     10
     """
+    if not isinstance(scenario, Scenario | str | Path):
+        raise InputError(f"scenario must be a Scenario, a file path or a shipped name, not "
+                         f"{scenario!r}")
     sc = _as_scenario(scenario)
     reps = replications if replications is not None else sc.replications
-    if reps < 1:
-        raise InputError("replications must be at least 1")
-    if payments is not None and payments < 1:
-        raise InputError("payments must be at least 1")
+    # the overrides are checked like the scenario's own fields (types and bounds)
     update: dict[str, Any] = {"replications": reps}
     if seed is not None:
         update["seed"] = seed
     if payments is not None:
         update["payments"] = payments
     if ledger is not None:
-        update["onchain"] = sc.onchain.model_copy(update={"ledger": ledger})
-    sc = sc.model_copy(update=update)
+        update["onchain.ledger"] = ledger
+    sc = sc.with_params(update)
     total = reps * len(sc.rails)
     done = 0
     parts, seeds = [], []

@@ -37,13 +37,21 @@ import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
-from sim.errors import error_field, error_message
+from sim.errors import error_message, not_utf8
 from sim.experiments.components import build_components
-from sim.experiments.problems import ScenarioError
+from sim.experiments.problems import ScenarioError, field_path
 
 __all__ = [
     "SCENARIO_DIR",
@@ -74,14 +82,31 @@ BANK_OVERRIDABLE: tuple[str, ...] = (
 
 
 class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a boolean is not a number and text is not a number (``payments = true``,
+    # ``days = "2"`` are refused, not read as 1 and 2); NaN and infinities are refused
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+#: An aware date-time: a TOML date-time, or ISO text in code (``"2025-11-03T00:00:00Z"``).
+Instant = Annotated[AwareDatetime, Field(strict=False)]
+
+
+def _file_ref(ref: str) -> str:
+    if "\x00" in ref:
+        raise ValueError("a file path cannot hold a NUL character; allowed: \"default\" or a "
+                         "path")
+    return ref
+
+
+#: A file a scenario refers to: ``"default"`` or a path (relative to the scenario's folder).
+FileRef = Annotated[str, AfterValidator(_file_ref)]
 
 
 class Horizon(_M):
     """When payments are created: ``start`` (aware datetime) and ``days`` after it;
     either left out keeps the workload file's."""
 
-    start: AwareDatetime | None = Field(
+    start: Instant | None = Field(
         default=None, description="first instant payments may be created (with zone)")
     days: float | None = Field(default=None, gt=0, le=366,
                                description="length of the creation window in days")
@@ -95,7 +120,7 @@ class NetworkSettings(_M):
     ``credit``, ``opens``, ...); tables merge field by field.
     """
 
-    file: str = "default"
+    file: FileRef = "default"
     overrides: dict[str, Any] = Field(default_factory=dict)
     banks: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
@@ -114,7 +139,7 @@ class WorkloadSettings(_M):
     """Which payments: a workload file (``"default"``), a subset of corridors and
     segments, and optional corridor shares (relative weights)."""
 
-    file: str = "default"
+    file: FileRef = "default"
     corridors: list[str] | None = None
     segments: list[Segment] | None = None
     shares: dict[str, float] = Field(default_factory=dict)
@@ -184,7 +209,7 @@ class OnChainSettings(_M):
     ledger: Literal["contracts", "table"] = "table"
     release: Literal["attestation", "hashlock"] | None = None
     charge_bank_fees: bool | None = None
-    settings: str = "default"
+    settings: FileRef = "default"
     ramps: RampOverrides = RampOverrides()
     escrow: EscrowOverrides = EscrowOverrides()
     fx: FxOverrides = FxOverrides()
@@ -194,7 +219,7 @@ class CongestionEpisode(_M):
     """A gas spike: background demand at least ``utilisation`` of the block gas limit
     from ``start`` for ``hours`` (1 or more fills the blocks)."""
 
-    start: AwareDatetime
+    start: Instant
     hours: float = Field(gt=0, le=24 * 366)
     utilisation: float = Field(ge=0, le=2)
 
@@ -228,6 +253,15 @@ class Scenario(_M):
     sources: dict[str, str] = Field(default_factory=dict)
     path: str = "<code>"
 
+    def __init__(self, /, **data: Any) -> None:
+        """Build in code; a problem raises :class:`ScenarioError` (one line each), the
+        file being ``path`` (``"<code>"`` by default)."""
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise ScenarioError(str(data.get("path", "<code>")),
+                                [_describe(e) for e in exc.errors()]) from None
+
     @model_validator(mode="after")
     def _rails(self) -> Scenario:
         if len(set(self.rails)) != len(self.rails):
@@ -255,7 +289,9 @@ class Scenario(_M):
         ``onchain.chain``, ``onchain.ramps.onramp_mode``,
         ``network.overrides.review_share``, ``congestion.0.utilisation``); free
         tables (``network.overrides``, ``onchain.chain_overrides``, ...) accept new
-        keys. Unknown paths and invalid values raise :class:`ScenarioError`.
+        keys. Unknown paths and invalid values raise :class:`ScenarioError`, and so
+        does anything the copy refers to that cannot be built (:meth:`check`: an
+        unknown chain profile, a bank that is not in the network, ...).
 
         >>> sc = Scenario(name="x").with_params({"onchain.ramps.onramp_mode": "instant"})
         >>> sc.onchain.ramps.onramp_mode
@@ -271,9 +307,14 @@ class Scenario(_M):
         if problems:
             raise ScenarioError(where, problems)
         try:
-            return Scenario.model_validate(data)
-        except ValidationError as exc:
-            raise ScenarioError(where, [_describe(e) for e in exc.errors()]) from None
+            new = Scenario(**data)
+        except ScenarioError as exc:
+            raise ScenarioError(where, exc.problems) from None
+        try:
+            new.check()        # what it refers to, too: a bad chain is refused here
+        except ScenarioError as exc:
+            raise ScenarioError(where, exc.problems) from None
+        return new
 
     def check(self) -> None:
         """Build what the scenario refers to (network, workload, chain, on-chain settings)
@@ -406,13 +447,38 @@ _FIXES = {
     "dict_type": "a table",
     "model_type": "a table",
     "string_type": "a string",
+    "int_type": "a whole number",
+    "float_type": "a number",
+    "bool_type": "true or false",
+    "finite_number": "a finite number",
+    "datetime_type": "a date-time with a zone, e.g. 2025-11-07T21:00:00Z",
 }
+_TYPE_ERRORS = ("int_type", "float_type", "bool_type", "string_type", "list_type",
+                "dict_type", "model_type", "datetime_type", "int_from_float", "finite_number")
+
+
+def _what(value: Any) -> str:
+    """What kind of value a document holds, in its author's words."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "a whole number"
+    if isinstance(value, float):
+        return "not a finite number" if value != value or value in (float("inf"), \
+            float("-inf")) else "a decimal number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, Mapping):
+        return "a table"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return f"a {type(value).__name__}"
 
 
 def _describe(err: Mapping[str, Any]) -> str:
     loc = tuple(err["loc"])
     kind = str(err["type"])
-    field = error_field(loc, brackets=False) or "(top level)"
+    field = field_path(*loc) if loc else "(top level)"
     if kind == "extra_forbidden":
         allowed = _allowed(loc[:-1])
         return f"{field}: unknown field; allowed: {', '.join(allowed or [])}"
@@ -428,16 +494,23 @@ def _describe(err: Mapping[str, Any]) -> str:
     if kind.startswith("literal_error"):
         exp = err.get("ctx", {}).get("expected", "")
         return f"{field}: {err.get('input')!r} is not allowed; allowed: {exp}"
+    if kind in _TYPE_ERRORS and fix:
+        value = err.get("input")
+        shown = _shown(value)
+        return f"{field}: {shown} is {_what(value)}; allowed: {fix}"
     if fix:
         return f"{field}: {msg}; allowed: {fix}"
     return f"{field}: {msg}"
 
 
+def _shown(value: Any) -> str:
+    """A value as its author wrote it (TOML spelling of booleans), cut short."""
+    text = str(value).lower() if isinstance(value, bool) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _validate(raw: Mapping[str, Any], path: str) -> Scenario:
-    try:
-        return Scenario.model_validate({**raw, "path": path})
-    except ValidationError as exc:
-        raise ScenarioError(path, [_describe(e) for e in exc.errors()]) from None
+    return Scenario(**{**raw, "path": path})
 
 
 # ---------------------------------------------------------------------------
@@ -455,7 +528,7 @@ def shipped_scenarios() -> dict[str, Path]:
 def scenario_comment(path: str | Path) -> str:
     """The leading ``#`` comment block of a scenario file (what question it answers)."""
     lines = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
+    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
         if not line.startswith("#"):
             break
         lines.append(line.lstrip("#").strip())
@@ -472,6 +545,9 @@ def load_scenario(name_or_path: str | Path, *, check: bool = True) -> Scenario:
     'fast-ledger'
     """
     ref = str(name_or_path)
+    if "\x00" in ref:
+        raise ScenarioError(ref.replace("\x00", "\\x00"),
+                            ["a file path cannot hold a NUL character"])
     shipped = shipped_scenarios()
     if ref in shipped and not Path(ref).exists():
         path = shipped[ref]
@@ -484,6 +560,8 @@ def load_scenario(name_or_path: str | Path, *, check: bool = True) -> Scenario:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ScenarioError(path, [f"cannot read the file: {exc.strerror}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(path, [not_utf8(exc)]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(path, [f"not valid TOML: {exc}"]) from None
     sc = _validate(raw, str(path))

@@ -579,6 +579,60 @@ class SweepResult:
         return pd.read_parquet(self.files["steps.parquet"])
 
 
+def _unguarded_main_line() -> tuple[str, int] | None:
+    """``(script, line)`` when this call comes from the top level of the ``__main__``
+    script outside an ``if __name__ == "__main__":`` block, else ``None``.
+
+    Local worker processes start by *spawning*: each re-runs the main script, so
+    an unguarded call would start the sweep again inside every worker, which then
+    fails to start.
+    """
+    import ast
+    import sys
+
+    main = sys.modules.get("__main__")
+    script = getattr(main, "__file__", None)
+    if main is None or not script:
+        return None              # interactive, a notebook, python -c: nothing re-runs
+    frame = sys._getframe(1)
+    while frame is not None and not (frame.f_globals is vars(main)
+                                     and frame.f_code.co_name == "<module>"):
+        frame = frame.f_back     # type: ignore[assignment]
+    if frame is None:
+        return None              # called from a function of the script, or elsewhere
+    line = frame.f_lineno
+    try:
+        tree = ast.parse(Path(script).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and _is_main_test(node.test):
+            end = node.end_lineno or node.lineno
+            if node.lineno <= line <= end:
+                return None
+    return str(script), line
+
+
+def _is_main_test(test: Any) -> bool:
+    import ast
+
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1
+            and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, *test.comparators]
+    return (any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides)
+            and any(isinstance(s, ast.Constant) and s.value == "__main__" for s in sides))
+
+
+def _check_main_guard() -> None:
+    where = _unguarded_main_line()
+    if where is not None:
+        script, line = where
+        raise SweepError(f"{script}:{line}: run_sweep starts local worker processes, which "
+                         "re-run the main script; call it under 'if __name__ == \"__main__\":' "
+                         "(or with workers=1, or a scheduler)")
+
+
 @contextlib.contextmanager
 def _dask_client(workers: int, scheduler: str | None, retries: int) -> Iterator[Any]:
     """A Dask client on a new local cluster of ``workers`` processes, or on ``scheduler``."""
@@ -598,7 +652,7 @@ def _dask_client(workers: int, scheduler: str | None, retries: int) -> Iterator[
             else:
                 try:
                     client = Client(scheduler, timeout="60s")
-                except (OSError, TimeoutError) as exc:
+                except (OSError, TimeoutError, ValueError) as exc:  # ValueError: scheme
                     raise SweepError(f"--scheduler {scheduler}: cannot reach the Dask "
                                      f"scheduler ({exc})") from None
             yield client
@@ -683,6 +737,9 @@ def run_sweep(scenario: Scenario | str | Path, grid: Mapping[str, Sequence[Any]]
     elif not isinstance(grid, Mapping):
         grid = parse_grid(list(grid))
     else:
+        if any(isinstance(v, str) or not isinstance(v, Sequence) for v in grid.values()):
+            raise SweepError("grid: give each parameter a list of values, e.g. "
+                             "{'payments': [20, 40]}")
         grid = {k: list(v) for k, v in grid.items()}
         for k, v in grid.items():
             if not v:
@@ -690,9 +747,10 @@ def run_sweep(scenario: Scenario | str | Path, grid: Mapping[str, Sequence[Any]]
     reps = scen.replications if replications is None else replications
     for name, value in (("--replications", reps), ("--payments", payments),
                         ("--workers", workers)):
-        if value is not None and (isinstance(value, bool) or int(value) < 1):
-            raise SweepError(f"{name} must be a positive integer, not {value}")
-    if retries < 0:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 1):
+            raise SweepError(f"{name} must be a positive integer, not {value!r}")
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise SweepError(f"--retries must be >= 0, not {retries}")
     if ledger is not None and ledger not in ("table", "contracts"):
         raise SweepError(f"--ledger must be 'table' or 'contracts', not {ledger!r}")
@@ -715,6 +773,8 @@ def run_sweep(scenario: Scenario | str | Path, grid: Mapping[str, Sequence[Any]]
     local = scheduler is None and (in_process if in_process is not None else n_workers == 1)
     ship = collect if collect is not None else scheduler is not None
 
+    if not local and scheduler is None:
+        _check_main_guard()        # before anything is written
     out_dir = Path(out)
     folder = OutputFolder(out_dir, call=call, fields={
         "scenario": scen.name, "scenario_sha256": hashlib.sha256(json.dumps(

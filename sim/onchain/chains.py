@@ -48,7 +48,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.errors import InputError, field_problem
+from sim.errors import InputError, field_problem, not_utf8
 
 __all__ = [
     "DEFAULT_CHAINS_PATH",
@@ -387,6 +387,8 @@ def _load_cached(path: str, _stamp: int) -> dict[str, ChainProfile]:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise ChainProfileError(path, [f"cannot read the file: {exc.strerror}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ChainProfileError(path, [not_utf8(exc)]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ChainProfileError(path, [f"not valid TOML: {exc}"]) from None
     return profiles_from_dict(raw, path)

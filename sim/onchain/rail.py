@@ -85,7 +85,7 @@ from simpy.events import Event, Timeout
 from sim.banking.network import Bank, BankNetwork, country_calendars, fee_function
 from sim.banking.workload import Payment, Workload, arrivals
 from sim.draws import PaymentDraws
-from sim.errors import InputError
+from sim.errors import InputError, whole_number
 from sim.money import (
     convert,
     format_minor,
@@ -1063,6 +1063,7 @@ def fee_market(profile: ChainProfile, seed: int,
                congestion: Sequence[Congestion] = ()) -> FeeMarket:
     """The fee market :func:`run` steps for ``seed``: its own random stream, apart from
     the payments' draws."""
+    seed = whole_number("seed", seed, 0)
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(0xFEE,))))
     return FeeMarket(profile, rng, congestion)
 

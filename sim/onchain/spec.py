@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.calendar import BusinessCalendar, CalendarError
-from sim.errors import InputError, error_field
+from sim.errors import InputError, error_field, not_utf8
 
 __all__ = [
     "DEFAULT_ONCHAIN_PATH",
@@ -175,6 +175,10 @@ class OnChainSpec(_M):
             raw = tomllib.loads(p.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise OnChainSpecError(str(p), ["file not found"]) from None
+        except OSError as exc:
+            raise OnChainSpecError(str(p), [f"cannot read the file: {exc.strerror}"]) from None
+        except UnicodeDecodeError as exc:
+            raise OnChainSpecError(str(p), [not_utf8(exc)]) from None
         except tomllib.TOMLDecodeError as exc:
             raise OnChainSpecError(str(p), [f"not valid TOML: {exc}"]) from None
         return cls.from_dict(raw, str(p))

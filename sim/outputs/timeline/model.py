@@ -411,28 +411,95 @@ def _first_block(rs: pd.DataFrame) -> pd.DataFrame:
     return (rs.iloc[: restart[0]] if restart else rs).sort_values("seq")
 
 
+#: Columns that tell the runs of a sweep apart (its tables repeat each payment id).
+RUN_KEYS: tuple[str, ...] = ("grid_point", "replication")
+
+
+def _one_run(payments: pd.DataFrame, st: pd.DataFrame, payment_id: str,
+             chosen: dict[str, int | None]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows of ``payment_id`` in one run of a sweep: those of the grid point and
+    replication ``chosen``, or of the only run the payment has; else refuse."""
+    keys = [k for k in RUN_KEYS if k in st.columns]
+    for k, v in chosen.items():
+        if v is not None and k not in keys:
+            raise TimelineError(f"--{k.replace('_', '-')} applies to a sweep's folder; "
+                                f"these tables have no {k} column")
+    if not keys:
+        return payments, st
+    for k in keys:
+        v = chosen.get(k)
+        if v is None:
+            continue
+        have = sorted({int(x) for x in st[k].dropna()})
+        st = st[st[k] == v]
+        if st.empty:
+            raise TimelineError(f"payment {payment_id!r} has no run with --"
+                                f"{k.replace('_', '-')} {v}; allowed: "
+                                f"{', '.join(map(str, have))}")
+    runs = sorted({tuple(int(x) for x in row) for row in st[keys].itertuples(index=False)})
+    if len(runs) > 1:
+        opts = " ".join(f"--{k.replace('_', '-')} N" for k in keys)
+        shown = ", ".join("(" + ", ".join(f"{k} {v}" for k, v in zip(keys, r, strict=True))
+                          + ")" for r in runs[:4]) + (" ..." if len(runs) > 4 else "")
+        raise TimelineError(f"payment {payment_id!r} ran in {len(runs)} runs of this sweep "
+                            f"({shown}); choose one with {opts}")
+    pick = dict(zip(keys, runs[0], strict=True))
+    st = st[(st[keys] == pd.Series(pick)).all(axis=1)]
+    if len(payments) and all(k in payments.columns for k in keys):
+        payments = payments[(payments[keys] == pd.Series(pick)).all(axis=1)]
+    return payments, st
+
+
 def from_results(results: Results | tuple[pd.DataFrame, pd.DataFrame], payment_id: str, *,
                  network: BankNetwork | None = None, spec: OnChainSpec | None = None,
-                 chain: str = "") -> Timeline:
+                 chain: str = "", grid_point: int | None = None,
+                 replication: int | None = None) -> Timeline:
     """The timeline of ``payment_id`` from a run's payments and steps tables.
 
     ``results`` is a :class:`~sim.results.Results` or a ``(payments, steps)`` pair
     (``payments`` may be empty: the creation instant is then the first step's start).
+    A sweep's tables (with ``grid_point`` and ``replication`` columns) repeat each
+    payment id once per run: ``grid_point`` and ``replication`` pick one run, and
+    may be left out when the payment is in only one; header and steps always come
+    from the same run.
 
     Raises
     ------
     TimelineError
-        If the payment has no steps in the tables.
+        If the payment has no steps in the tables, is in several runs of a sweep and
+        none was chosen, or its rows hold values a timeline cannot show.
     """
-    if isinstance(results, tuple):
+    if isinstance(results, tuple) and len(results) == 2 and all(
+            isinstance(t, pd.DataFrame) for t in results):
         payments, steps = results
+    elif isinstance(getattr(results, "steps", None), pd.DataFrame):
+        payments, steps = results.payments, results.steps  # type: ignore[union-attr]
     else:
-        payments, steps = results.payments, results.steps
+        raise TimelineError("results must be a run's Results or a (payments, steps) pair of "
+                            f"DataFrames, not {type(results).__name__}")
+    for col in ("payment_id", "rail", "seq"):
+        if col not in steps.columns:
+            raise TimelineError(f"the steps table has no {col!r} column; give a run's steps")
+    for what, v in (("grid_point", grid_point), ("replication", replication)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+            raise TimelineError(f"{what} must be a whole number >= 0, not {v!r}")
     st = steps[steps["payment_id"] == payment_id]
     if st.empty:
         some = ", ".join(sorted(set(map(str, steps["payment_id"].unique())))[:3])
         raise TimelineError(f"payment {payment_id!r} not found in the steps table"
                             + (f" (ids look like {some})" if some else ""))
+    payments, st = _one_run(payments, st, payment_id,
+                            {"grid_point": grid_point, "replication": replication})
+    try:
+        return _timeline(payments, st, payment_id, network, spec, chain)
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        raise TimelineError(f"payment {payment_id!r}: the run's tables hold values a "
+                            f"timeline cannot show ({type(exc).__name__}: {exc}); run it "
+                            "again") from None
+
+
+def _timeline(payments: pd.DataFrame, st: pd.DataFrame, payment_id: str,
+              network: BankNetwork | None, spec: OnChainSpec | None, chain: str) -> Timeline:
     pay = payments[payments["payment_id"] == payment_id] if len(payments) else payments
     prow = {str(r["rail"]): r for _, r in pay.iterrows()} if len(pay) else {}
     first = next(iter(prow.values()), None)
@@ -456,7 +523,8 @@ def from_results(results: Results | tuple[pd.DataFrame, pd.DataFrame], payment_i
             tz = place_timezone(place, network, spec)
             where = place_city(place, network)
             t0, t1 = _ts(s["started_at"]), _ts(s["ended_at"])
-            assert t0 is not None and t1 is not None
+            if t0 is None or t1 is None:
+                raise ValueError(f"step {s['seq']} on {rail} has no start or end")
             detail = "" if pd.isna(s["detail"]) else str(s["detail"])
             label, cat, wait = label_step(str(s["kind"]), place, detail)
             ccy = None if pd.isna(s["cost_currency"]) else str(s["cost_currency"])
@@ -497,37 +565,84 @@ def from_results(results: Results | tuple[pd.DataFrame, pd.DataFrame], payment_i
         beneficiary_city=place_city(benef, network))
 
 
+#: The columns a timeline reads from a run's tables, and how each must parse.
+_NEEDED: dict[str, dict[str, str]] = {
+    "steps": {"payment_id": "text", "rail": "text", "seq": "number", "kind": "text",
+              "place": "text", "started_at": "time", "ended_at": "time",
+              "cost": "number", "cost_currency": "text", "detail": "text"},
+    "payments": {"payment_id": "text", "rail": "text", "corridor": "text",
+                 "sender_bank": "text", "beneficiary_bank": "text", "amount_sent": "number",
+                 "currency_sent": "text", "currency_delivered": "text", "created_at": "time",
+                 "credited_at": "time", "fee_total_sent": "number", "status": "text",
+                 "failure_reason": "text"},
+}
+_READ_ERRORS: tuple[type[BaseException], ...] = (OSError, ValueError, TypeError, KeyError,
+                                                 IndexError)
+
+
+def _arrow_errors() -> tuple[type[BaseException], ...]:
+    try:
+        import pyarrow as pa
+    except ImportError:  # pandas reads CSV without it
+        return ()
+    return (pa.ArrowException,)
+
+
 def load_run(run_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(payments, steps)`` of a finished run's output directory (Parquet, else CSV).
 
     Raises
     ------
     TimelineError
-        If the directory or its steps table is missing.
+        If the directory or its steps table is missing, or a table cannot be read,
+        lacks a column a timeline needs, or holds a value of the wrong kind (one line
+        naming the file).
     """
     d = Path(run_dir)
     if not d.is_dir():
         raise TimelineError(f"run directory {str(d)!r} not found; give the --out "
                             "directory of a finished run")
+    errors = _READ_ERRORS + _arrow_errors()
 
     def read(name: str, required: bool) -> pd.DataFrame:
         pq, csv = d / f"{name}.parquet", d / f"{name}.csv"
-        if pq.exists():
-            return pd.read_parquet(pq)
-        if csv.exists():
-            return pd.read_csv(csv, parse_dates=[c for c in ("started_at", "ended_at",
-                                                            "created_at", "credited_at")
-                                                 if c in _csv_columns(csv)])
-        if required:
-            raise TimelineError(f"no {name}.parquet or {name}.csv in {str(d)!r}")
-        return pd.DataFrame()
+        src = pq if pq.exists() else csv if csv.exists() else None
+        if src is None:
+            if required:
+                raise TimelineError(f"no {name}.parquet or {name}.csv in {str(d)!r}")
+            return pd.DataFrame()
+        try:
+            df = pd.read_parquet(src) if src == pq else pd.read_csv(src)
+        except errors as exc:
+            why = " ".join(str(exc).split())[:120] or type(exc).__name__
+            raise TimelineError(f"{src}: cannot be read as the {name} table of a run "
+                                f"({why}); run it again") from None
+        return _checked_table(df, name, src)
 
     return read("payments", False), read("steps", True)
 
 
-def _csv_columns(csv: Path) -> list[str]:
-    with csv.open(encoding="utf-8") as fh:
-        return fh.readline().strip().split(",")
+def _checked_table(df: pd.DataFrame, name: str, src: Path) -> pd.DataFrame:
+    """``df`` with its times as UTC timestamps and its numbers numeric, or a one-line
+    :class:`TimelineError` naming the file and the column."""
+    need = _NEEDED[name]
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise TimelineError(f"{src}: not the {name} table of a run: no column(s) "
+                            f"{', '.join(missing)}")
+    df = df.copy()
+    for col, kind in need.items():
+        try:
+            if kind == "time":
+                df[col] = pd.to_datetime(df[col], utc=True, errors="raise")
+            elif kind == "number":
+                df[col] = pd.to_numeric(df[col], errors="raise")
+        except (ValueError, TypeError, OverflowError) as exc:
+            why = " ".join(str(exc).split())[:80]
+            raise TimelineError(f"{src}: column {col!r} holds a value that is not a "
+                                f"{'date-time' if kind == 'time' else 'number'} ({why})") \
+                from None
+    return df
 
 
 def rail_kinds(tl: Timeline) -> dict[str, list[str]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -40,10 +40,52 @@ def parse_local_time(text: str, tz: str) -> datetime:
     zone = _zone(tz)
     try:
         d = datetime.fromisoformat(text.strip())
-    except ValueError:
+        d = d if d.tzinfo is not None else d.replace(tzinfo=zone)
+        d.astimezone(UTC)          # far ends of the calendar cannot be placed in UTC
+    except (ValueError, OverflowError):
         raise TimelineError(f"bad date/time {text!r}; write it as 'YYYY-MM-DD HH:MM', "
                             "e.g. '2026-11-27 16:30'") from None
-    return d if d.tzinfo is not None else d.replace(tzinfo=zone)
+    return d
+
+
+def _check_instant(at: datetime | float, network: BankNetwork, spec: OnChainSpec,
+                   rails: Sequence[str]) -> float:
+    """POSIX seconds of ``at``, after checking the model can simulate a payment sent
+    then: on its clocks, and in years every calendar's holiday data covers."""
+    from sim.calendar import (
+        SETTLE_MARGIN_DAYS,
+        clock_problem,
+        holiday_problems,
+        to_timestamp,
+    )
+
+    if isinstance(at, bool) or not isinstance(at, datetime | int | float):
+        raise TimelineError(f"at must be an aware datetime or POSIX seconds, not {at!r}")
+    try:
+        when = at if isinstance(at, datetime) else datetime.fromtimestamp(float(at), tz=UTC)
+        t = to_timestamp(when)
+        settled = when + timedelta(days=SETTLE_MARGIN_DAYS)
+    except (ValueError, OverflowError, OSError):
+        raise TimelineError(f"{at!r} is not an instant the model can represent; give a "
+                            "date from 1970 to 2260") from None
+    iso = when.isoformat()
+    bad = clock_problem(when, settled)
+    if bad:
+        raise TimelineError(f"--at {iso}: a payment sent then (with {SETTLE_MARGIN_DAYS} days "
+                            f"to settle) {bad}")
+    places: list[tuple[str | None, str | None, str]] = [
+        (b.country, b.subdiv, f"bank {b.id}") for b in network.banks.values()]
+    if "onchain" in rails:
+        for ccy in sorted(network.fx.per_base):
+            try:
+                places.append((spec.ramp(ccy).country, None, f"the {ccy} issuer"))
+            except ValueError:
+                continue
+    gaps = holiday_problems(when, when, places)
+    if gaps:
+        raise TimelineError(f"--at {iso}: {'; '.join(gaps)}; give a date the holidays data "
+                            "covers")
+    return t
 
 
 def _top(weights: Mapping[str, float]) -> str:
@@ -69,6 +111,9 @@ def choose_banks(corridor: str | None, network: BankNetwork,
         from sim.banking.workload import WorkloadSpec
 
         workload_spec = WorkloadSpec.default()
+    for what, v in (("corridor", corridor), ("sender", sender), ("beneficiary", beneficiary)):
+        if v is not None and not isinstance(v, str):
+            raise TimelineError(f"{what} must be text (e.g. 'US-MX', a bank id), not {v!r}")
     for bid in (sender, beneficiary):
         if bid is not None and bid not in network.banks:
             raise TimelineError(f"unknown bank {bid!r}; banks of the network: "
@@ -128,7 +173,8 @@ def simulate(corridor: str | None, at: datetime | float, *, amount: str | Decima
              via: str | None = None, payment_id: str = "P0000000") -> Timeline:
     """Send one payment down both rails and return its :class:`Timeline`.
 
-    ``at`` is an aware datetime (or POSIX seconds); ``amount`` is in major units
+    ``at`` is an aware datetime (or POSIX seconds) from 1970 on, in years the
+    ``holidays`` data of every bank and ramp covers; ``amount`` is in major units
     of ``currency`` (default: the sender bank's home currency); the segment
     follows from the amount unless given. The on-chain rail uses the measured
     gas table (``ledger="table"``); ``chain`` is a profile or its name (default:
@@ -150,6 +196,9 @@ def simulate(corridor: str | None, at: datetime | float, *, amount: str | Decima
     network = network or BankNetwork.default()
     spec = spec or OnChainSpec.default()
     workload_spec = workload_spec or WorkloadSpec.default()
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise TimelineError(f"seed must be a whole number >= 0, not {seed!r}")
+    at = _check_instant(at, network, spec, rails)
     s, b, ccy_d = choose_banks(corridor, network, workload_spec, sender=sender,
                                beneficiary=beneficiary)
     ccy_s = (currency or network.banks[s].currency).upper()
