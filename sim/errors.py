@@ -23,7 +23,9 @@ MoneyError True
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 __all__ = ["InputError", "error_field", "error_message", "field_problem", "not_utf8",
@@ -105,3 +107,24 @@ def field_problem(entry: str, err: Mapping[str, Any], fixes: Mapping[str, str],
     text = f"{where}{origin}: {msg}"
     fix = fixes.get(str(err["type"]))
     return f"{text}; fix: {fix}" if fix and fix not in msg else text
+
+
+def read_toml(path: str | Path, error: Callable[[Any, list[str]], Exception]) -> dict[str, Any]:
+    """A TOML file's document, or ``error(path, [problem])`` raised with the one-line
+    problem: the file cannot be read (missing, a folder, no permission), is not UTF-8
+    text, or is not valid TOML. Every file kind (scenario, network, workload, on-chain
+    settings, chain profiles) reads its file through this.
+
+    >>> read_toml("/nonexistent.toml", lambda p, probs: InputError(f"{p}: {probs[0]}"))
+    Traceback (most recent call last):
+    ...
+    sim.errors.InputError: /nonexistent.toml: cannot read the file: No such file or directory
+    """
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise error(path, [f"cannot read the file: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise error(path, [not_utf8(exc)]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(path, [f"not valid TOML: {exc}"]) from None

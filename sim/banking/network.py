@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import copy
 import math
-import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -52,7 +51,7 @@ from pydantic import (
 )
 
 from sim.calendar import BusinessCalendar, CalendarError, parse_clock
-from sim.errors import InputError, field_problem, not_utf8
+from sim.errors import InputError, field_problem, read_toml
 from sim.money import (
     MoneyError,
     check_currency,
@@ -574,17 +573,7 @@ class BankNetwork:
         >>> os.unlink(f.name)
         """
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise NetworkFileError(path, [f"cannot read the file: {exc.strerror}"]) from None
-        except UnicodeDecodeError as exc:
-            raise NetworkFileError(path, [not_utf8(exc)]) from None
-        try:
-            raw = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise NetworkFileError(path, [f"not valid TOML: {exc}"]) from None
-        return cls.from_dict(raw, path=str(path))
+        return cls.from_dict(read_toml(path, NetworkFileError), path=str(path))
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], path: str = "<dict>") -> BankNetwork:

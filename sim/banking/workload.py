@@ -25,7 +25,6 @@ Example
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sim.banking.network import SEGMENTS, BankNetwork, ExactDecimal, RoutingError
 from sim.calendar import _zone, to_timestamp, utc
-from sim.errors import InputError, error_field, error_message, not_utf8, whole_number
+from sim.errors import InputError, error_field, error_message, read_toml, whole_number
 from sim.money import check_currency, convert_for_reporting, from_minor, minor_exponent, to_minor
 
 __all__ = [
@@ -203,15 +202,7 @@ class WorkloadSpec(_M):
     def load(cls, path: str | Path) -> WorkloadSpec:
         """Load a workload TOML file; raise :class:`WorkloadFileError` naming each problem."""
         path = Path(path)
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise WorkloadFileError(path, [f"cannot read the file: {exc.strerror}"]) from None
-        except UnicodeDecodeError as exc:
-            raise WorkloadFileError(path, [not_utf8(exc)]) from None
-        except tomllib.TOMLDecodeError as exc:
-            raise WorkloadFileError(path, [f"not valid TOML: {exc}"]) from None
-        return cls.from_dict(raw, str(path))
+        return cls.from_dict(read_toml(path, WorkloadFileError), str(path))
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], path: str = "<dict>") -> WorkloadSpec:

@@ -32,7 +32,6 @@ charge_bank_fees, settings, ramps, escrow, fx
 
 from __future__ import annotations
 
-import tomllib
 import types
 import typing
 from collections.abc import Mapping
@@ -49,7 +48,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.errors import error_message, not_utf8
+from sim.errors import error_message, read_toml
 from sim.experiments.components import build_components
 from sim.experiments.problems import ScenarioError, field_path
 
@@ -556,15 +555,7 @@ def load_scenario(name_or_path: str | Path, *, check: bool = True) -> Scenario:
         if not path.exists():
             hint = f"; shipped scenarios: {', '.join(shipped)}" if shipped else ""
             raise ScenarioError(ref, [f"no such file or shipped scenario{hint}"])
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ScenarioError(path, [f"cannot read the file: {exc.strerror}"]) from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(path, [not_utf8(exc)]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(path, [f"not valid TOML: {exc}"]) from None
-    sc = _validate(raw, str(path))
+    sc = _validate(read_toml(path, ScenarioError), str(path))
     if check:
         sc.check()
     return sc

@@ -31,7 +31,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
 from functools import lru_cache
@@ -48,7 +47,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.errors import InputError, field_problem, not_utf8
+from sim.errors import InputError, field_problem, read_toml
 
 __all__ = [
     "DEFAULT_CHAINS_PATH",
@@ -383,15 +382,7 @@ def load_chain_profiles(path: str | Path | None = None) -> dict[str, ChainProfil
 
 @lru_cache(maxsize=32)
 def _load_cached(path: str, _stamp: int) -> dict[str, ChainProfile]:
-    try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ChainProfileError(path, [f"cannot read the file: {exc.strerror}"]) from None
-    except UnicodeDecodeError as exc:
-        raise ChainProfileError(path, [not_utf8(exc)]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ChainProfileError(path, [f"not valid TOML: {exc}"]) from None
-    return profiles_from_dict(raw, path)
+    return profiles_from_dict(read_toml(path, ChainProfileError), path)
 
 
 def profiles_from_dict(raw: Mapping[str, Any], path: str = "<dict>") -> dict[str, ChainProfile]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import math
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -21,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.calendar import BusinessCalendar, CalendarError
-from sim.errors import InputError, error_field, not_utf8
+from sim.errors import InputError, error_field, read_toml
 
 __all__ = [
     "DEFAULT_ONCHAIN_PATH",
@@ -171,17 +170,8 @@ class OnChainSpec(_M):
     @classmethod
     def load(cls, path: str | Path) -> OnChainSpec:
         p = Path(path)
-        try:
-            raw = tomllib.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise OnChainSpecError(str(p), ["file not found"]) from None
-        except OSError as exc:
-            raise OnChainSpecError(str(p), [f"cannot read the file: {exc.strerror}"]) from None
-        except UnicodeDecodeError as exc:
-            raise OnChainSpecError(str(p), [not_utf8(exc)]) from None
-        except tomllib.TOMLDecodeError as exc:
-            raise OnChainSpecError(str(p), [f"not valid TOML: {exc}"]) from None
-        return cls.from_dict(raw, str(p))
+        return cls.from_dict(read_toml(p, lambda _p, probs: OnChainSpecError(str(p), probs)),
+                             str(p))
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], path: str = "<dict>") -> OnChainSpec:
