@@ -32,6 +32,7 @@ charge_bank_fees, settings, ramps, escrow, fx
 
 from __future__ import annotations
 
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -131,7 +132,33 @@ class NetworkSettings(_M):
         if bad:
             raise ValueError(f"cannot override bank field(s) {', '.join(sorted(set(bad)))}; "
                              f"allowed: {', '.join(BANK_OVERRIDABLE)}")
+        wrong: list[str] = []
+        _strict_values(self.overrides, "overrides", wrong)
+        for bid, over in self.banks.items():
+            _strict_values(over, f"banks.{bid}", wrong)
+        if wrong:
+            raise ValueError("; ".join(wrong))
         return self
+
+
+#: the only bank fields (at any depth) that take True or False
+_BOOL_BANK_FIELDS = ("outside_hours",)
+
+
+def _strict_values(value: Any, path: str, wrong: list[str]) -> None:
+    """Refuse what the bank network's own (lax) models would coerce: a boolean where a
+    number or text is meant (``capacity = true`` read as 1), or a non-finite number."""
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            _strict_values(v, f"{path}.{k}", wrong)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _strict_values(v, f"{path}[{i}]", wrong)
+    elif isinstance(value, bool):
+        if path.rsplit(".", 1)[-1] not in _BOOL_BANK_FIELDS:
+            wrong.append(f"{path}: {value} is a boolean; this field takes a number or text")
+    elif isinstance(value, float) and not math.isfinite(value):
+        wrong.append(f"{path}: {value} is not a finite number")
 
 
 class WorkloadSettings(_M):

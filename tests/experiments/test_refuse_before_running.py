@@ -202,3 +202,26 @@ def test_a_file_reference_that_is_no_such_file_is_refused(tmp_path, capsys, ref)
     code, lines = _validate(tmp_path, f'name = "x"\n[workload]\nfile = "{ref}"\n', capsys)
     assert code == 2 and len(lines) >= 1
     assert all(": workload." in ln or ": workload:" in ln for ln in lines), lines
+
+
+@pytest.mark.parametrize(("params", "says"), [
+    ({"network.overrides.capacity": True}, "overrides.capacity: True is a boolean"),
+    ({"network.banks.RBUSUS44": {"review_share": False}},
+     "banks.RBUSUS44.review_share: False is a boolean"),
+    ({"network.overrides.review_share": float("inf")},
+     "overrides.review_share: inf is not a finite"),
+])
+def test_bank_overrides_are_not_coerced(params, says) -> None:
+    from sim.experiments.problems import ScenarioError
+    from sim.experiments.scenario import load_scenario
+
+    with pytest.raises(ScenarioError) as info:
+        load_scenario("baseline").with_params(params)
+    assert any(says in p for p in info.value.problems), info.value.problems
+
+
+def test_a_boolean_bank_field_still_takes_a_boolean() -> None:
+    from sim.experiments.scenario import load_scenario
+
+    sc = load_scenario("baseline").with_params({"network.overrides.credit.outside_hours": True})
+    assert sc.network.overrides["credit"]["outside_hours"] is True
