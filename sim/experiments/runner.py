@@ -28,7 +28,6 @@ Example
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -186,9 +185,7 @@ class ScenarioResults(Results):
     def manifest_fields(self) -> dict[str, Any]:
         """What ``manifest.json`` records of this run: the scenario (name and the
         sha256 of its resolved document), the seeds, replications and payments."""
-        doc = json.dumps(self.scenario.to_dict(), sort_keys=True, default=str)
-        return {"scenario": self.scenario.name,
-                "scenario_sha256": hashlib.sha256(doc.encode()).hexdigest(),
+        return {"scenario": self.scenario.name, "scenario_sha256": self.scenario.digest(),
                 "scenario_seed": self.scenario_seed, "seeds": list(self.seeds),
                 "replications": len(self.replications),
                 "payments": int(self.meta.get("payments", len(self.payments))),

@@ -32,6 +32,7 @@ charge_bank_fees, settings, ramps, escrow, fx
 
 from __future__ import annotations
 
+import hashlib
 import math
 import types
 import typing
@@ -51,7 +52,7 @@ from pydantic import (
 
 from sim.errors import error_message, read_toml
 from sim.experiments.components import build_components
-from sim.experiments.problems import ScenarioError, field_path
+from sim.experiments.problems import ScenarioError, field_path, freeze
 
 __all__ = [
     "SCENARIO_DIR",
@@ -307,6 +308,11 @@ class Scenario(_M):
     def to_dict(self) -> dict[str, Any]:
         """The scenario as plain data (JSON-friendly; datetimes as ISO strings)."""
         return self.model_dump(mode="json")
+
+    def digest(self) -> str:
+        """The sha256 (hex) of the scenario's resolved document: what a manifest records,
+        the same for the same scenario whatever wrote it (a run, a sweep)."""
+        return hashlib.sha256(freeze(self.to_dict()).encode()).hexdigest()
 
     def with_params(self, params: Mapping[str, Any]) -> Scenario:
         """A validated copy with fields set by dotted path.

@@ -19,8 +19,8 @@ from scipy import stats
 
 from sim.results import Results, within_1bd
 
-__all__ = ["CI_LEVEL", "MIN_REPLICATIONS", "extended_summary", "mean_interval",
-           "median_interval", "paired_differences", "replication_mean_interval"]
+__all__ = ["CI_LEVEL", "MIN_REPLICATIONS", "extended_summary", "median_interval",
+           "paired_differences", "replication_mean_interval"]
 
 CI_LEVEL = 0.95
 #: fewer replications than this get no interval across replications, and a warning
@@ -131,24 +131,6 @@ def _single_summary(res: Any, scenario: str, seed: int | None, calendars: Any,
             k.update(_extra_kpis(p[(p["rail"] == rail) & (p["corridor"] == corr)]))
     doc["paired"].update(_paired_extra(p, bootstrap))
     return doc
-
-
-def mean_interval(vals: Sequence[float | None]) -> list[float] | None:
-    """95% Student-t interval of the mean of ``vals`` (:func:`scipy.stats.t`);
-    None below 2 finite values. (Kept for callers that want it; the summaries use
-    the bootstrap intervals below, which stay inside a KPI's range.)
-
-    >>> [round(v, 3) for v in mean_interval([1.0, 2.0, 3.0])]
-    [-0.484, 4.484]
-    """
-    v = np.array([x for x in vals if x is not None and math.isfinite(x)], dtype=float)
-    if len(v) < 2:
-        return None
-    m, sem = float(v.mean()), float(stats.sem(v))
-    if sem == 0:
-        return [m, m]
-    lo, hi = stats.t.interval(CI_LEVEL, len(v) - 1, loc=m, scale=sem)
-    return [float(lo), float(hi)]
 
 
 def replication_mean_interval(vals: Sequence[float | None]) -> list[float] | None:

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import itertools
 import json
 import math
@@ -777,8 +776,7 @@ def run_sweep(scenario: Scenario | str | Path, grid: Mapping[str, Sequence[Any]]
         _check_main_guard()        # before anything is written
     out_dir = Path(out)
     folder = OutputFolder(out_dir, call=call, fields={
-        "scenario": scen.name, "scenario_sha256": hashlib.sha256(json.dumps(
-            scen.to_dict(), sort_keys=True, default=str).encode()).hexdigest(),
+        "scenario": scen.name, "scenario_sha256": scen.digest(),
         "scenario_seed": scen.seed, "grid": {k: [_text(v) for v in vs] for k, vs in grid.items()},
         "replications": reps, "payments": payments, "ledger": ledger,
         "common_seeds": common_seeds,

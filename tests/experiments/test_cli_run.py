@@ -130,6 +130,8 @@ def test_notebook_write_outputs_writes_the_same_folder(baseline_small, tmp_path)
     assert _files(tmp_path / "nb") == EXPECTED
     assert {str(p.relative_to(tmp_path / "nb")) for p in paths} == EXPECTED
     assert not sim_publish.verify_manifest(tmp_path / "nb")
+    manifest = json.loads((tmp_path / "nb" / "manifest.json").read_text())
+    assert manifest["scenario_sha256"] == baseline_small.scenario.digest()
     assert not _leftovers(tmp_path)
     assert sim.render_report(baseline_small).startswith("<!DOCTYPE html>")
 
