@@ -55,21 +55,32 @@ def _corridor_cost_shares(corr: Mapping[str, Mapping[str, Any]], rail: str) -> d
             "corridors_cost_above_5pct": float((a > 5).mean())}
 
 
-def _paired_diffs(p: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Per payment credited on both rails: on-chain minus correspondent latency (s) and
-    cost (percentage points of the amount sent)."""
+def _pairs(p: pd.DataFrame, keys: Sequence[str] = ("payment_id",)
+           ) -> tuple[pd.Index, dict[str, np.ndarray]]:
+    """Payments credited on both rails, matched on ``keys``: their index, and per payment
+    ``latency`` (s) and ``cost`` (percentage points of the amount sent), on-chain minus
+    correspondent, and ``fee_saving`` (correspondent minus on-chain fee, minor units)."""
+    empty = np.array([])
     rails = set(p["rail"].unique())
     if not {"correspondent", "onchain"} <= rails:
-        return np.array([]), np.array([])
-    a = p[p["rail"] == "correspondent"].set_index("payment_id")
-    b = p[p["rail"] == "onchain"].set_index("payment_id")
+        return pd.Index([]), {"latency": empty, "cost": empty, "fee_saving": empty}
+    a = p[p["rail"] == "correspondent"].set_index(list(keys))
+    b = p[p["rail"] == "onchain"].set_index(list(keys))
     ids = a.index.intersection(b.index)
     a, b = a.loc[ids], b.loc[ids]
     both = ((a["status"] == "credited") & (b["status"] == "credited")).to_numpy()
     dl = (b["latency_s"].to_numpy(float) - a["latency_s"].to_numpy(float))[both]
     ca = 100 * a["fee_total_sent"].to_numpy(float) / a["amount_sent"].to_numpy(float)
     cb = 100 * b["fee_total_sent"].to_numpy(float) / b["amount_sent"].to_numpy(float)
-    return dl, (cb - ca)[both]
+    dfee = (a["fee_total_sent"].to_numpy(float) - b["fee_total_sent"].to_numpy(float))[both]
+    return ids[both], {"latency": dl, "cost": (cb - ca)[both], "fee_saving": dfee}
+
+
+def _paired_diffs(p: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per payment credited on both rails: on-chain minus correspondent latency (s) and
+    cost (percentage points of the amount sent)."""
+    _, d = _pairs(p)
+    return d["latency"], d["cost"]
 
 
 def median_interval(x: np.ndarray) -> list[float] | None:
@@ -270,20 +281,11 @@ class _Cluster:
 
     def paired(self) -> dict[str, np.ndarray]:
         """The paired KPIs (on-chain minus correspondent, both credited), per resample."""
-        p = self.p
-        a = p[p["rail"] == "correspondent"].set_index(["rep", "payment_id"])
-        b = p[p["rail"] == "onchain"].set_index(["rep", "payment_id"])
-        ids = a.index.intersection(b.index)
+        ids, d = _pairs(self.p, ("rep", "payment_id"))
         if not len(ids):
             return {}
-        a, b = a.loc[ids], b.loc[ids]
-        both = ((a["status"] == "credited") & (b["status"] == "credited")).to_numpy()
-        rep = np.asarray(ids.get_level_values(0))[both]
-        dl = (b["latency_s"].to_numpy(float) - a["latency_s"].to_numpy(float))[both]
-        ca = 100 * a["fee_total_sent"].to_numpy(float) / a["amount_sent"].to_numpy(float)
-        cb = 100 * b["fee_total_sent"].to_numpy(float) / b["amount_sent"].to_numpy(float)
-        dc = (cb - ca)[both]
-        dfee = (a["fee_total_sent"].to_numpy(float) - b["fee_total_sent"].to_numpy(float))[both]
+        rep = np.asarray(ids.get_level_values(0))
+        dl, dc, dfee = d["latency"], d["cost"], d["fee_saving"]
         with np.errstate(invalid="ignore", divide="ignore"):
             m = self.W @ np.bincount(rep, minlength=self.R).astype(float)
             out = {"onchain_faster_share": (self.W @ np.bincount(
