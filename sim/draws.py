@@ -25,13 +25,12 @@ SLOTS = 8          # draws per bank of a route, per kind (uniform, normal)
 MAX_BANKS = 8      # routes longer than this reuse draws cyclically
 CHUNK = 2048       # payments per block of draws
 _STREAM = 0x5357   # the correspondent rail's spawn key (the default stream)
-_SLOTS, _MAX_BANKS, _CHUNK = SLOTS, MAX_BANKS, CHUNK
 
 
 class PaymentDraws:
     """Per-payment random sub-streams: payment ``i`` always gets the same numbers.
 
-    Draws are made in blocks of ``_CHUNK`` payments from
+    Draws are made in blocks of ``CHUNK`` payments from
     ``SeedSequence(seed, spawn_key=(stream, block))``; a payment reads its own row.
     """
 
@@ -51,16 +50,16 @@ class PaymentDraws:
                     del self._rows[key]
             ss = np.random.SeedSequence(self.seed, spawn_key=(self.stream, b))
             g = np.random.Generator(np.random.PCG64(ss))
-            width = _SLOTS * _MAX_BANKS
-            blk = (g.random((_CHUNK, width)), g.standard_normal((_CHUNK, width)))
+            width = SLOTS * MAX_BANKS
+            blk = (g.random((CHUNK, width)), g.standard_normal((CHUNK, width)))
             self._cache[b] = blk
         return blk
 
-    def row(self, i: int, banks: int = _MAX_BANKS) -> tuple[list[float], list[float]]:
+    def row(self, i: int, banks: int = MAX_BANKS) -> tuple[list[float], list[float]]:
         """Uniforms and standard normals of payment ``i`` for a route of ``banks`` banks
         (read-only: the lists are shared by every read of the same row)."""
-        b, r = divmod(i, _CHUNK)
-        w = _SLOTS * min(banks, _MAX_BANKS)
+        b, r = divmod(i, CHUNK)
+        w = SLOTS * min(banks, MAX_BANKS)
         rows = self._rows.get((b, w))
         if rows is None:
             u, z = self._block(b)

@@ -80,7 +80,6 @@ from sim.results import Results, ResultsBuilder, close_accounts, paused_gc
 __all__ = ["CorrespondentRail", "RAIL", "run"]
 
 RAIL = "correspondent"
-_SLOTS, _MAX_BANKS = SLOTS, MAX_BANKS
 
 # uniform slots
 _U_REVIEW, _U_REJECT, _U_STP = 0, 1, 2
@@ -321,7 +320,7 @@ class CorrespondentRail:
                 f"account at {leg.account.servicer})")
             stops.append(_Stop(
                 bid=bid, bank=bank, cal=bank.calendar, processors=self.resources[bid],
-                o=_SLOTS * (i % _MAX_BANKS), is_ben=i == last,
+                o=SLOTS * (i % MAX_BANKS), is_ben=i == last,
                 stp_share=bank.credit.stp_share if i == last else -1.0,
                 stp_any_hours=bank.credit.outside_hours,
                 screen=_ln(bank.screening_seconds), review_share=bank.review_share,
