@@ -284,7 +284,7 @@ class OutputFolder:
                 if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
                     raise
             else:
-                self._done(out)
+                self._done(out, doc)
                 return
         if _exchange(stage, out):
             self.hook("swapped")
@@ -300,10 +300,11 @@ class OutputFolder:
                     os.rename(aside, out)
                 raise
             shutil.rmtree(aside, ignore_errors=True)
-        self._done(out)
+        self._done(out, doc)
 
-    def _done(self, out: Path) -> None:
-        self.files = sorted(p for p in out.rglob("*") if p.is_file())
+    def _done(self, out: Path, doc: Mapping[str, Any]) -> None:
+        # what was published: the manifest's files and the manifest itself
+        self.files = sorted([out / MANIFEST, *(out / rel for rel in doc["files"])])
         self.hook("published")
 
 
