@@ -111,8 +111,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     from sim.errors import InputError
     from sim.experiments.scenario import ScenarioError, load_scenario
-    from sim.outputs.report import check_output_folder
-    from sim.publish import OutputFolderError
+    from sim.publish import OutputFolderError, check_output_folder
     from sim.results import conservation_violations
 
     try:

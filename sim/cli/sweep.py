@@ -32,7 +32,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     from sim.experiments.scenario import load_scenario
     from sim.experiments.sweep import parse_grid, run_sweep
-    from sim.outputs.report import check_output_folder
+    from sim.publish import check_output_folder
 
     grid = parse_grid(args.grid or [])
     scenario = load_scenario(args.scenario)

@@ -24,10 +24,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sim.publish import OutputFolder, check_output_folder
+from sim.publish import OutputFolder
 from sim.results import atomic_write
 
-__all__ = ["KPI_ROWS", "OUTPUT_STEPS", "assumptions", "check_output_folder", "fmt_kpi",
+__all__ = ["KPI_ROWS", "OUTPUT_STEPS", "assumptions", "fmt_kpi",
            "kpi_rows", "render_report", "write_into", "write_outputs", "write_report"]
 
 #: (label, summary key, format) of the KPI table, in order.
