@@ -38,6 +38,7 @@ class Components:
     congestion: tuple[Any, ...]   # Congestion episodes
     start: Any              # datetime or None (workload file's)
     days: float | None
+    events: Any = None      # EventSchedule (every event, congestion episodes included)
 
 
 def build_components(scenario: Scenario) -> Components:
@@ -50,8 +51,8 @@ def build_components(scenario: Scenario) -> Components:
     ('l2-rollup', True)
     """
     key = freeze({k: v for k, v in scenario.to_dict().items()
-                  if k in ("network", "workload", "onchain", "congestion", "horizon",
-                           "correspondent", "path")})
+                  if k in ("network", "workload", "onchain", "congestion", "events",
+                           "horizon", "correspondent", "path", "rails")})
     return _build(key, scenario)
 
 
@@ -70,13 +71,16 @@ def _build(key: str, sc: Scenario) -> Components:
     chain = _chain(sc, problems)
     window = _horizon(sc, wspec, net, ospec, problems)
     cong = _congestion(sc, window, problems)
+    events, cong_events = _events(sc, net, chain, window, problems)
+    cong = cong + cong_events
     if sc.correspondent.via is not None and net is not None \
             and sc.correspondent.via not in net.banks:
         problems.append(f"correspondent.via: no bank {sc.correspondent.via!r} in the network; "
                         "allowed: a bank id of the network")
     if problems:
         raise ScenarioError(sc.path, problems)
-    comp = Components(net, wspec, ospec, chain, cong, sc.horizon.start, sc.horizon.days)
+    comp = Components(net, wspec, ospec, chain, cong, sc.horizon.start, sc.horizon.days,
+                      events)
     if len(_CACHE) > 32:
         _CACHE.clear()
     _CACHE[key] = comp
@@ -351,3 +355,152 @@ def _congestion(sc: Scenario, window: tuple[datetime, datetime] | None,
     return tuple(out)
 
 
+
+
+def _events(sc: Scenario, net: Any, chain: Any, window: tuple[datetime, datetime] | None,
+            problems: list[str]) -> tuple[Any, tuple[Any, ...]]:
+    """The scenario's events (``[[events]]``, with the ``[[congestion]]`` short forms)
+    as an :class:`~sim.events.EventSchedule`, and the congestion episodes among them
+    for the fee market; every problem named by its index and field."""
+    import math
+
+    from sim.calendar import to_timestamp
+    from sim.events import Event, EventSchedule, policies_table
+    from sim.experiments.scenario import EVENT_FIELDS
+    from sim.onchain.fee_market import Congestion
+
+    out: list[Any] = []
+    episodes: list[Any] = []
+    banks = sorted(net.banks) if net is not None else None
+    ccys = sorted(net.fx.per_base) if net is not None else None
+    n0 = len(problems)
+    for i, ev in enumerate(sc.events):
+        here = f"events.{i}"
+        req, opt = EVENT_FIELDS[ev.kind]
+        given = {k for k, v in ev.model_dump(exclude={"kind", "source"}).items()
+                 if v is not None}
+        bad = False
+        for f in req:
+            if f not in given:
+                problems.append(f"{here}.{f}: required for a {ev.kind} event; add it")
+                bad = True
+        for f in sorted(given - set(req) - set(opt)):
+            problems.append(f"{here}.{f}: not a field of a {ev.kind} event; allowed: "
+                            f"{', '.join([*req, *opt, 'source'])}")
+            bad = True
+        if bad:
+            continue
+        begin = ev.at if ev.kind == "sanction" else ev.start
+        assert begin is not None
+        when = "at" if ev.kind == "sanction" else "start"
+        if window is not None:
+            w0, w1 = window
+            if not (w0 <= begin <= w1):
+                problems.append(f"{here}.{when}: {_iso(begin)} is outside the horizon "
+                                f"{_iso(w0)} to {_iso(w1)}; allowed: an instant in it")
+                continue
+        t0 = to_timestamp(begin)
+        t1 = t0 + ev.hours * 3600.0 if ev.hours is not None else math.inf
+        target = ""
+        extra: dict[str, Any] = {}
+        if ev.kind in ("bank_outage", "sanction") and ev.bank is not None:
+            if banks is not None and ev.bank not in banks:
+                problems.append(f"{here}.bank: no bank {ev.bank!r} in the network; allowed: a "
+                                "bank id of the network")
+                continue
+            target = ev.bank
+        if ev.kind == "sanction":
+            if (ev.bank is None) == (ev.account is None):
+                problems.append(f"{here}: a sanction names either a bank or an on-chain "
+                                "account; allowed: bank = \"<id>\" or account = \"bank:<id>\" "
+                                "or \"fx_provider\"")
+                continue
+            if ev.account is not None:
+                acc = ev.account
+                ok = acc == "fx_provider" or (
+                    acc.startswith("bank:") and (banks is None or acc[5:] in banks))
+                if not ok:
+                    problems.append(f"{here}.account: {acc!r} is not an on-chain account of "
+                                    "the rail; allowed: \"bank:<id>\" of a bank of the "
+                                    "network, or \"fx_provider\"")
+                    continue
+                target = acc
+                extra["on_chain_only"] = True
+        if ev.kind == "bank_outage" and ev.return_after_hours is not None:
+            extra["return_after_s"] = ev.return_after_hours * 3600.0
+        if ev.kind in ("chain_halt", "congestion"):
+            name = ev.chain if ev.chain is not None else sc.onchain.chain
+            if chain is not None and name != chain.name:
+                from sim.onchain.chains import load_chain_profiles
+
+                known = name in load_chain_profiles()
+                why = (f"not the scenario's chain {chain.name!r}" if known
+                       else "no such chain profile")
+                problems.append(f"{here}.chain: {name!r}: {why}; allowed: "
+                                f"{chain.name!r} (onchain.chain)")
+                continue
+            target = name
+        if ev.kind == "congestion":
+            assert ev.utilisation is not None
+            extra["utilisation"] = ev.utilisation
+        if ev.kind == "issuer_freeze":
+            assert ev.currency is not None
+            if ccys is not None and ev.currency not in ccys:
+                problems.append(f"{here}.currency: {ev.currency!r} is not a currency of the "
+                                f"network; allowed: {', '.join(ccys)}")
+                continue
+            target = ev.currency
+            pts = ev.price_path or []
+            last = None
+            for j, pt in enumerate(pts):
+                tp = to_timestamp(pt.at)
+                if not (t0 <= tp <= t1):
+                    problems.append(f"{here}.price_path.{j}.at: {_iso(pt.at)} is outside the "
+                                    "freeze; allowed: an instant from its start to its end")
+                    bad = True
+                elif last is not None and tp <= last:
+                    problems.append(f"{here}.price_path.{j}.at: not after the point before "
+                                    "it; allowed: points in time order")
+                    bad = True
+                last = tp
+            for b in sorted(ev.policies or {}):
+                if banks is not None and b not in banks:
+                    problems.append(f"{field_path(here, 'policies', b)}: no such bank in the "
+                                    "network; allowed: a bank id of the network")
+                    bad = True
+            if bad:
+                continue
+            extra["price_path"] = tuple((to_timestamp(p.at), p.price) for p in pts)
+            extra["policy"] = ev.policy or "wait"
+            extra["policies"] = policies_table(ev.policies or {})
+        out.append(Event(i, ev.kind, t0, t1, target, ev.source or "", **extra))
+    base = len(sc.events)
+    for j, ep in enumerate(sc.congestion):
+        t0 = to_timestamp(ep.start)
+        out.append(Event(base + j, "congestion", t0, t0 + ep.hours * 3600.0, sc.onchain.chain,
+                         "", utilisation=ep.utilisation,
+                         label=f"congestion {j} ({sc.onchain.chain}, {_iso(ep.start)}, "
+                               f"{ep.hours:g} h at {ep.utilisation:.0%})"))
+    if len(problems) > n0:
+        return EventSchedule(()), ()
+    # one kind on one target twice at once means nothing (a bank cannot be down twice)
+    seen: dict[tuple[str, str], list[Any]] = {}
+    for e in out:
+        if e.kind == "congestion":
+            continue
+        for other in seen.get((e.kind, e.target), []):
+            if e.start < other.end and other.start < e.end:
+                what = f" on {e.target}" if e.target else ""
+                problems.append(f"events.{e.index}: overlaps events.{other.index}, another "
+                                f"{e.kind}{what}; allowed: events of one kind on one target "
+                                "that do not overlap (merge them into one)")
+        seen.setdefault((e.kind, e.target), []).append(e)
+    for e in out:
+        if e.kind == "congestion" and e.index < base:
+            try:
+                episodes.append(Congestion(e.start, e.end, e.utilisation))
+            except ValueError as exc:
+                problems.append(f"events.{e.index}: {exc}")
+    if len(problems) > n0:
+        return EventSchedule(()), ()
+    return EventSchedule(out), tuple(episodes)

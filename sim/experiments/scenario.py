@@ -57,6 +57,9 @@ from sim.experiments.problems import ScenarioError, field_path, freeze
 __all__ = [
     "SCENARIO_DIR",
     "CongestionEpisode",
+    "EVENT_FIELDS",
+    "EventSpec",
+    "PricePoint",
     "Horizon",
     "NetworkSettings",
     "OnChainSettings",
@@ -251,6 +254,49 @@ class CongestionEpisode(_M):
     utilisation: float = Field(ge=0, le=2)
 
 
+class PricePoint(_M):
+    """One point of a stablecoin's secondary-market price path (USD per token)."""
+
+    at: Instant
+    price: float = Field(gt=0, le=2)
+
+
+#: what each event kind takes besides ``kind`` and ``source`` (required, then optional)
+EVENT_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "bank_outage": (("bank", "start", "hours"), ("return_after_hours",)),
+    "chain_halt": (("start", "hours"), ("chain",)),
+    "issuer_freeze": (("currency", "start", "hours"), ("price_path", "policy", "policies")),
+    "sanction": (("at",), ("bank", "account", "hours")),
+    "fx_provider_outage": (("start", "hours"), ()),
+    "congestion": (("start", "hours", "utilisation"), ("chain",)),
+}
+
+
+class EventSpec(_M):
+    """One ``[[events]]`` entry: a stress or failure event (see :mod:`sim.events`).
+
+    Which fields each ``kind`` takes is :data:`EVENT_FIELDS`; the component builder
+    checks them, and the banks, currencies and chains they name, against the
+    scenario's network, chain and horizon.
+    """
+
+    kind: Literal["bank_outage", "chain_halt", "issuer_freeze", "sanction",
+                  "fx_provider_outage", "congestion"]
+    start: Instant | None = None
+    at: Instant | None = None
+    hours: float | None = Field(default=None, gt=0, le=24 * 366)
+    bank: str | None = None
+    chain: str | None = None
+    currency: str | None = None
+    account: str | None = None
+    return_after_hours: float | None = Field(default=None, gt=0, le=24 * 366)
+    price_path: list[PricePoint] | None = None
+    policy: Literal["wait", "sell"] | None = None
+    policies: dict[str, Literal["wait", "sell"]] | None = None
+    utilisation: float | None = Field(default=None, ge=0, le=2)
+    source: str | None = None
+
+
 class Scenario(_M):
     """A validated scenario; load one with :func:`load_scenario` or build it in code.
 
@@ -277,6 +323,7 @@ class Scenario(_M):
     correspondent: CorrespondentSettings = CorrespondentSettings()
     onchain: OnChainSettings = OnChainSettings()
     congestion: list[CongestionEpisode] = Field(default_factory=list)
+    events: list[EventSpec] = Field(default_factory=list)
     sources: dict[str, str] = Field(default_factory=dict)
     path: str = "<code>"
 
