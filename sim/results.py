@@ -8,7 +8,7 @@ through a :class:`ResultsBuilder`, which is rail-agnostic: one
 
 Conservation. For every payment, in minor units of ``currency_sent``::
 
-    amount_sent == delivered_in_sent + fee_total_sent
+    amount_sent == delivered_in_sent + fee_total_sent + frozen
     fee_total_sent == sum of every fee_* column
 
 ``delivered_in_sent`` is ``amount_delivered`` converted back at the mid rate
@@ -99,7 +99,7 @@ PAYMENT_COLUMNS: tuple[str, ...] = (
     "payment_id", "rail", "corridor", "sender_bank", "beneficiary_bank", "charge_option",
     "amount_sent", "currency_sent", "amount_delivered", "currency_delivered",
     "created_at", "credited_at", "latency_s", "fee_total_sent", *FEE_COLUMNS,
-    "status", "failure_reason", "hops",
+    "loss", "frozen", "status", "failure_reason", "hops",
 )
 STEP_COLUMNS: tuple[str, ...] = (
     "payment_id", "rail", "seq", "kind", "place", "started_at", "ended_at", "cost",
@@ -128,6 +128,13 @@ class PaymentRecord:
     hops: int
     fees: dict[str, int] = field(default_factory=dict)
     delivered_in_sent: int = 0
+    #: value lost by a holder of the payment's funds in flight (a stablecoin sold below
+    #: par during its issuer's freeze), minor units of ``currency_sent``; not the
+    #: customer's: the customer's accounts do not include it
+    loss: int = 0
+    #: the customer's value frozen in flight at the end of the run (funds held by a
+    #: sanctioned party), minor units of ``currency_sent``; neither delivered nor returned
+    frozen: int = 0
 
     @property
     def fee_total_sent(self) -> int:
@@ -137,7 +144,7 @@ class PaymentRecord:
         """Raise ``AssertionError`` if the record breaks an invariant."""
         assert self.status in STATUSES, self.status
         assert set(self.fees) <= set(FEE_COMPONENTS), set(self.fees) - set(FEE_COMPONENTS)
-        assert self.amount_sent == self.delivered_in_sent + self.fee_total_sent, \
+        assert self.amount_sent == self.delivered_in_sent + self.fee_total_sent + self.frozen, \
             f"{self.payment_id}: money not conserved"
         if self.status == "credited":
             assert self.credited_at is not None and self.credited_at >= self.created_at
@@ -152,13 +159,17 @@ def close_accounts(payment_id: str, rail: str, corridor: str, sender_bank: str,
                    currency_sent: str, amount_delivered: int, currency_delivered: str,
                    created_at: float, credited_at: float | None, status: str,
                    failure_reason: str | None, hops: int, fees: Mapping[str, int],
-                   delivered_in_sent: int = 0, has_fx: bool = False) -> PaymentRecord:
+                   delivered_in_sent: int = 0, has_fx: bool = False, *, loss: int = 0,
+                   frozen: int = 0) -> PaymentRecord:
     """Build a :class:`PaymentRecord` whose FX spread is the exact remainder of its accounts.
 
     ``fees`` are the non-spread components already in minor units of ``currency_sent``;
     ``delivered_in_sent`` is ``amount_delivered`` converted back at the mid rate.
-    ``fee_fx_spread`` := ``amount_sent - delivered_in_sent - sum(fees)``. Without a
-    conversion (``has_fx`` false) that remainder must be zero.
+    ``fee_fx_spread`` := ``amount_sent - delivered_in_sent - frozen - sum(fees)``.
+    Without a conversion (``has_fx`` false) that remainder must be zero. ``frozen``
+    is the customer's value frozen in flight (neither delivered nor returned),
+    ``loss`` a holder's loss in flight (outside the customer's accounts), both in
+    minor units of ``currency_sent``.
 
     Raises
     ------
@@ -167,7 +178,7 @@ def close_accounts(payment_id: str, rail: str, corridor: str, sender_bank: str,
         accounts are wrong.
     """
     f = {k: int(v) for k, v in fees.items() if k != "fx_spread"}
-    spread = amount_sent - delivered_in_sent - sum(f.values())
+    spread = amount_sent - delivered_in_sent - frozen - sum(f.values())
     if spread < 0 and has_fx:
         # the converting banks' margins cannot be negative beyond reporting residue
         if spread < -len(f) - 2:
@@ -179,7 +190,7 @@ def close_accounts(payment_id: str, rail: str, corridor: str, sender_bank: str,
     rec = PaymentRecord(payment_id, rail, corridor, sender_bank, beneficiary_bank,
                         charge_option, amount_sent, currency_sent, amount_delivered,
                         currency_delivered, created_at, credited_at, status, failure_reason,
-                        hops, f, delivered_in_sent)
+                        hops, f, delivered_in_sent, loss, frozen)
     return rec
 
 
@@ -300,6 +311,8 @@ class ResultsBuilder:
         cols["fee_total_sent"] = _money([r.fee_total_sent for r in p], "fee_total_sent", p)
         for c in FEE_COMPONENTS:
             cols[f"fee_{c}"] = _money([r.fees.get(c, 0) for r in p], f"fee_{c}", p)
+        cols["loss"] = _money([r.loss for r in p], "loss", p)
+        cols["frozen"] = _money([r.frozen for r in p], "frozen", p)
         cols["status"] = [r.status for r in p]
         cols["failure_reason"] = [r.failure_reason for r in p]
         cols["hops"] = np.array([r.hops for r in p], dtype="int64")
@@ -499,7 +512,7 @@ def conservation_violations(payments: pd.DataFrame) -> pd.DataFrame:
     amount plus fees exceeds what was sent (empty frame: all conserved)."""
     fee_sum = payments[list(FEE_COLUMNS)].sum(axis=1)
     bad = fee_sum != payments["fee_total_sent"]
-    bad |= payments["fee_total_sent"] > payments["amount_sent"]
+    bad |= payments["fee_total_sent"] + payments["frozen"] > payments["amount_sent"]
     bad |= (payments["status"] != "credited") & (payments["amount_delivered"] != 0)
     return payments[bad]
 

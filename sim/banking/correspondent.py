@@ -69,6 +69,7 @@ from sim.banking.network import (
 from sim.banking.workload import Payment, Workload, arrivals
 from sim.calendar import BusinessCalendar, parse_clock
 from sim.draws import MAX_BANKS, SLOTS, PaymentDraws
+from sim.events import EventSchedule
 from sim.money import (
     convert,
     format_minor,
@@ -227,8 +228,9 @@ class CorrespondentRail:
 
     def __init__(self, env: simpy.Environment, network: BankNetwork, seed: int,
                  builder: ResultsBuilder | None = None, *, policy: str = "fewest_hops",
-                 via: str | None = None) -> None:
+                 via: str | None = None, events: EventSchedule | None = None) -> None:
         self.env = env
+        self.events = events or EventSchedule.none()
         self.net = network
         self.fx = network.fx
         self.draws = PaymentDraws(seed)
@@ -607,7 +609,8 @@ def _settle_spread(rows: list[tuple[Any, ...]], fee_total: int) -> None:
 
 
 def run(network: BankNetwork | None = None, workload: Workload | None = None, seed: int = 0,
-        *, policy: str = "fewest_hops", via: str | None = None) -> Results:
+        *, policy: str = "fewest_hops", via: str | None = None,
+        events: EventSchedule | None = None) -> Results:
     """Run ``workload`` through the correspondent rail; deterministic given ``seed``.
 
     Parameters
@@ -616,6 +619,7 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
     workload : default ``Workload.generate(seed=seed, n_payments=1000, network=network)``
     seed : seeds the rail's per-payment draws
     policy, via : routing (``"fewest_hops"`` or ``"cheapest"``; a named intermediary)
+    events : stress and failure events (:class:`~sim.events.EventSchedule`; default none)
 
     Returns
     -------
@@ -628,7 +632,8 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
     start = min([workload.start] + [p.created_at for p in workload.payments[:1]])
     env = simpy.Environment(initial_time=start)
     builder = ResultsBuilder(RAIL)
-    rail = CorrespondentRail(env, network, seed, builder, policy=policy, via=via)
+    rail = CorrespondentRail(env, network, seed, builder, policy=policy, via=via,
+                             events=events)
     rail.submit(workload)
     with paused_gc():
         env.run()

@@ -86,6 +86,7 @@ from sim.banking.network import Bank, BankNetwork, country_calendars, fee_functi
 from sim.banking.workload import Payment, Workload, arrivals
 from sim.draws import PaymentDraws
 from sim.errors import InputError, whole_number
+from sim.events import EventSchedule
 from sim.money import (
     convert,
     format_minor,
@@ -353,8 +354,10 @@ class OnChainRail:
 
     def __init__(self, env: simpy.Environment, network: BankNetwork, spec: OnChainSpec,
                  profile: ChainProfile, ledger: Ledger, market: FeeMarket, seed: int,
-                 builder: ResultsBuilder | None = None) -> None:
+                 builder: ResultsBuilder | None = None, *,
+                 events: EventSchedule | None = None) -> None:
         self.env, self.net, self.spec, self.profile = env, network, spec, profile
+        self.events = events or EventSchedule.none()
         self.fx = network.fx
         self.ledger = ledger
         self.producer = BlockProducer(env, ledger, market, profile, env.now)
@@ -969,7 +972,7 @@ def _holders(workload: Sequence[Payment]) -> list[tuple[str, str]]:
 def run(network: BankNetwork | None = None, workload: Workload | None = None, seed: int = 0,
         *, spec: OnChainSpec | None = None, chain: str | ChainProfile | None = None,
         ledger: str | None = None, congestion: Sequence[Congestion] = (),
-        record_blocks: bool = False) -> Results:
+        record_blocks: bool = False, events: EventSchedule | None = None) -> Results:
     """Run ``workload`` through the on-chain rail; deterministic given ``seed``.
 
     Parameters
@@ -982,6 +985,8 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
     ledger : ``"contracts"`` (real contracts on the embedded chain) or ``"table"``
         (measured gas table); default: the spec's
     congestion : episodes of forced background demand (gas spikes)
+    events : stress and failure events (:class:`~sim.events.EventSchedule`; default none);
+        its congestion episodes are those of ``congestion``
     record_blocks : keep every block's signed transactions in ``meta["blocks_raw"]``
         (contracts ledger; for replaying them on the bare EVM)
 
@@ -1022,7 +1027,7 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
     env = simpy.Environment(initial_time=t0)
     market = fee_market(profile, seed, congestion)
     builder = ResultsBuilder(RAIL)
-    rail = OnChainRail(env, network, spec, profile, led, market, seed, builder)
+    rail = OnChainRail(env, network, spec, profile, led, market, seed, builder, events=events)
     rail.submit(payments)
     setup_s = time.perf_counter() - clock
     # the EVM's objects are its own affair: the collector runs as usual with contracts
