@@ -129,6 +129,7 @@ _FX_DEADLINE_S = 6 * 3600
 #: a payment needing more top-ups of the provider's inventory than this fails at once
 _MAX_REPLENISHMENTS = 1000
 _WEI_PER_GWEI = Decimal(10**9)
+_PRICE_STEP = Decimal("0.0001")
 LP = "fx_provider"
 _ORDERING_TEXT = {c: f"ordering bank fee ({c})" for c in ("OUR", "SHA", "BEN")}
 
@@ -1197,7 +1198,9 @@ class OnChainRail:
         if not r.ok:
             return ("blacklisted" if r.error == "AccountBlacklisted" else "reverted", 0, "")
         fz = self.events.freeze(c.code, self.env.now)
-        price = Decimal(repr(fz.price_at(self.env.now))) if fz is not None else Decimal(1)
+        # quoted to four decimals (USD per token), as the price path's sources give it
+        price = (Decimal(repr(fz.price_at(self.env.now))).quantize(_PRICE_STEP)
+                 if fz is not None else Decimal(1))
         proceeds = int((Decimal(minor) * price).to_integral_value(rounding=ROUND_FLOOR))
         loss = minor - proceeds
         label = fz.label if fz is not None else "after the freeze"
