@@ -234,6 +234,8 @@ class CorrespondentRail:
         # bank sanctions (an on-chain account's alone concern the on-chain rail)
         self._sanctions = any(not e.on_chain_only for e in self.events.of_kind("sanction"))
         self._events_on = bool(self._sanctions or self.events.of_kind("bank_outage"))
+        self._down = {e.target for e in self.events.of_kind("bank_outage")}
+        self._listed = {e.target for e in self.events.of_kind("sanction") if not e.on_chain_only}
         self.net = network
         self.fx = network.fx
         self.draws = PaymentDraws(seed)
@@ -504,6 +506,8 @@ class CorrespondentRail:
         # limited nostro account. Everything in between is the payment's own and is
         # laid out in simulated time without sleeping through it.
         events = self._events_on
+        # whether the route meets a sanctioned bank (only then is it screened for one)
+        touched = events and self._sanctions and any(y.bid in self._listed for y in plan)
         arrival = env.now   # when the payment (message and funds) reaches the next bank
         stp = False
         end = arrival
@@ -516,7 +520,7 @@ class CorrespondentRail:
                 start, why = x.cal.next_accepting(arrival)
                 if start > arrival:
                     step(("cutoff_wait", bid, arrival, start, 0, S, why))
-            if events:
+            if events and (bid in self._down or (touched and self._sanctions)):
                 # stress events: the bank down, a sanction (see _meet_events)
                 met = self._meet_events(x, plan, start, stp, step, S)
                 if isinstance(met, tuple):
