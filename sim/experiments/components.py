@@ -300,8 +300,10 @@ def _horizon(sc: Scenario, wspec: Any, net: Any, ospec: Any,
     if net is not None:
         places += [(b.country, b.subdiv, f"bank {b.id}") for b in net.banks.values()]
     if ospec is not None and "onchain" in sc.rails:
-        ccys = sorted({c for c in (net.fx.per_base if net is not None else {})}
-                      | set(ospec.ramps.currencies))
+        # the issuers of the network's currencies: a ramp the settings file defines for
+        # a currency the network does not have serves no payment, so its calendar
+        # cannot hold one up
+        ccys = sorted(net.fx.per_base) if net is not None else sorted(ospec.ramps.currencies)
         for ccy in ccys:
             try:
                 ramp = ospec.ramp(ccy)
