@@ -422,8 +422,10 @@ def season_table(results: Mapping[str, Results], payments: Sequence[Payment],
             transit_days_max=float(g["days_in_transit"].max()) if len(g) else math.nan,
             transit_cost_usd=fcost, income_usd=income,
             change_vs_correspondent=change(income, ref_income),
+            # a rail that saves nothing gives no rise at any margin
             margin_for_uplift=(margin_for_uplift(saving, revenue, uplift)
-                               if rail != "correspondent" and revenue > 0 else math.nan)))
+                               if rail != "correspondent" and revenue > 0 and saving > 0
+                               else math.nan)))
     cols = ["rail", "payment_id", "created_at", "status", "amount_sent", "currency_sent",
             "amount_delivered", "currency_delivered", "invoice_usd", "received_usd",
             "fees_all_usd", "cooperative_cost_usd", "days_in_transit", "transit_cost_usd",
@@ -614,11 +616,14 @@ def main(argv: list[str] | None = None) -> int:
           f"{'USD':>9}{'USD':>12}{'':>10}{'below':>13}")
     for r in rows:
         days = f"{r.transit_days_mean:.2f} / {r.transit_days_max:.2f}"
+        never = r.rail != "correspondent" and not math.isfinite(r.margin_for_uplift)
+        needs = "never" if never else _pct(r.margin_for_uplift)
         print(f"{r.rail:18}{r.credited:>5}/{r.instalments:<3}{_money(r.fees_all_usd):>12}"
               f"{_money(r.payment_cost_usd):>13}"
               f"{_pct(r.payment_cost_usd / revenue if revenue else math.nan):>8}{days:>17}"
               f"{_money(r.transit_cost_usd):>9}{_money(r.income_usd):>12}"
-              f"{_pct(r.change_vs_correspondent, True):>10}{_pct(r.margin_for_uplift):>13}")
+              f"{_pct(r.change_vs_correspondent, True):>10}"
+              f"{needs:>13}")
     full = margin_for_uplift(k_ref, revenue, s.uplift) if revenue > 0 else math.nan
     print(f"the cooperative's profit margin with correspondent banking: {_pct(own)}; removing "
           f"every payment cost and day in transit would raise its profit by "
