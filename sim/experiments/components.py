@@ -67,6 +67,8 @@ def _build(key: str, sc: Scenario) -> Components:
     wspec = _workload_spec(sc, net, problems)
     ospec = _onchain_spec(sc, problems)
     _ramp_currencies(sc, net, problems)
+    if ospec is not None and net is not None:
+        problems += [f"onchain.{p}" for p in ospec.fx.check_pools(net.fx.per_base)]
     chain = _chain(sc, problems)
     window = _horizon(sc, wspec, net, ospec, problems)
     cong = _congestion(sc, window, problems)
@@ -224,6 +226,10 @@ def _onchain_spec(sc: Scenario, problems: list[str]) -> Any:
     fx = oc.fx.model_dump(exclude_none=True)
     if "spread_bps" in fx:
         fx["spread_bps"] = {**data["fx"]["spread_bps"], **fx["spread_bps"]}
+    # pools and arbitrage merge into the file's, pool by pool
+    for pair, over in fx.pop("pools", {}).items():
+        data["fx"]["pools"][pair] = deep_merge(data["fx"]["pools"].get(pair, {}), over)
+    data["fx"]["arbitrage"] = deep_merge(data["fx"]["arbitrage"], fx.pop("arbitrage", {}))
     data["fx"].update(fx)
     ramps = oc.ramps.model_dump(exclude_none=True)
     per_ccy = ramps.pop("currencies", {})
