@@ -455,7 +455,7 @@ def run_rails(scenario: str, payments: Sequence[Payment], seed: int, ledger: str
     base = build_components(_scenario(scenario, None))
     wl = Workload(payments)
     out = {"correspondent": correspondent.run(base.network, wl, seed)}
-    for rail, route in (("onchain-provider", None), ("onchain-amm", "amm")):
+    for rail, route in (("onchain-provider", "provider"), ("onchain-amm", "amm")):
         if rail not in rails:
             continue
         comp = build_components(_scenario(scenario, route))
