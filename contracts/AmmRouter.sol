@@ -3,6 +3,8 @@ pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {AmmPool} from "./AmmPool.sol";
 import {SettlementEscrow} from "./SettlementEscrow.sol";
@@ -15,21 +17,30 @@ import {SettlementEscrow} from "./SettlementEscrow.sol";
  * made by this router, so the escrow knows the router as its payer; the router records who paid
  * each lock and returns a refunded (or rejected) lock's amount to them through {reclaim}.
  * @dev The router holds no tokens between transactions except the amounts of refunded locks not
- * yet reclaimed. Each pool is approved for exactly the amount it pulls, so no pool named by a
- * caller can reach those amounts.
+ * yet reclaimed. It swaps only through pools its owner registered ({addPool}), which it approves
+ * once, without limit, for both their tokens (as it approves the escrow): an {AmmPool} pulls
+ * only a swap's own input from its caller, so a registered pool cannot reach those amounts, and
+ * no swap pays for an approval (nor its gas refund).
  */
-contract AmmRouter is ReentrancyGuardTransient {
+contract AmmRouter is Ownable2Step, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @notice The escrow the router locks in.
     SettlementEscrow public immutable escrow;
 
     mapping(bytes32 lockId => address payer) private _payers;
+    mapping(AmmPool pool => bool) private _pools;
 
     /// @notice The escrow is the zero address.
     error InvalidEscrow(address escrow);
     /// @notice An amount that must be positive is zero.
     error ZeroAmount();
+    /// @notice The pool is not registered with the router.
+    /// @param pool The pool.
+    error UnknownPool(address pool);
+    /// @notice The pool is registered already.
+    /// @param pool The pool.
+    error PoolAlreadyAdded(address pool);
     /// @notice The call came at or after its deadline.
     /// @param deadline The deadline (unix seconds).
     /// @param nowTimestamp The block's timestamp.
@@ -60,6 +71,9 @@ contract AmmRouter is ReentrancyGuardTransient {
     event SwappedAndLocked(
         bytes32 indexed lockId, address indexed payer, address indexed tokenIn, uint256 amountIn, uint256 amountOut
     );
+    /// @notice A pool was registered; the router approved it and the escrow for its tokens.
+    /// @param pool The pool.
+    event PoolAdded(address indexed pool);
     /// @notice A refunded lock's amount was returned to its payer.
     /// @param lockId The lock id.
     /// @param payer Who received it.
@@ -69,10 +83,37 @@ contract AmmRouter is ReentrancyGuardTransient {
     /**
      * @notice Deploys the router for `escrow_`.
      * @param escrow_ The escrow.
+     * @param owner_ The owner, who registers the pools.
      */
-    constructor(SettlementEscrow escrow_) {
+    constructor(SettlementEscrow escrow_, address owner_) Ownable(owner_) {
         if (address(escrow_) == address(0)) revert InvalidEscrow(address(escrow_));
         escrow = escrow_;
+    }
+
+    /**
+     * @notice Registers `pool` for swaps, approving it and the escrow, without limit, for both its
+     * tokens. Only the owner.
+     * @param pool The pool.
+     */
+    function addPool(AmmPool pool) external onlyOwner {
+        if (_pools[pool]) revert PoolAlreadyAdded(address(pool));
+        _pools[pool] = true;
+        emit PoolAdded(address(pool));
+
+        IERC20[2] memory tokens = [pool.token0(), pool.token1()];
+        for (uint256 i = 0; i < 2; ++i) {
+            tokens[i].forceApprove(address(pool), type(uint256).max);
+            tokens[i].forceApprove(address(escrow), type(uint256).max);
+        }
+    }
+
+    /**
+     * @notice Whether `pool` is registered for swaps.
+     * @param pool The pool.
+     * @return True once the owner registered it.
+     */
+    function isPool(AmmPool pool) external view returns (bool) {
+        return _pools[pool];
     }
 
     /**
@@ -125,7 +166,6 @@ contract AmmRouter is ReentrancyGuardTransient {
         _payers[lockId] = msg.sender;
         emit SwappedAndLocked(lockId, msg.sender, tokenIn, amountIn, amountOut);
 
-        IERC20(tokenOut).forceApprove(address(escrow), amountOut);
         escrow.lock(t);
     }
 
@@ -156,9 +196,9 @@ contract AmmRouter is ReentrancyGuardTransient {
         private
         returns (uint256 amountOut, address tokenOut)
     {
+        if (!_pools[pool]) revert UnknownPool(address(pool));
         address t0 = address(pool.token0());
         tokenOut = tokenIn == t0 ? address(pool.token1()) : t0;
-        IERC20(tokenIn).forceApprove(address(pool), amountIn);
         amountOut = pool.swap(tokenIn, amountIn, 0, address(this), deadline);
     }
 }

@@ -109,6 +109,15 @@ class RouterClient(_Client):
     def escrow(self) -> str:
         return str(self._call("escrow"))
 
+    def add_pool(self, pool: PoolClient | str, *, sender: str) -> TxResult:
+        """Register ``pool`` for swaps (the owner only)."""
+        return self._tx("addPool", pool.address if isinstance(pool, PoolClient)
+                        else self._addr(pool), sender=sender)
+
+    def is_pool(self, pool: PoolClient | str) -> bool:
+        return bool(self._call("isPool", pool.address if isinstance(pool, PoolClient)
+                               else self._addr(pool)))
+
     def payer_of(self, lock_id: bytes) -> str:
         return str(self._call("payerOf", lock_id))
 
@@ -146,9 +155,12 @@ def deploy_pool(chain: Chain, token0: StablecoinClient, token1: StablecoinClient
     return PoolClient(chain, str(r.contract_address))
 
 
-def deploy_router(chain: Chain, escrow: Any, *, sender: str = "owner") -> RouterClient:
-    """Deploy an ``AmmRouter`` locking in ``escrow`` (a client or an address)."""
+def deploy_router(chain: Chain, escrow: Any, *, sender: str = "owner",
+                  owner: str = "owner") -> RouterClient:
+    """Deploy an ``AmmRouter`` locking in ``escrow`` (a client or an address), owned by
+    ``owner``, who registers its pools (:meth:`RouterClient.add_pool`)."""
     addr = escrow if isinstance(escrow, str) else escrow.address
-    r = chain.deploy("AmmRouter", load_artifact("AmmRouter")["bytecode"], (addr,), sender=sender)
+    r = chain.deploy("AmmRouter", load_artifact("AmmRouter")["bytecode"],
+                     (addr, chain.account(owner)), sender=sender)
     assert r.contract_address, "AmmRouter deployment returned no address"
     return RouterClient(chain, str(r.contract_address))

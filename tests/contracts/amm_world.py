@@ -23,6 +23,7 @@ class AmmWorld:
         self.usd, self.eur = self.stack.tokens["USD"], self.stack.tokens["EUR"]
         self.pool: PoolClient = deploy_pool(self.chain, self.usd, self.eur, fee_bps)
         self.router: RouterClient = deploy_router(self.chain, self.stack.escrow)
+        self.router.add_pool(self.pool, sender="owner")
         for ccy, tok in self.stack.tokens.items():
             for who in TRADERS:
                 tok.mint(who, BALANCE, sender=minter_name(ccy))

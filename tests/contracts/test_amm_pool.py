@@ -203,6 +203,16 @@ def test_two_hops_through_a_hub_pool(w: AmmWorld) -> None:
     w.eur.approve(gbp_pool.address, 2**256 - 1, sender="alice")
     gbp_pool.add_liquidity(10**12, 2 * 10**12, "alice", w.later(), sender="alice")
     esc = w.stack.escrow
+    terms = esc.terms(w.usd, "carol", 0, w.now() + 86_400, agent="carol")
+    e = _error(lambda: w.router.swap_and_lock(w.usd, 10**8, [w.pool, gbp_pool], 0, w.later(),
+                                              terms, sender="bob"))
+    assert (e.error, e.args_dict) == ("UnknownPool", {"pool": gbp_pool.address})
+    assert _error(lambda: w.router.add_pool(gbp_pool, sender="bob")).error \
+        == "OwnableUnauthorizedAccount"
+    w.router.add_pool(gbp_pool, sender="owner")
+    assert w.router.is_pool(gbp_pool)
+    assert _error(lambda: w.router.add_pool(gbp_pool, sender="owner")).error \
+        == "PoolAlreadyAdded"
     # USD -> EUR (pool) -> USD (gbp_pool): ends in USD
     m1 = w.pool.quote(w.usd, 10**8)
     m2 = gbp_pool.get_amount_out(m1, 2 * 10**12, 10**12)
