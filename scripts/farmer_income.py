@@ -368,6 +368,8 @@ class RailSeason:
     income_usd: float
     change_vs_correspondent: float
     margin_for_uplift: float
+    saving_usd: float
+    not_credited: list[str]
 
 
 def _usd(minor: Any, ccy: str, network: BankNetwork) -> Any:
@@ -377,8 +379,15 @@ def _usd(minor: Any, ccy: str, network: BankNetwork) -> Any:
 def season_table(results: Mapping[str, Results], payments: Sequence[Payment],
                  network: BankNetwork, country: Country, uplift: float
                  ) -> tuple[list[RailSeason], Any]:
-    """Per rail: the cooperative's costs, days in transit and income, over the
-    instalments credited on every rail; and the per-instalment table."""
+    """Per rail: the cooperative's costs, days in transit and income, and the
+    per-instalment table.
+
+    The correspondent rail's row counts the instalments it credited; every other
+    rail's row counts those both it and the correspondent rail credited
+    (``compared``), and compares its costs with the correspondent rail's on those
+    same instalments. An instalment a rail fails or returns is left out of its row
+    (and named in ``not_credited``).
+    """
     import pandas as pd
 
     principal = {p.payment_id: p for p in payments}
@@ -388,63 +397,79 @@ def season_table(results: Mapping[str, Results], payments: Sequence[Payment],
         t["rail"] = rail
         frames.append(t)
     tab = pd.concat(frames, ignore_index=True)
-    ok = tab.groupby("payment_id")["status"].apply(lambda s: bool((s == "credited").all()))
-    paired = set(ok[ok].index)
     tab["invoice_usd"] = [_usd(principal[i].amount, principal[i].currency_sent, network)
                           for i in tab["payment_id"]]
     tab["received_usd"] = [_usd(a, c, network) for a, c in
                            zip(tab["amount_delivered"], tab["currency_delivered"], strict=True)]
     tab["fees_all_usd"] = [_usd(a, c, network) for a, c in
                            zip(tab["fee_total_sent"], tab["currency_sent"], strict=True)]
+    credited = tab["status"] == "credited"
+    tab.loc[~credited, "received_usd"] = 0.0
     tab["cooperative_cost_usd"] = tab["invoice_usd"] - tab["received_usd"]
     tab["days_in_transit"] = tab["latency_s"] / 86400.0
-    tab["transit_cost_usd"] = transit_cost(tab["received_usd"], country.financing_rate,
-                                           tab["days_in_transit"])
-    tab["paired"] = tab["payment_id"].isin(paired)
+    # transit_cost, row by row (a payment not credited has no days and costs nothing)
+    tab["transit_cost_usd"] = (tab["received_usd"] * country.financing_rate
+                               * tab["days_in_transit"] / 365.0).fillna(0.0)
+    ref_ok = set(tab.loc[(tab["rail"] == "correspondent") & credited, "payment_id"])
+    tab["compared"] = credited & tab["payment_id"].isin(ref_ok)
+    ref = tab[tab["rail"] == "correspondent"].set_index("payment_id")
     out: list[RailSeason] = []
-    ref_cost = ref_income = math.nan
     m0 = country.margin_before_payments
     for rail in results:
-        g = tab[(tab["rail"] == rail) & tab["paired"]]
+        mine = tab["rail"] == rail
+        g = tab[mine & tab["compared"]]
         revenue = float(g["invoice_usd"].sum())
         cost = float(g["cooperative_cost_usd"].sum())
         fcost = float(g["transit_cost_usd"].sum())
         income = net_income(revenue, m0, cost, fcost)
-        if rail == "correspondent":
-            ref_cost, ref_income = cost + fcost, income
-        saving = ref_cost - (cost + fcost)
+        r = ref.loc[list(g["payment_id"])]
+        ref_k = float(r["cooperative_cost_usd"].sum() + r["transit_cost_usd"].sum())
+        ref_income = net_income(revenue, m0, float(r["cooperative_cost_usd"].sum()),
+                                float(r["transit_cost_usd"].sum()))
+        saving = ref_k - (cost + fcost)
+        lost = tab[mine & (tab["status"] != "credited")]
         out.append(RailSeason(
-            rail=rail, instalments=int((tab["rail"] == rail).sum()),
-            credited=int(((tab["rail"] == rail) & (tab["status"] == "credited")).sum()),
+            rail=rail, instalments=int(mine.sum()), credited=int((mine & credited).sum()),
             revenue_usd=revenue, fees_all_usd=float(g["fees_all_usd"].sum()),
             payment_cost_usd=cost,
             transit_days_mean=float(g["days_in_transit"].mean()) if len(g) else math.nan,
             transit_days_max=float(g["days_in_transit"].max()) if len(g) else math.nan,
             transit_cost_usd=fcost, income_usd=income,
-            change_vs_correspondent=change(income, ref_income),
+            change_vs_correspondent=change(income, ref_income) if len(g) else math.nan,
             # a rail that saves nothing gives no rise at any margin
             margin_for_uplift=(margin_for_uplift(saving, revenue, uplift)
                                if rail != "correspondent" and revenue > 0 and saving > 0
-                               else math.nan)))
-    cols = ["rail", "payment_id", "created_at", "status", "amount_sent", "currency_sent",
-            "amount_delivered", "currency_delivered", "invoice_usd", "received_usd",
-            "fees_all_usd", "cooperative_cost_usd", "days_in_transit", "transit_cost_usd",
-            "paired"]
+                               else math.nan),
+            saving_usd=saving if len(g) else math.nan,
+            not_credited=sorted({str(x) for x in lost["failure_reason"].fillna(lost["status"])})))
+    cols = ["rail", "payment_id", "created_at", "status", "failure_reason", "amount_sent",
+            "currency_sent", "amount_delivered", "currency_delivered", "invoice_usd",
+            "received_usd", "fees_all_usd", "cooperative_cost_usd", "days_in_transit",
+            "transit_cost_usd", "compared"]
     return out, tab[cols]
 
 
 # ---------------------------------------------------------------------------
 # running the rails
 # ---------------------------------------------------------------------------
-def _scenario(name: str, route: str | None) -> Any:
+def _scenario(name: str, route: str | None, pool_depth_usd: float | None = None) -> Any:
+    """The scenario, with its FX route set (``None``: its own) and, given a depth, every
+    pool the scenario itself defines (the cocoa pairs) at that depth."""
     from sim.experiments.scenario import load_scenario
 
     sc = load_scenario(name)
-    return sc if route is None else sc.with_params({"onchain.fx.route": route})
+    params: dict[str, Any] = {}
+    if route is not None:
+        params["onchain.fx.route"] = route
+    if pool_depth_usd is not None:
+        for pair in sc.onchain.fx.pools:
+            params[f"onchain.fx.pools.{pair}.depth_usd"] = pool_depth_usd
+    return sc.with_params(params) if params else sc
 
 
 def run_rails(scenario: str, payments: Sequence[Payment], seed: int, ledger: str,
-              rails: Sequence[str] = RAILS) -> tuple[dict[str, Results], BankNetwork]:
+              rails: Sequence[str] = RAILS, pool_depth_usd: float | None = None
+              ) -> tuple[dict[str, Results], BankNetwork]:
     """The same payments through the correspondent rail and the on-chain rail with FX
     by the provider and by AMM pools (those of ``rails``), on the scenario's network and
     settings."""
@@ -458,7 +483,8 @@ def run_rails(scenario: str, payments: Sequence[Payment], seed: int, ledger: str
     for rail, route in (("onchain-provider", "provider"), ("onchain-amm", "amm")):
         if rail not in rails:
             continue
-        comp = build_components(_scenario(scenario, route))
+        comp = build_components(_scenario(scenario, route,
+                                          pool_depth_usd if route == "amm" else None))
         out[rail] = onchain.run(comp.network, wl, seed, spec=comp.onchain_spec,
                                 chain=comp.chain, ledger=ledger, congestion=comp.congestion)
     return out, base.network
@@ -487,9 +513,13 @@ def income_figure(rows: Sequence[RailSeason], own_margin: float, uplift: float) 
     colours = {"correspondent": "#1f4e79", "onchain-provider": "#c0392b",
                "onchain-amm": "#e67e22"}
     for r in rows:
-        saving = k_ref - (r.payment_cost_usd + r.transit_cost_usd)
+        if not r.revenue_usd > 0:            # nothing it credited to compare
+            continue
+        # the rail's saving as a share of the revenue it carried, on the season's revenue
+        saving = r.saving_usd / r.revenue_usd * revenue
         ax.plot(100 * x, (x * revenue + saving) / 1e3, color=colours.get(r.rail, "grey"),
-                label=r.rail)
+                label=r.rail if r.credited == r.instalments else
+                f"{r.rail} ({r.credited} of {r.instalments} credited)")
         if r.rail != "correspondent" and math.isfinite(r.margin_for_uplift):
             m = r.margin_for_uplift
             ax.plot([100 * m], [(1 + uplift) * m * revenue / 1e3], "o",
@@ -525,7 +555,8 @@ def _pct(v: float, signed: bool = False) -> str:
 
 
 def study(spec: SeasonSpec, country: str, payments: int, seed: int, ledger: str,
-          scenario: str = SCENARIO, rails: Sequence[str] = RAILS) -> dict[str, Any]:
+          scenario: str = SCENARIO, rails: Sequence[str] = RAILS,
+          pool_depth_usd: float | None = None) -> dict[str, Any]:
     """Run the season on ``rails`` (the correspondent rail first, the reference); the
     rows, the per-instalment table, the network, the payments and the country."""
     unknown = [r for r in rails if r not in RAILS]
@@ -538,7 +569,7 @@ def study(spec: SeasonSpec, country: str, payments: int, seed: int, ledger: str,
 
     net = build_components(_scenario(scenario, None)).network
     pays = instalments(spec, country, payments, net)
-    results, net = run_rails(scenario, pays, seed, ledger, rails)
+    results, net = run_rails(scenario, pays, seed, ledger, rails, pool_depth_usd)
     for rail, res in results.items():
         bad = conservation_violations(res.payments)
         if len(bad):
@@ -562,6 +593,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="network and rail settings (default: cocoa-defi)")
     ap.add_argument("--rails", default=",".join(RAILS),
                     help=f"comma-separated rails to run (default: {','.join(RAILS)})")
+    ap.add_argument("--pool-depth", type=float, default=None, metavar="USD",
+                    help="depth (USD a side) of the scenario's own AMM pools for the "
+                         "onchain-amm rail (default: the scenario's; a modelling choice to "
+                         "sweep, 0.5-50 M)")
     ap.add_argument("--out", default="out/farmer_income")
     args = ap.parse_args(argv)
     if args.payments < 1:
@@ -578,12 +613,16 @@ def main(argv: list[str] | None = None) -> int:
                                             f"{', '.join(sorted(spec.countries))})"])
         rails = [r.strip() for r in args.rails.split(",") if r.strip()]
         res = study(spec, args.country, args.payments, args.seed, args.ledger, args.scenario,
-                    rails)
+                    rails, args.pool_depth)
     except (InputError, OSError) as exc:   # a refusal of the input; any other error is a fault
         for line in str(exc).splitlines():
             print(f"farmer_income: {line}", file=sys.stderr)
         return 2
     rows: list[RailSeason] = res["rows"]
+    if not rows[0].revenue_usd > 0:
+        print("farmer_income: the correspondent rail credited no instalment, so there is "
+              "nothing to compare against", file=sys.stderr)
+        return 1
     c: Country = res["country"]
     net: BankNetwork = res["network"]
     s = spec.season
@@ -604,9 +643,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{c.price_basis or 'the export price'}, other costs {c.other_costs_share:.0%}: "
           f"margin before payment costs {c.margin_before_payments:.2%}; money in transit "
           f"costs {c.financing_rate:.2%} a year")
-    print(f"export revenue USD {_money(revenue)} over the {ref.instalments} instalments "
-          f"({sum(1 for _ in res['table'].query('paired').payment_id.unique())} credited on "
-          "every rail, the ones counted); farm-gate payments USD "
+    print(f"export revenue USD {_money(revenue)} over the {ref.credited} of "
+          f"{ref.instalments} instalments the correspondent rail credited (each other rail "
+          "is compared on those it credited too); farm-gate payments USD "
           f"{_money(c.farm_gate_share * revenue)}")
     head = (f"{'rail':18}{'credited':>9}{'fees, all':>12}{'cooperative':>13}{'cost':>8}"
             f"{'days in transit':>17}{'transit':>9}{'net income':>12}{'vs corr.':>10}"
@@ -615,15 +654,21 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'':18}{'':>9}{'USD':>12}{'bears, USD':>13}{'%':>8}{'mean / max':>17}"
           f"{'USD':>9}{'USD':>12}{'':>10}{'below':>13}")
     for r in rows:
-        days = f"{r.transit_days_mean:.2f} / {r.transit_days_max:.2f}"
+        days = (f"{r.transit_days_mean:.2f} / {r.transit_days_max:.2f}"
+                if r.revenue_usd > 0 else "-")
         never = r.rail != "correspondent" and not math.isfinite(r.margin_for_uplift)
         needs = "never" if never else _pct(r.margin_for_uplift)
         print(f"{r.rail:18}{r.credited:>5}/{r.instalments:<3}{_money(r.fees_all_usd):>12}"
               f"{_money(r.payment_cost_usd):>13}"
-              f"{_pct(r.payment_cost_usd / revenue if revenue else math.nan):>8}{days:>17}"
+              f"{_pct(r.payment_cost_usd / r.revenue_usd if r.revenue_usd else math.nan):>8}"
+              f"{days:>17}"
               f"{_money(r.transit_cost_usd):>9}{_money(r.income_usd):>12}"
               f"{_pct(r.change_vs_correspondent, True):>10}"
               f"{needs:>13}")
+    for r in rows:
+        if r.not_credited:
+            print(f"{r.rail}: {r.instalments - r.credited} instalment(s) not credited: "
+                  f"{'; '.join(r.not_credited)}")
     full = margin_for_uplift(k_ref, revenue, s.uplift) if revenue > 0 else math.nan
     print(f"the cooperative's profit margin with correspondent banking: {_pct(own)}; removing "
           f"every payment cost and day in transit would raise its profit by "

@@ -3,7 +3,9 @@ the instalments, a run on the rails, and refusals of bad parameters in one line.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import json
 import math
 import sys
@@ -102,25 +104,31 @@ def test_the_instalments_follow_the_crops_and_the_buyer_s_business_days(net):
 
 # -- a run on the rails ------------------------------------------------------------
 @pytest.fixture(scope="module")
-def ran(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path]:
+def ran(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path, str]:
     out = tmp_path_factory.mktemp("farmer")
-    code = fi.main(["--payments", "3", "--seed", "2", "--out", str(out),
-                    "--rails", "correspondent,onchain-provider"])
-    return code, out
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = fi.main(["--payments", "3", "--seed", "2", "--out", str(out)])
+    return code, out, printed.getvalue()
 
 
-def test_the_script_writes_the_season_the_summary_and_the_figure(ran, capsys):
-    code, out = ran
+def test_the_script_writes_the_season_the_summary_and_the_figure(ran):
+    code, out, printed = ran
     assert code == 0
     assert (out / "income_vs_margin.png").read_bytes()[:4] == b"\x89PNG"
     doc = json.loads((out / "farmer_income.json").read_text())
     rows = {r["rail"]: r for r in doc["rails"]}
-    assert list(rows) == ["correspondent", "onchain-provider"]
+    assert list(rows) == ["correspondent", "onchain-provider", "onchain-amm"]
     corr, chain = rows["correspondent"], rows["onchain-provider"]
     spec = fi.SeasonSpec.load(SEASON)
     c = spec.countries["CI"]
+    # three instalments of ~USD 1 M each move a USD 20 M pool beyond the 1% limit
+    amm = rows.pop("onchain-amm")
+    assert amm["instalments"] == 3 and amm["credited"] == 0
+    assert any("slippage" in why for why in amm["not_credited"])
+    assert amm["revenue_usd"] == 0 and math.isnan(amm["margin_for_uplift"])
     for r in rows.values():
-        assert r["instalments"] == 3 and r["credited"] == 3
+        assert r["instalments"] == 3 and r["credited"] == 3 and r["not_credited"] == []
         # income = margin before payments x revenue - the cooperative's costs
         assert math.isclose(r["income_usd"], fi.net_income(
             r["revenue_usd"], c.margin_before_payments, r["payment_cost_usd"],
@@ -136,7 +144,31 @@ def test_the_script_writes_the_season_the_summary_and_the_figure(ran, capsys):
                         (corr["payment_cost_usd"] + corr["transit_cost_usd"])
                         / (0.4 * corr["revenue_usd"]))
     season = (out / "season.csv").read_text().splitlines()
-    assert len(season) == 1 + 2 * 3 and season[0].startswith("rail,payment_id")
+    assert len(season) == 1 + 3 * 3 and season[0].startswith("rail,payment_id")
+    assert "onchain-amm: 3 instalment(s) not credited: AMM slippage" in printed
+    for rail in fi.RAILS:
+        assert f"\n{rail} " in printed
+
+
+def test_the_amm_route_carries_a_shipment_a_deep_pool_can_take(net):
+    # 24 instalments of ~USD 120,000 through USD 50 M pools: every one credited, paying
+    # the pool's 0.30% fee and its price impact on top of the ramps, so dearer than the
+    # provider's 0.30% quote
+    spec = fi.SeasonSpec.load(SEASON)
+    pays = fi.instalments(spec, "CI", 24, net)[:4]
+    results, network = fi.run_rails("cocoa-defi", pays, 1, "table",
+                                    ["correspondent", "onchain-provider", "onchain-amm"],
+                                    pool_depth_usd=50_000_000)
+    rows, table = fi.season_table(results, pays, network, spec.countries["CI"], 0.40)
+    corr, prov, amm = rows
+    assert amm.credited == 4 and amm.not_credited == []
+    fx = results["onchain-amm"].steps
+    assert fx["detail"].str.contains("AMM swap EUR->XOF through pool EUR-XOF").any()
+    assert prov.payment_cost_usd < amm.payment_cost_usd < corr.payment_cost_usd
+    assert amm.change_vs_correspondent > 0 and prov.change_vs_correspondent > \
+        amm.change_vs_correspondent
+    assert math.isclose(amm.margin_for_uplift, amm.saving_usd / (0.40 * amm.revenue_usd))
+    assert table["compared"].sum() == 12
 
 
 # -- refusals ----------------------------------------------------------------------
