@@ -201,3 +201,22 @@ def test_the_cocoa_scenario_uses_the_west_african_files():
     assert sc.network.file.endswith("west_africa_network.toml")
     assert sc.workload.file.endswith("cocoa_workload.toml")
     assert "no source" in sc.sources["claim"]
+
+
+def test_the_cocoa_scenario_runs_a_few_payments_on_the_amm_route():
+    # (its own route, the provider's, runs in tests/experiments/test_run.py)
+    from sim.experiments.runner import run
+    from sim.results import conservation_violations
+
+    sc = load_scenario("cocoa-defi").with_params({"onchain.fx.route": "amm"})
+    res = run(sc, payments=12)
+    p = res.payments
+    assert sorted(set(p["rail"])) == ["correspondent", "onchain"] and len(p) == 24
+    assert conservation_violations(p).empty
+    assert set(p["corridor"]) <= {f"{s}-{r}" for s in ("NL", "DE", "FR", "BE")
+                                  for r in ("CI", "GH")}
+    onchain = p[p["rail"] == "onchain"]
+    fx = res.steps[(res.steps["rail"] == "onchain") & (res.steps["kind"] == "fx")]
+    assert fx["detail"].str.contains("AMM swap EUR->(?:XOF|GHS) through pool EUR-",
+                                     regex=True).any()
+    assert (onchain["status"] == "credited").any()
