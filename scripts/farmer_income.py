@@ -284,6 +284,11 @@ def instalments(spec: SeasonSpec, country: str, n: int, network: BankNetwork
         raise SeasonError("--payments", [f"{n} payments cannot carry {need} crops; give at "
                                          f"least {need}"])
     counts = split_count(n, [k.share for k in crops])
+    for i, k in enumerate(crops):       # every crop with tonnage gets a payment
+        if k.share > 0 and counts[i] == 0:
+            donor = max(range(len(counts)), key=lambda j: counts[j])
+            counts[donor] -= 1
+            counts[i] += 1
     price = spec.prices.per_tonne()
     rate = network.fx.rate("USD", buyer.currency)
     unit = Decimal(1)

@@ -102,6 +102,16 @@ def test_the_instalments_follow_the_crops_and_the_buyer_s_business_days(net):
     assert abs(total_eur - 3_000_000 * 0.945) < 24
 
 
+@pytest.mark.parametrize("n", [2, 3, 7])
+def test_few_instalments_still_carry_both_crops_and_the_whole_tonnage(net, n):
+    spec = fi.SeasonSpec.load(SEASON)
+    pays = fi.instalments(spec, "GH", n, net)
+    months = {p.created_at_utc.month for p in pays}
+    assert months & {10, 11, 12, 1, 2, 3} and months & {4, 5, 6, 7, 8, 9}
+    assert abs(sum(p.amount for p in pays) / 100 - 3_000_000 * 0.945) < n
+    assert {p.corridor for p in pays} == {"NL-GH"}
+
+
 # -- a run on the rails ------------------------------------------------------------
 @pytest.fixture(scope="module")
 def ran(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path, str]:
