@@ -279,13 +279,13 @@ def instalments(spec: SeasonSpec, country: str, n: int, network: BankNetwork
     c = spec.countries[country]
     buyer, coop = network.bank(c.buyer_bank), network.bank(c.cooperative_bank)
     crops = [spec.crops.main, spec.crops.mid]
-    need = sum(1 for k in crops if k.share > 0)
+    need = sum(1 for crop in crops if crop.share > 0)
     if n < need:
         raise SeasonError("--payments", [f"{n} payments cannot carry {need} crops; give at "
                                          f"least {need}"])
     counts = split_count(n, [k.share for k in crops])
-    for i, k in enumerate(crops):       # every crop with tonnage gets a payment
-        if k.share > 0 and counts[i] == 0:
+    for i, crop in enumerate(crops):    # every crop with tonnage gets a payment
+        if crop.share > 0 and counts[i] == 0:
             donor = max(range(len(counts)), key=lambda j: counts[j])
             counts[donor] -= 1
             counts[i] += 1
