@@ -253,7 +253,7 @@ class AmmMarket:
                       .to_integral_value(rounding=ROUND_FLOOR)) + 1
         args = list(op.args)
         args[2] = min(min_out, out)
-        op.args = tuple(args)
+        op = TxOp(op.kind, op.sender, op.contract, op.target, op.function, tuple(args))
         deadline = int(args[4])
         result: dict[str, Any] = {}
 

@@ -1109,6 +1109,7 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
     }
     if amm is not None:
         meta["arbitrage"] = list(amm.trades)
+        meta["amm_pools"] = {k: (m.reserve0, m.reserve1) for k, m in amm.pools.mirrors.items()}
     if isinstance(led, ContractLedger):
         meta["supply_check"] = led.check_supply()
         meta["timing"]["mine_s"] = led.mine_s
