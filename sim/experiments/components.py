@@ -433,6 +433,11 @@ def _events(sc: Scenario, net: Any, chain: Any, window: tuple[datetime, datetime
                     continue
                 target = acc
                 extra["on_chain_only"] = True
+        if ev.kind == "sanction" and sc.onchain.fx.route == "amm":
+            problems.append(f"{here}: a sanction on the AMM route is not modelled (the pool "
+                            "swap-and-lock's blacklist refusals are not in the gas table); "
+                            "allowed: onchain.fx.route = \"provider\" with sanctions")
+            continue
         if ev.kind == "bank_outage" and ev.return_after_hours is not None:
             extra["return_after_s"] = ev.return_after_hours * 3600.0
         if ev.kind in ("chain_halt", "congestion"):
