@@ -5,7 +5,7 @@ round trips, transfers, oracle moves and block advances run on the real contract
 each example from the same chain snapshot. After every step:
 
 * **supplies change only by the module's mints and burns**: each token's supply moved by
-  exactly the ``Minted`` minus ``Burned`` of that step's receipts, and only a swap's
+  exactly the ``MintedByMarket`` minus ``BurnedByMarket`` of that step's receipts, and only a swap's
   receipt carries them (the fiat-backed token's supply never moves);
 * **no swap sequence creates value beyond the spread rules**: a round trip through the
   module at one price returns at most what went in, less the floor spread twice; a round
@@ -54,8 +54,8 @@ class TerraMachine(RuleBasedStateMachine):
 
     def record(self, r: Receipt) -> None:
         for ev in r.events:
-            if ev.name in ("Minted", "Burned"):
-                sign = 1 if ev.name == "Minted" else -1
+            if ev.name in ("MintedByMarket", "BurnedByMarket"):
+                sign = 1 if ev.name == "MintedByMarket" else -1
                 i = 0 if ev.address == self.t.stable.address else 1
                 self.moved[i] += sign * ev.args["amount"]
 
