@@ -66,6 +66,7 @@ __all__ = [
     "balance_violations",
     "check_rates",
     "load_rates",
+    "usd_factors",
 ]
 
 #: the columns of ``balances.parquet``: one row per account's opening and per change

@@ -54,7 +54,7 @@ from typing import Any
 
 import simpy
 
-from sim.balances import BalanceRecorder, load_rates
+from sim.balances import BalanceRecorder, load_rates, usd_factors
 from sim.banking.network import (
     Account,
     Bank,
@@ -637,6 +637,13 @@ def account_name(acc: Account) -> str:
     return f"nostro:{acc.owner}@{acc.servicer}:{acc.currency}"
 
 
+def _currencies(network: BankNetwork, workload: Workload) -> list[str]:
+    """Every currency the run's payments and accounts are in."""
+    return sorted({a.currency for a in network.accounts.values()}
+                  | {p.currency_sent for p in workload} | {p.currency_delivered
+                                                           for p in workload})
+
+
 def _no_record(account: int, t: float, delta: int, payment_id: str | None) -> None:
     """A nostro's record before the rail opens it in the balances."""
 
@@ -688,5 +695,6 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
             rail.bal.expect(nos.rid, nos.balance)
         res = builder.build(order=[p.payment_id for p in workload])
     res.meta.update({"calendars": country_calendars(network), "seed": seed,
-                     "network": network.name})
+                     "network": network.name, "usd_per_minor": usd_factors(
+                         _currencies(network, workload), network.fx.rate)})
     return res

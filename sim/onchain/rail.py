@@ -82,7 +82,7 @@ import numpy as np
 import simpy
 from simpy.events import Event, Timeout
 
-from sim.balances import BalanceRecorder, load_rates
+from sim.balances import BalanceRecorder, load_rates, usd_factors
 from sim.banking.network import Bank, BankNetwork, country_calendars, fee_function
 from sim.banking.workload import Payment, Workload, arrivals
 from sim.draws import PaymentDraws
@@ -1108,6 +1108,7 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
         # transactions and without), from the first block on
         "slots": market.slots_stepped,
         "replenishments": list(rail.replenishments),
+        "usd_per_minor": usd_factors(currencies, network.fx.rate),
         "timing": {"setup_s": setup_s, "simulate_s": simulate_s,
                    "simulate_cpu_s": simulate_cpu_s},
     }
