@@ -14,7 +14,9 @@ report show:
   averaged over replications; per rail, corridor and ordering bank (the bank whose
   customer's principal was paid away: :func:`bank_exposure`);
 * the exposure over time (:func:`exposure_series`) and the balance series of the
-  busiest accounts (:func:`busiest_accounts`) for the report's figures.
+  busiest accounts (:func:`busiest_accounts`) for the report's figures;
+* what each account's whole balance cost over the run (:func:`balance_costs`): the
+  payments' liquidity cost is their own use of it, the rest is idle pre-funding.
 
 Example
 -------
@@ -38,6 +40,7 @@ __all__ = [
     "EXPOSURE_KPIS",
     "LIQUIDITY_KPIS",
     "all_in_pct",
+    "balance_costs",
     "bank_exposure",
     "busiest_accounts",
     "exposure_kpis",
@@ -195,3 +198,34 @@ def busiest_accounts(balances: pd.DataFrame, n: int = 4) -> list[tuple[str, str]
         g = g.sort_values(["n", "account"], ascending=[False, True]).head(n)
         out += [(str(r), str(a)) for r, a in zip(g["rail"], g["account"], strict=True)]
     return out
+
+
+def balance_costs(balances: pd.DataFrame, rates: Mapping[str, float],
+                  usd: Mapping[str, float], t_end: float | None = None) -> pd.DataFrame:
+    """What each account's whole balance cost over the run: its positive balance
+    integrated over time (until ``t_end``, default the table's last instant) times its
+    currency's annual rate (actual/365), in minor units of its currency and in USD at
+    the mid rate. Columns ``rail``, ``account``, ``currency``, ``cost``, ``cost_usd``.
+
+    >>> b = pd.DataFrame({"rail": ["x", "x"], "account": ["a", "a"],
+    ...                   "currency": ["USD", "USD"], "balance": [36500, 0],
+    ...                   "time": pd.to_datetime([0, 86400], unit="s", utc=True)})
+    >>> round(float(balance_costs(b, {"USD": 0.1}, {"USD": 0.01})["cost"].iloc[0]), 6)
+    10.0
+    """
+    cols = ["rail", "account", "currency", "cost", "cost_usd"]
+    if balances is None or balances.empty:
+        return pd.DataFrame({c: [] for c in cols})
+    b = balances.copy()
+    b["_t"] = b["time"].to_numpy(dtype="datetime64[us]").astype("int64") / 1e6
+    end = float(b["_t"].max()) if t_end is None else float(t_end)
+    rows = []
+    for (rail, account), g in b.groupby(["rail", "account"], sort=True):
+        g = g.sort_values("_t", kind="stable")
+        t = g["_t"].to_numpy(dtype=float)
+        bal = np.maximum(g["balance"].to_numpy(dtype=float), 0.0)
+        nxt = np.append(t[1:], max(end, t[-1]))
+        ccy = str(g["currency"].iloc[0])
+        cost = float((bal * (nxt - t)).sum()) * rates.get(ccy, 0.0) / (365.0 * 86400.0)
+        rows.append([str(rail), str(account), ccy, cost, cost * usd.get(ccy, np.nan)])
+    return pd.DataFrame(rows, columns=cols)

@@ -19,7 +19,9 @@ from sim.results import PAYMENT_COLUMNS, STEP_COLUMNS
 EXPECTED = {"payments.parquet", "payments.csv", "steps.parquet", "steps.csv", "summary.json",
             "scenario.json", "report.html", "figures/latency_ecdf.png",
             "figures/cost_breakdown.png", "figures/latency_heatmap.png",
-            "figures/paired_differences.png", "manifest.json"}
+            "figures/paired_differences.png", "manifest.json",
+            "balances.parquet", "balances.csv", "figures/all_in_cost.png",
+            "figures/exposure_over_time.png", "figures/busiest_balances.png"}
 
 
 def _files(d: Path) -> set[str]:
