@@ -22,6 +22,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from collections.abc import Callable
@@ -50,16 +51,21 @@ def measure(payments: int, repeat: int, seed: int = 1) -> dict[str, float]:
     net = BankNetwork.default()
     wl = Workload.generate(seed=seed, n_payments=payments, network=net)
     out: dict[str, float] = {}
-    runs = {
-        "onchain": lambda b: onchain.run(net, wl, seed, ledger="table", balances=b),
-        "correspondent": lambda b: correspondent.run(net, wl, seed, balances=b),
-    }
+
+    def run_onchain(b: bool) -> object:
+        return onchain.run(net, wl, seed, ledger="table", balances=b)
+
+    def run_correspondent(b: bool) -> object:
+        return correspondent.run(net, wl, seed, balances=b)
+
+    runs: dict[str, Callable[[bool], object]] = {"onchain": run_onchain,
+                                                 "correspondent": run_correspondent}
     for rail, go in runs.items():
         go(True)                                     # warm: caches, gas table, imports
         with_s, without_s = [], []
         for _ in range(repeat):                      # alternate, so load hits both alike
-            with_s.append(best(lambda go=go: go(True), 1))
-            without_s.append(best(lambda go=go: go(False), 1))
+            with_s.append(best(functools.partial(go, True), 1))
+            without_s.append(best(functools.partial(go, False), 1))
         out[f"{rail}_with_pps"] = payments / min(with_s)
         out[f"{rail}_without_pps"] = payments / min(without_s)
         out[f"{rail}_ratio"] = out[f"{rail}_with_pps"] / out[f"{rail}_without_pps"]

@@ -47,14 +47,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from sim.errors import InputError, read_toml
 from sim.money import MINOR_EXPONENTS
-from sim.results import _str_array, _us
+
+if TYPE_CHECKING:        # pandas (and with it Arrow) loads only when a table is built
+    import pandas as pd
 
 __all__ = [
     "BALANCE_COLUMNS",
@@ -286,7 +287,12 @@ class BalanceRecorder:
         self._check(acc, bal, start_of, end_of, opening)
         t_end = max([float(t_end), *(t[-1:] if k else [])])
         cost = self._costs(acc, t, d, pid, bal, opening, start_of, end_of, t_end)
-        # the table: each account's opening row, then its changes
+        # the table: each account's opening row, then its changes (the tables' own
+        # builders, imported here: validating a scenario's rates loads no Arrow)
+        import pandas as pd
+
+        from sim.results import _str_array, _us
+
         rows = n_acc + k
         pos = np.arange(k) + 1 + acc                     # after its account's earlier rows
         open_pos = start_of + np.arange(n_acc)
@@ -394,6 +400,8 @@ def _weights(acc: np.ndarray, t: np.ndarray, d: np.ndarray, pid: np.ndarray,
     if not is_p.any():
         return w
     idx = np.flatnonzero(is_p)
+    import pandas as pd
+
     pcode, _codes = pd.factorize(pid[idx])
     o = np.lexsort((np.arange(len(idx)), t[idx], pcode, acc[idx]))
     rows = idx[o]

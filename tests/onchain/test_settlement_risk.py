@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from settlement.chain import Chain
@@ -64,6 +65,10 @@ def test_pvp_settles_both_legs_in_one_transaction_so_nothing_is_at_risk(sent) ->
     assert len(credited) and (credited["risk_principal_sent"] == 0).all()
     assert credited["risk_start"].isna().all() and (credited["risk_s"] == 0).all()
     assert r.balances is not None and balance_violations(r.balances).empty
+    # both ledgers agree on the balances and on what they cost, as on everything else
+    t = onchain.run(net, wl, seed=2, ledger="table")
+    pd.testing.assert_frame_equal(r.balances, t.balances)
+    pd.testing.assert_frame_equal(r.payments, t.payments)
 
 
 @pytest.mark.slow
