@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.balances import (
     BALANCE_COLUMNS,
@@ -248,3 +250,33 @@ def test_onchain_table_run_conserves_every_inventory(world) -> None:
     assert (last[[a.startswith(("swap:", "escrow:")) for a in last.index]] == 0).all()
     # and no lock or swap leg ever holds less than nothing
     assert (b["balance"][b["account"].str.startswith(("swap:", "escrow:"))] >= 0).all()
+
+
+# ----------------------------------------------------------------- properties
+_change = st.tuples(st.integers(0, 2), st.floats(0, 1e6, allow_nan=False),
+                    st.integers(-10**6, 10**6), st.sampled_from([None, "P1", "P2", "P3"]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(openings=st.lists(st.integers(0, 10**7), min_size=3, max_size=3),
+       changes=st.lists(_change, max_size=40),
+       rate=st.floats(0, 0.3, allow_nan=False))
+def test_any_changes_add_up_and_payments_never_cost_more_than_balances(
+        openings: list[int], changes: list[tuple[int, float, int, str | None]],
+        rate: float) -> None:
+    rec = BalanceRecorder("x", {"USD": rate})
+    ids = [rec.open(f"acc{i}", "o", "USD", b, 0.0, floor=False, prefunded=i == 0)
+           for i, b in enumerate(openings)]
+    for a, t, d, pid in changes:
+        rec.change(ids[a], t, d, pid)
+    built = rec.build(t_end=2e6)
+    table = built.table
+    assert balance_violations(table).empty
+    for i, b in enumerate(openings):
+        rows = table[table["account"] == f"acc{i}"]
+        assert rows["balance"].iloc[-1] == b + sum(d for a, _, d, _ in changes if a == i)
+        assert rows["balance"].iloc[0] == b and rows["change"].iloc[0] == 0
+    charged = sum(v for by in built.cost.values() for v in by.values())
+    assert charged <= sum(rec.account_cost.values()) * (1 + 1e-9) + 1e-9
+    assert all(v >= 0 for by in built.cost.values() for v in by.values())
+    assert all(v >= -1e-6 for v in rec.idle.values())
