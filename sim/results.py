@@ -54,7 +54,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -63,8 +63,12 @@ import pyarrow as pa
 from sim.calendar import BusinessCalendar
 from sim.errors import InputError
 
+if TYPE_CHECKING:
+    from sim.balances import BalanceRecorder, BuiltBalances
+
 __all__ = [
     "FEE_COMPONENTS",
+    "LIQUIDITY_COLUMNS",
     "PAYMENT_COLUMNS",
     "STATUSES",
     "STEP_COLUMNS",
@@ -90,6 +94,12 @@ FEE_COMPONENTS: tuple[str, ...] = (
     "gas", "onramp", "offramp", "escrow",
 )
 FEE_COLUMNS = tuple(f"fee_{c}" for c in FEE_COMPONENTS)
+#: what holding balances cost a payment and the FX settlement risk it ran (``sim.balances``):
+#: ``liquidity_cost`` (minor units of ``currency_sent``), ``risk_principal_sent`` (the
+#: sold currency paid before the bought one was final, minor units of ``currency_sent``),
+#: ``risk_start`` (when it was paid; null without risk) and ``risk_s`` (for how long)
+LIQUIDITY_COLUMNS: tuple[str, ...] = ("liquidity_cost", "risk_principal_sent", "risk_start",
+                                      "risk_s")
 STATUSES: tuple[str, ...] = ("credited", "returned", "failed")
 STEP_KINDS: tuple[str, ...] = (
     "queue", "cutoff_wait", "screening", "processing", "nostro_wait", "fx", "transit",
@@ -100,7 +110,7 @@ PAYMENT_COLUMNS: tuple[str, ...] = (
     "payment_id", "rail", "corridor", "sender_bank", "beneficiary_bank", "charge_option",
     "amount_sent", "currency_sent", "amount_delivered", "currency_delivered",
     "created_at", "credited_at", "latency_s", "fee_total_sent", *FEE_COLUMNS,
-    "loss", "frozen", "status", "failure_reason", "hops",
+    "loss", "frozen", "status", "failure_reason", "hops", *LIQUIDITY_COLUMNS,
 )
 STEP_COLUMNS: tuple[str, ...] = (
     "payment_id", "rail", "seq", "kind", "place", "started_at", "ended_at", "cost",
@@ -238,8 +248,11 @@ class ResultsBuilder:
     _STEP_FIELDS = ("payment_id", "seq", "kind", "place", "started_at", "ended_at", "cost",
                     "cost_currency", "detail")
 
-    def __init__(self, rail: str) -> None:
+    def __init__(self, rail: str, balances: BalanceRecorder | None = None) -> None:
         self.rail = rail
+        #: the run's balances (``sim.balances``): the rail records through it; without
+        #: one the liquidity columns are zero and there is no balances table
+        self.balances = balances
         self._p: list[PaymentRecord] = []
         # step rows stored flat (9 fields per row, no tuple per row): less memory, and
         # each column is one slice at build time
@@ -317,6 +330,11 @@ class ResultsBuilder:
         cols["status"] = [r.status for r in p]
         cols["failure_reason"] = [r.failure_reason for r in p]
         cols["hops"] = np.array([r.hops for r in p], dtype="int64")
+        built = None
+        if self.balances is not None and self.balances.enabled:
+            t_last = max(flat[5::k], default=0.0)
+            built = self.balances.build(t_last)
+        cols.update(_liquidity_columns(p, built, self.balances))
         payments = _frame(cols, PAYMENT_COLUMNS)
 
         def col(j: int) -> Any:
@@ -349,10 +367,35 @@ class ResultsBuilder:
         bad = _step_violations_at(payments, steps, at)
         if len(bad):
             raise StepAccountsError(self.rail, bad)
-        return Results(payments, steps)
+        return Results(payments, steps, balances=None if built is None else built.table)
 
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _liquidity_columns(p: Sequence[PaymentRecord], built: BuiltBalances | None,
+                       rec: BalanceRecorder | None) -> dict[str, Any]:
+    """The :data:`LIQUIDITY_COLUMNS` of the payments ``p`` from the run's balances
+    (zeros and nulls without them): each payment's cost per currency converted to its
+    sent currency at the mid rate and rounded half to even, and its FX risk."""
+    n = len(p)
+    cost = np.zeros(n, dtype="int64")
+    principal = np.zeros(n, dtype="int64")
+    start = np.full(n, np.nan)
+    secs = np.zeros(n, dtype="float64")
+    if built is not None and rec is not None:
+        factor = rec.factor
+        for i, r in enumerate(p):
+            by = built.cost.get(r.payment_id)
+            if by:
+                total = sum(v * (1.0 if c == r.currency_sent else factor(c, r.currency_sent))
+                            for c, v in by.items())
+                cost[i] = int(np.rint(total))
+            risk = built.risk.get(r.payment_id)
+            if risk is not None and risk[0] > 0:
+                principal[i], start[i], secs[i] = risk
+    return {"liquidity_cost": cost, "risk_principal_sent": principal,
+            "risk_start": _us(start), "risk_s": secs}
 
 
 class MoneyOverflowError(InputError):
@@ -617,10 +660,12 @@ def _step_violations_at(payments: pd.DataFrame, steps: pd.DataFrame,
 
 
 class Results:
-    """The two tables of a run: ``payments`` and ``steps`` (pandas DataFrames)."""
+    """The tables of a run: ``payments`` and ``steps`` (pandas DataFrames), and
+    ``balances`` (:data:`sim.balances.BALANCE_COLUMNS`; None when not recorded)."""
 
     def __init__(self, payments: pd.DataFrame, steps: pd.DataFrame,
-                 meta: Mapping[str, Any] | None = None) -> None:
+                 meta: Mapping[str, Any] | None = None, *,
+                 balances: pd.DataFrame | None = None) -> None:
         if tuple(payments.columns) != PAYMENT_COLUMNS:
             raise InputError(f"payments columns {list(payments.columns)} are not the shape "
                              f"{list(PAYMENT_COLUMNS)}")
@@ -628,6 +673,7 @@ class Results:
             raise InputError(f"steps columns {list(steps.columns)} are not {list(STEP_COLUMNS)}")
         self.payments = payments
         self.steps = steps
+        self.balances = balances
         self.meta: dict[str, Any] = dict(meta or {})
 
     def __repr__(self) -> str:
@@ -640,8 +686,10 @@ class Results:
         meta: dict[str, Any] = {}
         for r in parts:
             meta.update(r.meta)
+        bal = [r.balances for r in parts if r.balances is not None]
         return cls(pd.concat([r.payments for r in parts], ignore_index=True),
-                   pd.concat([r.steps for r in parts], ignore_index=True), meta)
+                   pd.concat([r.steps for r in parts], ignore_index=True), meta,
+                   balances=pd.concat(bal, ignore_index=True) if bal else None)
 
     def summary(self, scenario: str = "", seed: int | None = None,
                 calendars: Mapping[str, BusinessCalendar] | None = None) -> dict[str, Any]:
@@ -674,13 +722,17 @@ class Results:
     def write(self, out_dir: str | Path, *, scenario: str = "", seed: int | None = None,
               formats: Sequence[str] = ("parquet", "csv"),
               calendars: Mapping[str, BusinessCalendar] | None = None) -> dict[str, Path]:
-        """Write ``payments.*``, ``steps.*`` and ``summary.json`` to ``out_dir``, atomically.
+        """Write ``payments.*``, ``steps.*``, ``balances.*`` (when recorded) and
+        ``summary.json`` to ``out_dir``, atomically.
 
         Returns the paths written, keyed ``payments.parquet``, ``steps.csv``, ... .
         """
         out = Path(out_dir)
         written: dict[str, Path] = {}
-        for name, df in (("payments", self.payments), ("steps", self.steps)):
+        tables = [("payments", self.payments), ("steps", self.steps)]
+        if self.balances is not None:
+            tables.append(("balances", self.balances))
+        for name, df in tables:
             for fmt in formats:
                 if fmt == "parquet":
                     written[f"{name}.parquet"] = atomic_write(

@@ -47,13 +47,14 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import simpy
 
+from sim.balances import BalanceRecorder, load_rates, usd_factors
 from sim.banking.network import (
     Account,
     Bank,
@@ -138,7 +139,8 @@ class _Processors:
 class _Nostro:
     """Balance of one limited account and its funding windows (servicer's calendar)."""
 
-    __slots__ = ("account", "balance", "target", "cal", "times", "next_at", "currency")
+    __slots__ = ("account", "balance", "target", "cal", "times", "next_at", "currency",
+                 "record", "rid")
 
     def __init__(self, account: Account, balance: int, cal: BusinessCalendar, t0: float) -> None:
         self.account = account
@@ -148,6 +150,9 @@ class _Nostro:
         self.times = [parse_clock(t) for t in account.funding_times]
         self.currency = account.currency
         self.next_at = self.next_window(t0)
+        # the balances' record (sim.balances): a funding changes the balance too
+        self.record: Callable[[int, float, int, str | None], None] = _no_record
+        self.rid = -1
 
     def next_window(self, t: float) -> float:
         """First funding window strictly after ``t`` (business days of the servicer)."""
@@ -165,7 +170,9 @@ class _Nostro:
     def refresh(self, t: float) -> None:
         """Apply funding windows passed since the last look: top up to the target."""
         if self.next_at <= t:
-            self.balance = max(self.balance, self.target)
+            top = max(self.balance, self.target)
+            self.record(self.rid, self.next_at, top - self.balance, None)
+            self.balance = top
             self.next_at = self.next_window(t)
 
 
@@ -208,6 +215,7 @@ class _Stop:
     nostro: _Nostro | None
     transit: tuple[float, float]
     transit_text: str
+    account_id: int = -1            # the leg's account in the balances' record
 
 
 def _ln(d: LogNormal) -> tuple[float, float]:
@@ -240,6 +248,7 @@ class CorrespondentRail:
         self.fx = network.fx
         self.draws = PaymentDraws(seed)
         self.out = builder or ResultsBuilder(RAIL)
+        self.bal = open_accounts(self.out, network, float(env.now))
         self.policy, self.via = policy, via
         self.resources = {bid: _Processors(b.capacity)
                           for bid, b in network.banks.items()}
@@ -248,7 +257,9 @@ class CorrespondentRail:
         for key, acc in network.accounts.items():
             bal = network.balance_minor[key]
             if bal is not None:
-                self.nostros[key] = _Nostro(acc, bal, network.bank(acc.servicer).calendar, t0)
+                self.nostros[key] = nos = _Nostro(acc, bal, network.bank(acc.servicer).calendar,
+                                                  t0)
+                nos.record, nos.rid = self.bal.change, self.bal.account(account_name(acc))
         self._rates: dict[tuple[str, str, str, str], Decimal] = {}
         self._routes: dict[tuple[str, str, str, str, str],
                            tuple[Route, tuple[_Stop, ...]] | RoutingError] = {}
@@ -339,7 +350,8 @@ class CorrespondentRail:
                 manual_hours=_ln(bank.credit.manual_hours), leg=leg,
                 nostro=None if leg is None else self.nostros.get(leg.account.key),
                 transit=(1.0, 0.0) if leg is None else _ln(leg.account.processing_seconds),
-                transit_text=text))
+                transit_text=text,
+                account_id=-1 if leg is None else self.bal.account(account_name(leg.account))))
         return tuple(stops)
 
     def _fee_fn(self, bank: Bank, kind: str, segment: str, currency: str
@@ -449,6 +461,8 @@ class CorrespondentRail:
             m = _Money(p.amount, S, p.amount + f0, f0)
         hops = len(plan) - 2
         charged = [False]   # whether the ordering bank's processing step (its fee) is written
+        record = self.bal.change
+        sold: list[float] = []   # the first conversion: (start, principal in S)
 
         def fail(status: str, reason: str, place: str, refund_rate_bank: Bank | None,
                  at: float, freeze: bool = False) -> None:
@@ -473,6 +487,8 @@ class CorrespondentRail:
                 back += m.sender_fee_sent
                 text += f"; {_ORDERING_TEXT[charge]} kept"
             step((kind, place, at, at, back, S, text))
+            if sold:
+                self.bal.risk(pid, int(sold[1]), sold[0], at)
             fees = {"sender_bank": m.sender_fee_sent, "lifting": m.lifting_sent,
                     "beneficiary_bank": m.beneficiary_sent}
             rec = close_accounts(
@@ -589,6 +605,8 @@ class CorrespondentRail:
                 # its cost: the value's worth in S at the mid rate, less what it becomes
                 # (the exact remainder is settled on the last fx step at the close)
                 spread = (self._to_sent(m.value, source, S) - self._to_sent(new, target, S))
+                if not sold:
+                    sold.extend((end, self._to_sent(m.value, source, S)))
                 step(("fx", bid, end, end + _FX_SECONDS, spread, S, text))
                 end += _FX_SECONDS
                 m.value, m.currency, m.has_fx = new, target, True
@@ -627,7 +645,9 @@ class CorrespondentRail:
                         yield env.timeout(w - env.now)
                         nos.refresh(env.now)
                         if nos.balance < m.value:
-                            nos.balance = m.value  # treasury funds the shortfall at the window
+                            # treasury funds the shortfall at the window
+                            record(nos.rid, env.now, m.value - nos.balance, None)
+                            nos.balance = m.value
                         waited = True
                     if waited:
                         step(("nostro_wait", bid, t, env.now, 0, S,
@@ -636,8 +656,12 @@ class CorrespondentRail:
                               "; funded at the next window"))
                         t = env.now
                     nos.balance -= m.value
+                    record(x.account_id, t, -m.value, pid)
                 else:
                     nos.balance += m.value
+                    record(x.account_id, t, m.value, pid)
+            else:   # an unlimited account: its position moves all the same
+                record(x.account_id, t, -m.value if leg.debit else m.value, pid)
             med, sig = x.transit
             arrival = t + med * exp(sig * Z[o + _Z_LEG])
             step(("transit", leg.receiver, t, arrival, 0, S, x.transit_text))
@@ -659,6 +683,8 @@ class CorrespondentRail:
                 text = text + self._own_amount(ben_fee, m.currency)
             step(("credit", x.bid, t, end, m.beneficiary_sent, S, text))
         delivered = m.value
+        if sold:   # the bought currency is final once it reaches the beneficiary bank
+            self.bal.risk(pid, int(sold[1]), sold[0], max(arrival, sold[0] + _FX_SECONDS))
         rec = close_accounts(
             pid, RAIL, p.corridor, p.sender_bank, p.beneficiary_bank, charge,
             m.paid_in, S, delivered, m.currency, p.created_at, end, "credited", None, hops,
@@ -682,9 +708,38 @@ def _settle_spread(rows: list[tuple[Any, ...]], fee_total: int) -> None:
         rows[i] = (*r[:4], r[4] + diff, *r[5:])
 
 
+def account_name(acc: Account) -> str:
+    """The balances' name of a nostro account: ``nostro:<owner>@<servicer>:<currency>``."""
+    return f"nostro:{acc.owner}@{acc.servicer}:{acc.currency}"
+
+
+def _currencies(network: BankNetwork, workload: Workload) -> list[str]:
+    """Every currency the run's payments and accounts are in."""
+    return sorted({a.currency for a in network.accounts.values()}
+                  | {p.currency_sent for p in workload} | {p.currency_delivered
+                                                           for p in workload})
+
+
+def _no_record(account: int, t: float, delta: int, payment_id: str | None) -> None:
+    """A nostro's record before the rail opens it in the balances."""
+
+
+def open_accounts(builder: ResultsBuilder, network: BankNetwork, t0: float) -> BalanceRecorder:
+    """The builder's balances' record (a switched-off one if it has none), with every
+    account of ``network`` open at ``t0``: a limited account at its balance (never
+    overdrawn), an unlimited one at zero (its position: it may go below)."""
+    rec = builder.balances or BalanceRecorder(RAIL, {}, enabled=False)
+    for key, acc in network.accounts.items():
+        bal = network.balance_minor[key]
+        rec.open(account_name(acc), acc.owner, acc.currency, bal or 0, t0,
+                 floor=bal is not None, prefunded=bal is not None)
+    return rec
+
+
 def run(network: BankNetwork | None = None, workload: Workload | None = None, seed: int = 0,
         *, policy: str = "fewest_hops", via: str | None = None,
-        events: EventSchedule | None = None) -> Results:
+        events: EventSchedule | None = None, rates: Mapping[str, float] | None = None,
+        balances: bool = True) -> Results:
     """Run ``workload`` through the correspondent rail; deterministic given ``seed``.
 
     Parameters
@@ -694,6 +749,9 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
     seed : seeds the rail's per-payment draws
     policy, via : routing (``"fewest_hops"`` or ``"cheapest"``; a named intermediary)
     events : stress and failure events (:class:`~sim.events.EventSchedule`; default none)
+    rates : opportunity rates per currency (default ``sim/data/rates.toml``)
+    balances : record the accounts' balances (``Results.balances``, the liquidity and
+        risk columns); ``False`` leaves them out (zeros)
 
     Returns
     -------
@@ -705,13 +763,17 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
         workload = Workload.generate(seed=seed, n_payments=1000, network=network)
     start = min([workload.start] + [p.created_at for p in workload.payments[:1]])
     env = simpy.Environment(initial_time=start)
-    builder = ResultsBuilder(RAIL)
+    builder = ResultsBuilder(RAIL, BalanceRecorder(
+        RAIL, load_rates(overrides=rates), enabled=balances, fx=network.fx.rate))
     rail = CorrespondentRail(env, network, seed, builder, policy=policy, via=via,
                              events=events)
     rail.submit(workload)
     with paused_gc():
         env.run()
+        for nos in rail.nostros.values():
+            rail.bal.expect(nos.rid, nos.balance)
         res = builder.build(order=[p.payment_id for p in workload])
     res.meta.update({"calendars": country_calendars(network), "seed": seed,
-                     "network": network.name})
+                     "network": network.name, "usd_per_minor": usd_factors(
+                         _currencies(network, workload), network.fx.rate)})
     return res

@@ -128,15 +128,16 @@ def run_scenario(scenario: Scenario, *, payments: int | None = None, seed: int |
                            start=comp.start, days=comp.days,
                            segments=scenario.workload.segments)
     parts = []
+    rates = dict(scenario.liquidity.rates)
     for rail in scenario.rails:
         if rail == "correspondent":
             parts.append(correspondent.run(comp.network, wl, s,
                                            policy=scenario.correspondent.policy,
-                                           via=scenario.correspondent.via))
+                                           via=scenario.correspondent.via, rates=rates))
         else:
             parts.append(onchain.run(comp.network, wl, s, spec=comp.onchain_spec,
                                      chain=comp.chain, ledger=mode,
-                                     congestion=comp.congestion))
+                                     congestion=comp.congestion, rates=rates))
         if progress is not None:
             progress(rail)
     res = Results.concat(parts)
@@ -145,6 +146,20 @@ def run_scenario(scenario: Scenario, *, payments: int | None = None, seed: int |
                      "rails": list(scenario.rails), "ledger": mode,
                      "horizon": (wl.start, wl.end)})
     return res
+
+
+def _prefixed(balances: Any, r: int) -> Any:
+    """A replication's balances with ``R<r>-`` before its accounts and payment ids, as
+    the pooled payments have (None stays None)."""
+    if balances is None:
+        return None
+    b = balances.copy()
+    b["account"] = (f"R{r:03d}-" + b["account"].astype(str)).astype("str")
+    paid = b["payment_id"].notna()
+    ids = b["payment_id"].astype(object)
+    ids[paid] = f"R{r:03d}-" + ids[paid].astype(str)
+    b["payment_id"] = ids.astype("str")
+    return b
 
 
 class ScenarioResults(Results):
@@ -171,12 +186,12 @@ class ScenarioResults(Results):
                 st = res.steps.copy()
                 pay["payment_id"] = (f"R{r:03d}-" + pay["payment_id"].astype(str)).astype("str")
                 st["payment_id"] = (f"R{r:03d}-" + st["payment_id"].astype(str)).astype("str")
-                parts.append(Results(pay, st, res.meta))
+                parts.append(Results(pay, st, res.meta, balances=_prefixed(res.balances, r)))
             pooled = Results.concat(parts)
         meta = dict(pooled.meta)
         meta.update({"scenario": scenario.name, "scenario_seed": scenario_seed,
                      "seeds": list(seeds), "replications": len(self.replications)})
-        super().__init__(pooled.payments, pooled.steps, meta)
+        super().__init__(pooled.payments, pooled.steps, meta, balances=pooled.balances)
         #: what the scenario resolved to (network, workload spec, chain, settings):
         #: the assumptions the outputs show, built once and never rebuilt by them
         self.components: Components = build_components(scenario)

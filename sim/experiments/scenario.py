@@ -50,7 +50,8 @@ from pydantic import (
     model_validator,
 )
 
-from sim.errors import error_message, read_toml
+from sim.balances import check_rates
+from sim.errors import InputError, error_message, read_toml
 from sim.events import EVENT_FIELDS
 from sim.experiments.components import build_components
 from sim.experiments.problems import ScenarioError, field_path, freeze
@@ -252,6 +253,21 @@ class OnChainSettings(_M):
     fx: FxOverrides = FxOverrides()
 
 
+class LiquiditySettings(_M):
+    """Liquidity costs: ``rates`` overrides the opportunity rates of ``sim/data/rates.toml``
+    (currency -> annual rate as a fraction: ``{ USD = 0.045 }`` for 4.5%)."""
+
+    rates: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _rates(self) -> LiquiditySettings:
+        try:
+            check_rates(self.rates, "rates")
+        except InputError as exc:
+            raise ValueError("; ".join(str(exc).splitlines())) from None
+        return self
+
+
 class CongestionEpisode(_M):
     """A gas spike: background demand at least ``utilisation`` of the block gas limit
     from ``start`` for ``hours`` (1 or more fills the blocks)."""
@@ -320,6 +336,7 @@ class Scenario(_M):
     onchain: OnChainSettings = OnChainSettings()
     congestion: list[CongestionEpisode] = Field(default_factory=list)
     events: list[EventSpec] = Field(default_factory=list)
+    liquidity: LiquiditySettings = LiquiditySettings()
     sources: dict[str, str] = Field(default_factory=dict)
     path: str = "<code>"
 

@@ -17,6 +17,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.experiments.liquidity import (
+    EXPOSURE_KPIS,
+    all_in_pct,
+    bank_exposure,
+    exposure_kpis,
+    liquidity_kpis,
+    replication_exposure,
+)
 from sim.results import Results, within_1bd
 
 __all__ = ["CI_LEVEL", "MIN_REPLICATIONS", "extended_summary", "median_interval",
@@ -131,16 +139,23 @@ def _paired_extra(p: pd.DataFrame, bootstrap: bool) -> dict[str, Any]:
 
 
 def _single_summary(res: Any, scenario: str, seed: int | None, calendars: Any,
-                    bootstrap: bool) -> dict[str, Any]:
+                    bootstrap: bool, reps: Sequence[Any] | None = None) -> dict[str, Any]:
     doc = Results.summary(res, scenario, seed, calendars)
     p = res.payments
+    reps = [res] if reps is None else reps
     for rail, k in doc["rails"].items():
         k.update(_extra_kpis(p[p["rail"] == rail]))
         k.update(_corridor_cost_shares(doc["corridors"], rail))
+        k.update(liquidity_kpis(p[p["rail"] == rail]))
+        k.update(exposure_kpis(reps, lambda q, r=rail: q["rail"] == r))
     for corr, by_rail in doc["corridors"].items():
         for rail, k in by_rail.items():
             k.update(_extra_kpis(p[(p["rail"] == rail) & (p["corridor"] == corr)]))
+            k.update(liquidity_kpis(p[(p["rail"] == rail) & (p["corridor"] == corr)]))
+            k.update(exposure_kpis(reps, lambda q, r=rail, c=corr: (q["rail"] == r)
+                                   & (q["corridor"] == c)))
     doc["paired"].update(_paired_extra(p, bootstrap))
+    doc["banks"] = bank_exposure(reps)
     return doc
 
 
@@ -229,7 +244,9 @@ class _Cluster:
         frames = []
         for r, res in enumerate(reps):
             f = res.payments[["payment_id", "rail", "corridor", "status", "latency_s",
-                              "fee_total_sent", "amount_sent"]].copy()
+                              "fee_total_sent", "amount_sent", "liquidity_cost",
+                              "risk_principal_sent", "risk_start", "risk_s", "currency_sent",
+                              "sender_bank"]].copy()
             f["within_1bd"] = within_1bd(res.payments, calendars)
             f["rep"] = r
             frames.append(f)
@@ -251,6 +268,12 @@ class _Cluster:
         self.pct = np.where(self.cred, pct, np.nan)
         self.w1h = self.cred & (lat <= 3600)
         self.w1bd = p["within_1bd"].to_numpy(dtype=bool) & self.cred
+        liq, allin = all_in_pct(p)
+        self.liq = np.where(self.cred, liq, np.nan)
+        self.allin = np.where(self.cred, allin, np.nan)
+        self.risky = p["risk_principal_sent"].to_numpy() > 0
+        self.usd = [dict(res.meta.get("usd_per_minor", {})) for res in reps]
+        self.sender = p["sender_bank"].astype(str).to_numpy()
         rng = np.random.default_rng(_BOOT_SEED)
         self.W = rng.multinomial(self.R, np.full(self.R, 1 / self.R),
                                  size=_BOOTSTRAP).astype(float)
@@ -277,7 +300,28 @@ class _Cluster:
         lq = _wquantiles(self.lat[c], self.rep[c], self.W, (0.5, 0.9, 0.99))
         out["latency_p50_s"], out["latency_p90_s"], out["latency_p99_s"] = lq.T
         out["cost_pct_median"] = _wquantiles(self.pct[c], self.rep[c], self.W, (0.5,))[:, 0]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for name, x in (("liquidity_cost_pct_mean", self.liq),
+                            ("all_in_cost_pct_mean", self.allin)):
+                out[name] = (self.W @ np.bincount(self.rep[c], weights=x[c],
+                                                  minlength=self.R)) / cred
+            out["fx_at_risk_share"] = self._sum(self.risky, mask) / n
+        out["all_in_cost_pct_median"] = _wquantiles(self.allin[c], self.rep[c], self.W,
+                                                    (0.5,))[:, 0]
+        out.update(self.exposure(mask))
         return out
+
+    def exposure(self, mask: np.ndarray) -> dict[str, np.ndarray]:
+        """:data:`EXPOSURE_KPIS` of the rows in ``mask``: each replication's value, and per
+        resample the mean over the replications it draws."""
+        vals: dict[str, list[float]] = {k: [] for k in EXPOSURE_KPIS}
+        for r in range(self.R):
+            rows = mask & (self.rep == r)
+            v = (replication_exposure(self.p[rows], self.usd[r]) if self.usd[r]
+                 else dict.fromkeys(EXPOSURE_KPIS, np.nan))
+            for k in EXPOSURE_KPIS:
+                vals[k].append(v[k])
+        return {k: self.W @ np.array(v, dtype=float) / self.R for k, v in vals.items()}
 
     def paired(self) -> dict[str, np.ndarray]:
         """The paired KPIs (on-chain minus correspondent, both credited), per resample."""
@@ -332,6 +376,9 @@ def _add_cis(doc: dict[str, Any], reps: Sequence[Any], calendars: Any) -> None:
         put(k, s)
     if doc["paired"]:
         put(doc["paired"], cl.paired())
+    for bank, by_rail in doc.get("banks", {}).items():
+        for rail, k in by_rail.items():
+            put(k, cl.exposure((cl.sender == bank) & (cl.rail == rail)))
 
 
 def extended_summary(replications: Sequence[Any], scenario: str, seed: int | None,
@@ -357,7 +404,10 @@ def extended_summary(replications: Sequence[Any], scenario: str, seed: int | Non
       payments of replications resampled whole), so a share's interval lies in
       [0, 1] and every interval is in its KPI's unit; with fewer, ``ci_warning``
       says there are too few for an interval; ``ci_method``, ``replications``
-      and ``seeds`` always.
+      and ``seeds`` always;
+    * in every K the liquidity and settlement-risk KPIs of
+      :mod:`sim.experiments.liquidity` (all-in cost, exposure), and ``banks``: per
+      ordering bank and rail, its exposure (with ``ci95`` as above).
     """
     reps = list(replications)
     if len(reps) == 1:
@@ -369,7 +419,7 @@ def extended_summary(replications: Sequence[Any], scenario: str, seed: int | Non
             pay["payment_id"] = (f"R{r:03d}-" + pay["payment_id"].astype(str)).astype("str")
             parts.append(Results(pay, res.steps, res.meta))
         pooled = Results.concat(parts)
-    doc = _single_summary(pooled, scenario, seed, calendars, bootstrap=True)
+    doc = _single_summary(pooled, scenario, seed, calendars, bootstrap=True, reps=reps)
     doc["replications"] = len(reps)
     doc["seeds"] = list(seeds) if seeds is not None else [r.meta.get("seed") for r in reps]
     if len(reps) >= MIN_REPLICATIONS:

@@ -14,15 +14,16 @@ code path is the same. A task that fails, or whose worker dies, is run again
 (``retries``). With one local worker and no scheduler the tasks run in the
 calling process, through the same task function.
 
-Each task writes its payments and steps as Parquet part files (atomically); when
-every task is done the parts are streamed, in (grid point, replication) order,
-into ``payments.parquet`` and ``steps.parquet``, so memory stays bounded by one
-part whatever the sweep's size. The tables keep the columns of ``docs/architecture.md``
-and append ``grid_point``, one column per swept parameter and ``replication``.
+Each task writes its payments, steps and balances as Parquet part files
+(atomically); when every task is done the parts are streamed, in (grid point,
+replication) order, into ``payments.parquet``, ``steps.parquet`` and
+``balances.parquet``, so memory stays bounded by one part whatever the sweep's size.
+The tables keep the columns of ``docs/architecture.md`` and append ``grid_point``,
+one column per swept parameter and ``replication``.
 
 Files written to the output directory (each atomically):
 
-* ``payments.parquet``, ``steps.parquet``: every run's tables;
+* ``payments.parquet``, ``steps.parquet``, ``balances.parquet``: every run's tables;
 * ``sweep_summary.csv``, ``sweep_summary.json``: KPIs per grid point and rail, as
   the mean across replications with a 95% percentile-bootstrap interval of that
   mean (inside the replications' range, so shares stay in [0, 1]; no interval
@@ -62,6 +63,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.balances import BALANCE_COLUMNS
 from sim.errors import InputError
 from sim.experiments.statistics import MIN_REPLICATIONS, replication_mean_interval
 from sim.publish import OutputFolder
@@ -104,6 +106,8 @@ INTERVAL = ("95% percentile-bootstrap interval of the mean across replications "
             "with a value")
 
 _EXTRA = ("grid_point", "replication")
+#: the tables each task writes as part files and the sweep streams into one file each
+_TABLES = ("payments", "steps", "balances")
 #: dotted names; a part after the first may hold hyphens (a pool's pair, a corridor:
 #: ``onchain.fx.pools.EUR-XOF.depth_usd``, ``workload.shares.US-MX``)
 _PARAM_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$")
@@ -254,7 +258,7 @@ def param_columns(grid: Mapping[str, Sequence[Any]]) -> dict[str, str]:
     >>> param_columns({"payments": [1], "rail": ["x"]})
     {'payments': 'payments', 'rail': 'param.rail'}
     """
-    taken = set(PAYMENT_COLUMNS) | set(STEP_COLUMNS) | set(_EXTRA)
+    taken = set(PAYMENT_COLUMNS) | set(STEP_COLUMNS) | set(BALANCE_COLUMNS) | set(_EXTRA)
     return {n: (f"param.{n}" if n in taken else n) for n in grid}
 
 
@@ -298,6 +302,8 @@ class TaskOutput:
     steps_path: str | None = None
     payments_bytes: bytes | None = None
     steps_bytes: bytes | None = None
+    balances_path: str | None = None
+    balances_bytes: bytes | None = None
 
 
 def _part_name(g: int, r: int, table: str) -> str:
@@ -353,7 +359,10 @@ def run_task(task: SweepTask) -> TaskOutput:
     k = {str(rail): kpis(g, cal) for rail, g in res.payments.groupby("rail", sort=True)}
     out = TaskOutput(task.grid_point, task.replication, task.seed, len(res.payments),
                      len(res.steps), k, 0.0)
-    for name, df in (("payments", res.payments), ("steps", res.steps)):
+    tables = [("payments", res.payments), ("steps", res.steps)]
+    if res.balances is not None:
+        tables.append(("balances", res.balances))
+    for name, df in tables:
         table = _with_columns(df, task)
         if task.part_dir is None:
             setattr(out, f"{name}_bytes", _parquet_bytes(table))
@@ -579,6 +588,10 @@ class SweepResult:
         """The sweep's steps table (read from ``steps.parquet``)."""
         return pd.read_parquet(self.files["steps.parquet"])
 
+    def balances(self) -> pd.DataFrame:
+        """The sweep's balances table (read from ``balances.parquet``)."""
+        return pd.read_parquet(self.files["balances.parquet"])
+
 
 def _unguarded_main_line() -> tuple[str, int] | None:
     """``(script, line)`` when this call comes from the top level of the ``__main__``
@@ -796,7 +809,7 @@ def run_sweep(scenario: Scenario | str | Path, grid: Mapping[str, Sequence[Any]]
         timing: dict[str, float] = {}
 
         def keep(o: TaskOutput) -> None:
-            for name in ("payments", "steps"):
+            for name in _TABLES:
                 data = getattr(o, f"{name}_bytes")
                 if data is not None:
                     path = parts / _part_name(o.grid_point, o.replication, name)
@@ -847,9 +860,11 @@ def run_sweep(scenario: Scenario | str | Path, grid: Mapping[str, Sequence[Any]]
         # (pyarrow's writer releases the GIL, and the workers have finished)
         with ThreadPoolExecutor(max_workers=1) as pool:
             drawn = pool.submit(sensitivity_figure, doc, stage / "figures" / "sensitivity.png")
-            for name in ("payments", "steps"):
-                combine_parts([getattr(outputs[k], f"{name}_path") for k in order],
-                              stage / f"{name}.parquet")
+            for name in _TABLES:
+                paths = [getattr(outputs[k], f"{name}_path") for k in order]
+                if any(p is None for p in paths):
+                    continue             # a table a run does not record (balances off)
+                combine_parts(paths, stage / f"{name}.parquet")
                 files[f"{name}.parquet"] = out_dir / f"{name}.parquet"
             fig = drawn.result()
         frame = summary_frame(doc)

@@ -590,6 +590,10 @@ class ContractLedger(Ledger):
         return out
 
 
+#: the standing balance (token units) the contracts ledger's warm-up mints to every holder
+STANDING_TOKENS = 10 * 10**TOKEN_DECIMALS
+
+
 def _warm_up(chain: Any, stack: Any, holders: Iterable[tuple[str, str]]) -> None:
     """Standing balances, unlimited approvals, one standing lock and burn per token."""
     from settlement import minter_name
@@ -612,7 +616,7 @@ def _warm_up(chain: Any, stack: Any, holders: Iterable[tuple[str, str]]) -> None
         m = minter_name(ccy)
         want = sorted({nm for nm, c in pairs if c == ccy} | {"sentinel", m})
         for nm in want:
-            tok.mint(nm, 10 * unit, sender=m)
+            tok.mint(nm, STANDING_TOKENS, sender=m)
             n += 1
             flush()
         for nm in want:

@@ -74,7 +74,7 @@ import contextlib
 import hashlib
 import math
 import time
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any, cast
@@ -83,6 +83,7 @@ import numpy as np
 import simpy
 from simpy.events import Event, Timeout
 
+from sim.balances import BalanceRecorder, load_rates, usd_factors
 from sim.banking.network import Bank, BankNetwork, country_calendars, fee_function
 from sim.banking.workload import Payment, Workload, arrivals
 from sim.draws import PaymentDraws
@@ -99,6 +100,7 @@ from sim.onchain.arbitrage import AmmMarket, SwapOrder
 from sim.onchain.chains import ChainProfile, get_chain_profile
 from sim.onchain.fee_market import Congestion, FeeMarket
 from sim.onchain.ledger import (
+    STANDING_TOKENS,
     TOKEN_DECIMALS,
     UINT256_MAX,
     ZERO32,
@@ -395,6 +397,10 @@ class OnChainRail:
         self.draws = PaymentDraws(seed, stream=_STREAM)
         self.out = builder or ResultsBuilder(RAIL)
         self.seed = seed
+        self.bal = self.out.balances or BalanceRecorder(RAIL, {}, enabled=False)
+        self._t0 = float(env.now)
+        self._bal_ids: dict[tuple[str, str, str], int] = {}
+        self._dust: dict[tuple[str, str], int] = {}
         self._ramps: dict[str, RampSpec] = {}
         self._cals: dict[str, Any] = {}
         usd = Decimal(str(spec.fx.inventory_usd))
@@ -415,6 +421,8 @@ class OnChainRail:
         self._gas_text: dict[int, str] = {}   # "262,339": few distinct gas figures, many steps
         self._lp_address = named_address(LP)
         self._markets: dict[str, str] = {}
+        #: funds a sanction froze in a swap or a lock (balances' key -> minor units)
+        self._stuck: dict[tuple[str, str, str], int] = {}
         self._finality_s = profile.finality_delay_s()
         self._fee_texts: dict[tuple[int, str], str] = {}
         ev = self.events
@@ -492,7 +500,24 @@ class OnChainRail:
     def _inv(self, ccy: str) -> int:
         if ccy not in self.inventory:
             self.inventory[ccy] = self._usd_to(self._inv_usd, ccy)
+            self.bal.open(f"provider:{ccy}", LP, ccy, self.inventory[ccy], self._t0)
         return self.inventory[ccy]
+
+    def holding(self, kind: str, bank: str, ccy: str) -> int:
+        """The balances' id of a bank's ``kind`` of on-chain funds in ``ccy``:
+        ``holdings`` (its stablecoin), ``swap`` (its leg funded in an open swap) or
+        ``escrow`` (locked for a beneficiary bank); ``provider``: the FX provider's
+        inventory (``bank`` ignored)."""
+        key = (kind, bank, ccy)
+        i = self._bal_ids.get(key)
+        if i is None:
+            if kind == "provider":
+                self._inv(ccy)
+                i = self.bal.account(f"provider:{ccy}")
+            else:
+                i = self.bal.open(f"{kind}:{bank}:{ccy}x", bank, ccy, 0, self._t0)
+            self._bal_ids[key] = i
+        return i
 
     @staticmethod
     def tok(minor: int, ccy: str) -> int:
@@ -562,6 +587,7 @@ class OnChainRail:
                   (named_address(LP), self.tok(amount, ccy)))
         yield self.producer.submit(op)
         inventory = self._inv(ccy) + amount
+        self.bal.change(self.holding("provider", LP, ccy), env.now, amount, None)
         self.replenishments.append((ccy, float(env.now), amount))
         self._top_ups[ccy] = self._top_ups.get(ccy, 0) + 1
         # serve the waiting payments in the order they came, each the inventory now covers
@@ -654,6 +680,8 @@ class OnChainRail:
 
         acct = _Acct()
         n_tx = 0
+        record, hold = self.bal.change, self.holding
+        sb, bb = p.sender_bank, p.beneficiary_bank
         quote: tuple[int, float, float] | None = None   # the PvP quote's (seq, start, end)
         swap: SwapOrder | None = None                   # the AMM route's conversion
         fx_place = LP
@@ -876,6 +904,7 @@ class OnChainRail:
                 return
             give_back(f"mint reverted: {r.error}", "failed", y, S, chain_place)
             return
+        record(hold("holdings", sb, S), env.now, y, pid)
 
         # 3. FX by PvP
         salt = keccak256(f"settlesim {self.seed} {pid}".encode())
@@ -929,15 +958,18 @@ class OnChainRail:
                 seq += 1
                 w0, n0 = env.now, self._top_ups.get(D, 0)
                 yield served
+                record(hold("provider", LP, D), env.now, -x, pid)   # set aside for it
                 n = self._top_ups[D] - n0
                 step("fx", LP, w0, env.now, 0, S,
                      f"waiting for the provider to replenish {D} inventory "
                      f"({n} top-up{'s' if n != 1 else ''})")
             else:
                 self.inventory[D] -= x
+                record(hold("provider", LP, D), env.now, -x, pid)
                 quote = (seq, t, env.now)   # the quote, written at the close with its cost
                 seq += 1
             self.inventory[S] = self._inv(S) + y
+            record(hold("provider", LP, S), env.now, y, pid)
             fx_deadline = int(env.now) + _FX_DEADLINE_S
             terms = (s_addr, cS.token, y * cS.tok, self._lp_address, cD.token, x * tok_d,
                      fx_deadline, salt)
@@ -947,12 +979,16 @@ class OnChainRail:
             r = mined(fund, route.fund_text)
             if not r.ok:
                 self.inventory[D] += x
+                record(hold("provider", LP, D), env.now, x, pid)
                 if r.error == "AccountBlacklisted":
                     freeze_out(f"FX funding refused, the ordering bank's account blacklisted "
                                f"({self._listed(s_acc)})", y, S, s_acc)
                     return
                 give_back(f"FX funding reverted: {r.error}", "failed", y, S, chain_place)
                 return
+            funded_at = env.now
+            record(hold("holdings", sb, S), funded_at, -y, pid)
+            record(hold("swap", sb, S), funded_at, y, pid)
             op = TxOp("fx_settle", LP, "FxSwap", "fx", "fund", (terms,), pid, fx_deadline,
                       "SwapExpired", tokens=fund.tokens,   # the same call data as the funding
                       parties=(self._lp_address, s_addr))
@@ -960,19 +996,29 @@ class OnChainRail:
             r = mined(op, route.settle_text)
             if not r.ok:
                 self.inventory[D] += x
+                record(hold("provider", LP, D), env.now, x, pid)
                 if env.now < fx_deadline:
                     yield env.timeout(fx_deadline - env.now)
                 op = TxOp("fx_refund", s_acc, "FxSwap", "fx", "refund", (terms,), pid,
                           parties=(s_addr,))
                 yield submit(op)
                 r2 = mined(op, "refund the funded leg after the swap's deadline")
+                # the first leg was funded and at risk until it came back (or for good)
+                self.bal.risk(pid, y, funded_at, env.now)
                 if not r2.ok and r2.error == "AccountBlacklisted":
+                    self._stuck[("swap", sb, S)] = self._stuck.get(("swap", sb, S), 0) + y
                     freeze_out(f"PvP swap not completed ({r.error}) and its refund refused, "
                                f"the ordering bank's account blacklisted "
                                f"({self._listed(s_acc)})", y, S, "fx")
                     return
+                record(hold("swap", sb, S), env.now, -y, pid)
+                record(hold("holdings", sb, S), env.now, y, pid)
                 give_back(f"PvP swap not completed: {r.error}", "failed", y, S, chain_place)
                 return
+
+            # both legs settled in one transaction (PvP): nothing was at risk
+            record(hold("swap", sb, S), env.now, -y, pid)
+            record(hold("holdings", sb, D), env.now, x, pid)
 
         # 4. escrow lock for the beneficiary bank
         if spec.release == "hashlock":
@@ -998,6 +1044,8 @@ class OnChainRail:
             lock_tok, payer = swap.out, amm.router
             x = lock_tok // tok_d
             lock_terms = (cD.token, b_addr, lock_tok, deadline, hashlock, agent, escrow_bps, salt)
+            record(hold("holdings", sb, S), env.now, -y, pid)
+            record(hold("escrow", sb, D), env.now, x, pid)
         else:
             op = TxOp("lock", s_acc, "SettlementEscrow", "escrow", "lock", (lock_terms,), pid,
                       deadline, "DeadlineNotInFuture", parties=(s_addr,))
@@ -1010,6 +1058,8 @@ class OnChainRail:
                     return
                 give_back(f"escrow lock reverted: {r.error}", "failed", x, D, chain_place)
                 return
+            record(hold("holdings", sb, D), env.now, -x, pid)
+            record(hold("escrow", sb, D), env.now, x, pid)
 
         if S != D:
             back = self._back(D, S)
@@ -1054,6 +1104,7 @@ class OnChainRail:
                 # lock is owed, not paid, until the account is cleared and the payout claimed
                 listed = self._sanction_on(b_acc, ben.id)
                 if listed is None or math.isinf(listed.end):
+                    self._stuck[("escrow", sb, D)] = self._stuck.get(("escrow", sb, D), 0) + x
                     freeze_out(f"escrow release proven but its payout refused, the "
                                f"beneficiary bank's account blacklisted "
                                f"({listed.label if listed else 'sanction'})", x, D, "escrow")
@@ -1090,11 +1141,20 @@ class OnChainRail:
             yield submit(op)
             r = mined(op, "ordering bank refunds the lock after its deadline")
             if not r.ok and r.error == "AccountBlacklisted":
+                self._stuck[("escrow", sb, D)] = self._stuck.get(("escrow", sb, D), 0) + x
                 freeze_out(f"{why}; the refund refused, the ordering bank's account "
                            f"blacklisted ({self._listed(s_acc)})", x, D, "escrow")
                 return
+            record(hold("escrow", sb, D), env.now, -x, pid)
+            record(hold("holdings", sb, D), env.now, x, pid)
             give_back(why, "returned", x, D, chain_place)
             return
+        # released: the beneficiary bank holds what the escrow paid out (less its fee)
+        record(hold("escrow", sb, D), env.now, -x, pid)
+        paid_tok = lock_tok - lock_tok * escrow_bps // 10_000
+        record(hold("holdings", bb, D), env.now, paid_tok // scale_d, pid)
+        # token units below a minor unit stay with the bank (the tables count whole units)
+        self._dust[(bb, D)] = self._dust.get((bb, D), 0) + paid_tok % scale_d
 
         # 6. finality
         t = env.now
@@ -1225,6 +1285,8 @@ class OnChainRail:
         r = mined(op, c.redeem_text)
         if not r.ok:
             return ("blacklisted" if r.error == "AccountBlacklisted" else "reverted", 0, "")
+        self.bal.change(self.holding("holdings", who.removeprefix("bank:"), ccy),
+                        self.env.now, -(int(args[1]) // c.tok), pid)
         op = TxOp("burn", c.minter, "Stablecoin", c.key, "burn", (int(args[1]),), pid)
         yield submit(op)
         r = mined(op, c.burn_text)
@@ -1250,6 +1312,8 @@ class OnChainRail:
                       "market")
         if not r.ok:
             return ("blacklisted" if r.error == "AccountBlacklisted" else "reverted", 0, "")
+        self.bal.change(self.holding("holdings", who.removeprefix("bank:"), c.code),
+                        self.env.now, -minor, pid)
         fz = self.events.freeze(c.code, self.env.now)
         # quoted to four decimals (USD per token), as the price path's sources give it
         price = (Decimal(repr(fz.price_at(self.env.now))).quantize(_PRICE_STEP)
@@ -1315,7 +1379,8 @@ def _holders(workload: Sequence[Payment], events: EventSchedule | None = None
 def run(network: BankNetwork | None = None, workload: Workload | None = None, seed: int = 0,
         *, spec: OnChainSpec | None = None, chain: str | ChainProfile | None = None,
         ledger: str | None = None, congestion: Sequence[Congestion] = (),
-        record_blocks: bool = False, events: EventSchedule | None = None) -> Results:
+        record_blocks: bool = False, events: EventSchedule | None = None,
+        rates: Mapping[str, float] | None = None, balances: bool = True) -> Results:
     """Run ``workload`` through the on-chain rail; deterministic given ``seed``.
 
     Parameters
@@ -1332,6 +1397,9 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
         its congestion episodes are those of ``congestion``
     record_blocks : keep every block's signed transactions in ``meta["blocks_raw"]``
         (contracts ledger; for replaying them on the bare EVM)
+    rates : opportunity rates per currency (default ``sim/data/rates.toml``)
+    balances : record the on-chain balances (``Results.balances``, the liquidity and
+        risk columns); ``False`` leaves them out (zeros)
 
     Returns
     -------
@@ -1374,7 +1442,8 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
     events = events or EventSchedule.none()
     market = fee_market(profile, seed, congestion,
                         [(h.start, h.end) for h in events.halts_of(profile.name)])
-    builder = ResultsBuilder(RAIL)
+    builder = ResultsBuilder(RAIL, BalanceRecorder(
+        RAIL, load_rates(overrides=rates), enabled=balances, fx=network.fx.rate))
     rail = OnChainRail(env, network, spec, profile, led, market, seed, builder, amm,
                        events=events)
     rail.submit(payments)
@@ -1385,6 +1454,7 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
         env.run()
         simulate_cpu_s = time.process_time() - cpu
         simulate_s = time.perf_counter() - clock - setup_s
+        _expect_balances(rail, led)
         try:
             res = builder.build(order=[p.payment_id for p in payments])
         except MoneyOverflowError as exc:
@@ -1402,6 +1472,7 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
         # transactions and without), from the first block on
         "slots": market.slots_stepped,
         "replenishments": list(rail.replenishments),
+        "usd_per_minor": usd_factors(currencies, network.fx.rate),
         "timing": {"setup_s": setup_s, "simulate_s": simulate_s,
                    "simulate_cpu_s": simulate_cpu_s},
     }
@@ -1413,7 +1484,26 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
         meta["timing"]["mine_s"] = led.mine_s
         if led.record is not None:
             meta["blocks_raw"] = led.record
-    return Results(res.payments, res.steps, meta)
+    return Results(res.payments, res.steps, meta, balances=res.balances)
+
+
+def _expect_balances(rail: OnChainRail, led: Ledger) -> None:
+    """What the rail's balances must end at: the provider's inventory as the rail holds
+    it; every swap leg and lock settled, released or refunded (zero); with the contracts
+    ledger, each bank's stablecoin holding as the token contract holds it."""
+    bal = rail.bal
+    for ccy, amount in rail.inventory.items():
+        bal.expect(rail.holding("provider", LP, ccy), amount)
+    for (kind, bank, ccy), i in rail._bal_ids.items():
+        if kind in ("swap", "escrow"):
+            # settled, released or refunded; or frozen there by a sanction
+            bal.expect(i, rail._stuck.get((kind, bank, ccy), 0))
+        elif kind == "holdings" and isinstance(led, ContractLedger):
+            # less the standing balance the ledger's warm-up gave every holder
+            held = (led.stack.tokens[ccy].balance_of(bank_account(bank)) - STANDING_TOKENS
+                    - rail._dust.get((bank, ccy), 0))
+            unit = OnChainRail.tok(1, ccy)
+            bal.expect(i, held // unit if held % unit == 0 else -1 - abs(held))
 
 
 def fee_market(profile: ChainProfile, seed: int, congestion: Sequence[Congestion] = (),

@@ -66,7 +66,8 @@ def test_every_public_name_imports(package: str) -> None:
 
 def test_no_module_of_sim_outside_a_sub_package_but_the_shared_basics() -> None:
     top = sorted(p.stem for p in (ROOT / "sim").glob("*.py"))
-    assert top == ["__init__", "calendar", "draws", "errors", "events", "money", "publish",
+    assert top == ["__init__", "balances", "calendar", "draws", "errors", "events", "money",
+                   "publish",
                    "results"]
     packages = sorted(p.parent.name for p in (ROOT / "sim").glob("*/__init__.py"))
     assert packages == ["banking", "cli", "experiments", "onchain", "outputs", "terra"]

@@ -19,7 +19,9 @@ from sim.results import PAYMENT_COLUMNS, STEP_COLUMNS
 EXPECTED = {"payments.parquet", "payments.csv", "steps.parquet", "steps.csv", "summary.json",
             "scenario.json", "report.html", "figures/latency_ecdf.png",
             "figures/cost_breakdown.png", "figures/latency_heatmap.png",
-            "figures/paired_differences.png", "manifest.json"}
+            "figures/paired_differences.png", "manifest.json",
+            "balances.parquet", "balances.csv", "figures/all_in_cost.png",
+            "figures/exposure_over_time.png", "figures/busiest_balances.png"}
 
 
 def _files(d: Path) -> set[str]:
@@ -48,7 +50,7 @@ def test_run_writes_every_output(tmp_path, capsys):
     for png in (out / "figures").iterdir():
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 4 and "http://" not in html
+    assert html.count("data:image/png;base64,") == 7 and "http://" not in html
     assert (out / "report.html").stat().st_mode & 0o044     # readable by others, like any file
     text = capsys.readouterr()
     assert "median latency" in text.out and "report.html" in text.out

@@ -107,6 +107,7 @@ def test_replications_give_an_interval_for_every_kpi(five_reps):
 
 
 def test_the_cluster_bootstrap_recomputes_each_kpi_exactly(five_reps):
+    from sim.experiments.liquidity import liquidity_kpis, replication_exposure
     from sim.experiments.statistics import _Cluster, _extra_kpis
     from sim.results import kpis
 
@@ -119,7 +120,12 @@ def test_the_cluster_bootstrap_recomputes_each_kpi_exactly(five_reps):
         frame = pd.concat(parts, ignore_index=True)
         for rail in ("correspondent", "onchain"):
             sub = frame[frame.rail == rail]
-            want = {**kpis(sub, cal), **_extra_kpis(sub)}
+            want = {**kpis(sub, cal), **_extra_kpis(sub), **liquidity_kpis(sub)}
+            # exposure: each replication's own, averaged over the replications drawn
+            for name in ("exposure_usd_hours", "peak_exposure_usd"):
+                want[name] = sum(m * replication_exposure(
+                    r.payments[r.payments.rail == rail], r.meta["usd_per_minor"])[name]
+                    for r, m in zip(pooled, mult, strict=True)) / len(pooled)
             got = cl.kpis(cl.rail == rail)
             for name, samples in got.items():
                 if want[name] is None:

@@ -21,7 +21,8 @@ GRID = ["onchain.chain=ethereum-l1,fast-ledger"]
 REPLICATIONS = 2
 PAYMENTS = 20
 #: Files whose bytes must not depend on where or how the tasks ran.
-TABLES = ("payments.parquet", "steps.parquet", "sweep_summary.csv", "sweep_summary.json")
+TABLES = ("payments.parquet", "steps.parquet", "balances.parquet", "sweep_summary.csv",
+          "sweep_summary.json")
 ALL_FILES = (*TABLES, "figures/sensitivity.png")
 
 

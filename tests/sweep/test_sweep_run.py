@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 import tests.sweep.faults as faults
+from sim.balances import BALANCE_COLUMNS
 from sim.cli import main
 from sim.experiments.runner import replication_seed
 from sim.experiments.sweep import KPI_NAMES, SweepError, run_sweep
@@ -47,6 +48,11 @@ def test_tables_carry_grid_point_parameters_and_replication(reference: Path) -> 
     assert list(pay.columns) == [*PAYMENT_COLUMNS, *extra]
     assert list(steps.columns) == [*STEP_COLUMNS, *extra]
     assert len(pay) == len(CHAINS) * REPLICATIONS * PAYMENTS * 2  # two rails
+    bal = pd.read_parquet(reference / "balances.parquet")
+    assert list(bal.columns) == [*BALANCE_COLUMNS, *extra]
+    assert set(bal["rail"]) == {"correspondent", "onchain"}
+    assert set(map(tuple, bal[["grid_point", "replication"]].drop_duplicates().to_numpy())) == {
+        (g, r) for g in range(len(CHAINS)) for r in range(REPLICATIONS)}
     runs = pay[["grid_point", "replication"]].drop_duplicates()
     assert list(map(tuple, runs.to_numpy())) == [(g, r) for g in range(2)
                                                   for r in range(REPLICATIONS)]
