@@ -2,7 +2,8 @@
 
 Compile the contracts (:mod:`settlement.compile`), run a chain
 (:class:`Chain`: the embedded py-evm chain, or any JSON-RPC node), deploy
-the stack (:func:`deploy_stack`), transact through typed clients, and measure
+the stack (:func:`deploy_stack`) and AMM pools with their router (:func:`deploy_pool`,
+:func:`deploy_router`), transact through typed clients, and measure
 gas (:func:`measure_gas`).
 
 Example::
@@ -14,6 +15,7 @@ Example::
 """
 
 from settlement.abi import AbiRegistry, DecodedEvent
+from settlement.amm import PoolClient, RouterClient, deploy_pool, deploy_router
 from settlement.chain import (
     BACKENDS,
     DEFAULT_BACKEND,
@@ -63,13 +65,17 @@ __all__ = [
     "Log",
     "MinedBlock",
     "PendingTransaction",
+    "PoolClient",
     "Receipt",
+    "RouterClient",
     "SettlementInputError",
     "Stack",
     "StablecoinClient",
     "SwapState",
     "SwapTerms",
     "UnknownSnapshot",
+    "deploy_pool",
+    "deploy_router",
     "deploy_stack",
     "hashlock_of",
     "load_gas_report",
