@@ -176,3 +176,41 @@ def test_an_unknown_pair_and_a_conversion_without_pools_are_refused(net: BankNet
     del d["fx"]["pools"]["USD-MXN"]
     with pytest.raises(InputError, match=r"^fx\.pools: no pool converts USD to MXN"):
         onchain.run(net, wl, seed=1, spec=OnChainSpec.from_dict(d), ledger="table")
+
+
+def test_a_scenario_file_chooses_the_amm_route_and_its_pools(tmp_path: Any) -> None:
+    import sim
+
+    path = tmp_path / "amm.toml"
+    path.write_text('name = "amm"\nrails = ["onchain"]\npayments = 12\n'
+                    '[workload]\ncorridors = ["US-MX"]\nsegments = ["retail"]\n'
+                    '[onchain.fx]\nroute = "amm"\nmax_slippage_bps = 200\n'
+                    '[onchain.fx.pools."USD-MXN"]\ndepth_usd = 50_000_000\nfee_bps = 5\n',
+                    encoding="utf-8")
+    res = sim.run(sim.load_scenario(path))
+    fx = res.steps[res.steps["kind"] == "fx"]
+    assert set(fx["place"]) == {"amm:USD-MXN"}
+    assert fx["detail"].str.contains("pool fee 5 bp").all()
+    assert (res.payments["status"] == "credited").all()
+    assert (res.payments["hops"] == 5).all()
+
+
+def test_a_scenario_with_bad_pools_is_refused_one_line_per_field(tmp_path: Any) -> None:
+    import sim
+    from sim.experiments.problems import ScenarioError
+
+    path = tmp_path / "bad.toml"
+    path.write_text('name = "bad"\n[onchain.fx]\nroute = "amm"\nmax_slippage_bps = 10000\n'
+                    '[onchain.fx.pools."USD-XYZ"]\ndepth_usd = 1_000\n'
+                    '[onchain.fx.pools."USD-MXN"]\ndepth_usd = 0\nfee_bps = 10000\n',
+                    encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        sim.load_scenario(path)
+    text = str(info.value)
+    for field in ("fx.max_slippage_bps", "fx.pools.USD-MXN.depth_usd",
+                  "fx.pools.USD-MXN.fee_bps"):
+        assert sum(field in line for line in text.splitlines()) == 1, text
+    path.write_text('name = "bad"\n[onchain.fx]\nroute = "amm"\n'
+                    '[onchain.fx.pools."USD-XYZ"]\ndepth_usd = 1_000\n', encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r'onchain\.fx\.pools\."USD-XYZ": unknown pair'):
+        sim.load_scenario(path)
