@@ -202,8 +202,7 @@ contract AmmPool is ERC20, ReentrancyGuardTransient {
         nonReentrant
         returns (uint256 amountOut)
     {
-        if (block.timestamp >= deadline) revert Expired(deadline, block.timestamp);
-        if (to == address(0) || to == address(this)) revert InvalidRecipient(to);
+        _checkCall(to, deadline);
         (uint256 reserveIn, uint256 reserveOut, bool zeroIn) = _sides(tokenIn);
         amountOut = getAmountOut(amountIn, reserveIn, reserveOut);
         if (amountOut < minAmountOut) revert SlippageExceeded(amountOut, minAmountOut);
@@ -248,33 +247,14 @@ contract AmmPool is ERC20, ReentrancyGuardTransient {
         address to,
         uint256 deadline
     ) external nonReentrant returns (uint256 amount0, uint256 amount1, uint256 liquidity) {
-        if (block.timestamp >= deadline) revert Expired(deadline, block.timestamp);
-        if (to == address(0) || to == address(this)) revert InvalidRecipient(to);
+        _checkCall(to, deadline);
         if (amount0Desired == 0 || amount1Desired == 0) revert ZeroAmount();
         (uint256 r0, uint256 r1) = (_reserve0, _reserve1);
         uint256 supply = totalSupply();
-        if (supply == 0) {
-            (amount0, amount1) = (amount0Desired, amount1Desired);
-        } else {
-            if (r0 == 0 || r1 == 0) revert InsufficientLiquidity(r0, r1);
-            uint256 amount1Optimal = (amount0Desired * r1) / r0;
-            if (amount1Optimal <= amount1Desired) {
-                (amount0, amount1) = (amount0Desired, amount1Optimal);
-            } else {
-                (amount0, amount1) = ((amount1Desired * r0) / r1, amount1Desired);
-            }
-        }
+        (amount0, amount1) = _depositAmounts(amount0Desired, amount1Desired, r0, r1, supply);
         if (amount0 < amount0Min) revert InsufficientAmount(address(token0), amount0, amount0Min);
         if (amount1 < amount1Min) revert InsufficientAmount(address(token1), amount1, amount1Min);
-        if (supply == 0) {
-            liquidity = Math.sqrt(amount0 * amount1);
-            if (liquidity <= MINIMUM_LIQUIDITY) revert InsufficientLiquidityAmount(liquidity);
-            liquidity -= MINIMUM_LIQUIDITY;
-            _mint(LOCKED_LIQUIDITY_HOLDER, MINIMUM_LIQUIDITY);
-        } else {
-            liquidity = Math.min((amount0 * supply) / r0, (amount1 * supply) / r1);
-            if (liquidity == 0) revert InsufficientLiquidityAmount(0);
-        }
+        liquidity = _sharesFor(amount0, amount1, r0, r1, supply);
         (_reserve0, _reserve1) = (r0 + amount0, r1 + amount1);
         _mint(to, liquidity);
         emit LiquidityAdded(msg.sender, amount0, amount1, liquidity, to);
@@ -299,8 +279,7 @@ contract AmmPool is ERC20, ReentrancyGuardTransient {
         nonReentrant
         returns (uint256 amount0, uint256 amount1)
     {
-        if (block.timestamp >= deadline) revert Expired(deadline, block.timestamp);
-        if (to == address(0) || to == address(this)) revert InvalidRecipient(to);
+        _checkCall(to, deadline);
         if (liquidity == 0) revert ZeroAmount();
         uint256 supply = totalSupply();
         (uint256 r0, uint256 r1) = (_reserve0, _reserve1);
@@ -318,6 +297,41 @@ contract AmmPool is ERC20, ReentrancyGuardTransient {
     }
 
     // --------------------------------------------------------------- internal
+
+    function _checkCall(address to, uint256 deadline) private view {
+        if (block.timestamp >= deadline) revert Expired(deadline, block.timestamp);
+        if (to == address(0) || to == address(this)) revert InvalidRecipient(to);
+    }
+
+    /// The deposit in the reserves' proportion, at most the desired amounts (any proportion
+    /// for the first deposit), rounded down as Uniswap v2's router quotes it.
+    function _depositAmounts(uint256 amount0Desired, uint256 amount1Desired, uint256 r0, uint256 r1, uint256 supply)
+        private
+        pure
+        returns (uint256, uint256)
+    {
+        if (supply == 0) return (amount0Desired, amount1Desired);
+        if (r0 == 0 || r1 == 0) revert InsufficientLiquidity(r0, r1);
+        uint256 amount1Optimal = (amount0Desired * r1) / r0;
+        if (amount1Optimal <= amount1Desired) return (amount0Desired, amount1Optimal);
+        return ((amount1Desired * r0) / r1, amount1Desired);
+    }
+
+    /// The shares a deposit mints (the first one locks {MINIMUM_LIQUIDITY} of them).
+    function _sharesFor(uint256 amount0, uint256 amount1, uint256 r0, uint256 r1, uint256 supply)
+        private
+        returns (uint256 liquidity)
+    {
+        if (supply == 0) {
+            liquidity = Math.sqrt(amount0 * amount1);
+            if (liquidity <= MINIMUM_LIQUIDITY) revert InsufficientLiquidityAmount(liquidity);
+            liquidity -= MINIMUM_LIQUIDITY;
+            _mint(LOCKED_LIQUIDITY_HOLDER, MINIMUM_LIQUIDITY);
+        } else {
+            liquidity = Math.min((amount0 * supply) / r0, (amount1 * supply) / r1);
+            if (liquidity == 0) revert InsufficientLiquidityAmount(0);
+        }
+    }
 
     function _sides(address tokenIn) private view returns (uint256 reserveIn, uint256 reserveOut, bool zeroIn) {
         if (tokenIn == address(token0)) return (_reserve0, _reserve1, true);

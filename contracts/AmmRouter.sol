@@ -54,6 +54,11 @@ contract AmmRouter is Ownable2Step, ReentrancyGuardTransient {
     /// @param tokenOut The token the path ends in.
     /// @param lockToken The lock's token.
     error InvalidPath(address tokenIn, address tokenOut, address lockToken);
+    /// @notice The escrow gave the lock another id than the router computed (never, for the
+    /// escrow it was deployed with).
+    /// @param made The escrow's id.
+    /// @param expected The router's.
+    error LockIdMismatch(bytes32 made, bytes32 expected);
     /// @notice The router made no lock with this id, or its amount was already reclaimed.
     /// @param lockId The lock id.
     error UnknownLock(bytes32 lockId);
@@ -166,7 +171,8 @@ contract AmmRouter is Ownable2Step, ReentrancyGuardTransient {
         _payers[lockId] = msg.sender;
         emit SwappedAndLocked(lockId, msg.sender, tokenIn, amountIn, amountOut);
 
-        escrow.lock(t);
+        bytes32 made = escrow.lock(t);
+        if (made != lockId) revert LockIdMismatch(made, lockId);
     }
 
     /**

@@ -2,8 +2,9 @@
 
 Compile the contracts (:mod:`settlement.compile`), run a chain
 (:class:`Chain`: the embedded py-evm chain, or any JSON-RPC node), deploy
-the stack (:func:`deploy_stack`; the algorithmic stablecoin's:
-:func:`deploy_terra`), transact through typed clients, and measure gas (:func:`measure_gas`).
+the stack (:func:`deploy_stack`), AMM pools with their router (:func:`deploy_pool`,
+:func:`deploy_router`) and the algorithmic stablecoin's (:func:`deploy_terra`), transact
+through typed clients, and measure gas (:func:`measure_gas`).
 
 Example::
 
@@ -14,6 +15,7 @@ Example::
 """
 
 from settlement.abi import AbiRegistry, DecodedEvent
+from settlement.amm import PoolClient, RouterClient, deploy_pool, deploy_router
 from settlement.chain import (
     BACKENDS,
     DEFAULT_BACKEND,
@@ -81,7 +83,9 @@ __all__ = [
     "ModuleTokenKind",
     "PendingTransaction",
     "PriceOracleClient",
+    "PoolClient",
     "Receipt",
+    "RouterClient",
     "SettlementInputError",
     "Stack",
     "StableSwapPoolClient",
@@ -91,6 +95,8 @@ __all__ = [
     "TerraConfig",
     "TerraStack",
     "UnknownSnapshot",
+    "deploy_pool",
+    "deploy_router",
     "deploy_stack",
     "deploy_terra",
     "hashlock_of",

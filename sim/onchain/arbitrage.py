@@ -23,6 +23,8 @@ ledgers see the same reserves, outputs and reverts.
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
@@ -33,7 +35,15 @@ import simpy
 from sim.errors import InputError
 from sim.money import minor_exponent
 from sim.onchain.amm import BPS, TOKEN_DECIMALS, AmmPools, Leg
-from sim.onchain.ledger import ZERO_ADDRESS, PoolSetup, TxOp, amm_kind, named_address
+from sim.onchain.ledger import (
+    ZERO_ADDRESS,
+    PoolSetup,
+    TxOp,
+    _address_zeros,
+    _selector,
+    amm_kind,
+    named_address,
+)
 from sim.onchain.spec import FxSpec
 
 __all__ = ["ARBITRAGEUR", "AmmMarket", "ArbitrageTrade", "SwapOrder"]
@@ -57,20 +67,17 @@ class SwapOrder:
     amount_in: int                 # token units of the sent currency
     quoted: int                    # token units of the delivered currency, at the quote
     min_out: int
-    mid: Decimal                   # amount_in at the mid rate, token units delivered
+    mid: float                     # the mid rate, delivered per sent currency
     out: int = 0
     error: str | None = None
 
-    def describe(self, fee_text: str, limit_bps: int) -> str:
-        """The ``fx`` step's detail: path, fee, the rate got against the mid."""
-        path = " then ".join(f"pool {leg.pool}" for leg in self.legs)
-        got = self.out or self.quoted
-        rate = Decimal(got) / Decimal(self.amount_in)
-        mid = self.mid / Decimal(self.amount_in)
-        cost_bps = (1 - Decimal(got) / self.mid) * BPS if self.mid else Decimal(0)
-        return (f"AMM swap {self.legs[0].source}->{self.legs[-1].target} through {path} "
-                f"({fee_text}): {rate:.6g} {self.legs[-1].target}/{self.legs[0].source} "
-                f"(mid {mid:.6g}; fee and price impact {cost_bps:.1f} bp; limit {limit_bps} bp)")
+    def describe(self, head: str, limit_bps: int) -> str:
+        """The ``fx`` step's detail: path and fee (``head``), the rate got against the mid."""
+        rate = (self.out or self.quoted) / self.amount_in
+        cost_bps = (1 - rate / self.mid) * BPS
+        return (f"{head}: {rate:.6g} {self.legs[-1].target}/{self.legs[0].source} "
+                f"(mid {self.mid:.6g}; fee and price impact {cost_bps:.1f} bp; limit "
+                f"{limit_bps} bp)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +126,12 @@ class AmmMarket:
         self._watching: set[str] = set()
         self._fee_text: dict[tuple[Leg, ...], str] = {}
         self._dealt: dict[tuple[str, str], Decimal] = {}
+        #: per conversion: its legs, the least output per unit in as an exact fraction
+        #: (mid x fees x (1 - limit)), and the mid rate as a float for the step's text
+        self._orders: dict[tuple[str, str], tuple[tuple[Leg, ...], int, int, float]] = {}
+        #: per pool: gamma = 1 - fee and the mid (b per a), as exact fractions
+        self._arb_terms: dict[str, tuple[int, int, int, int]] = {}
+        self._gas_terms: tuple[bool, Decimal, Decimal] | None = None
 
     def currencies(self) -> set[str]:
         """Every currency a used pool holds (the chain needs their tokens)."""
@@ -153,13 +166,17 @@ class AmmMarket:
         """A payment's quote: the pools' output now, and the least output it accepts: the
         mid rate less the pools' fees and the slippage limit (so a price impact, or a move
         of the pools before the swap is mined, beyond the limit is refused)."""
-        legs = self.pools.path(source, target)
-        assert legs is not None, "paths are checked when the market is built"
+        terms = self._orders.get((source, target))
+        if terms is None:
+            legs = self.pools.path(source, target)
+            assert legs is not None, "paths are checked when the market is built"
+            mid = self.rate(source, target)
+            num, den = (mid * self.pools.fee_factor(legs) * (BPS - self.limit_bps)
+                        / BPS).as_integer_ratio()
+            terms = self._orders[(source, target)] = (legs, num, den, float(mid))
+        legs, num, den, mid_f = terms
         quoted = self.pools.quote(legs, amount_in)
-        mid = self.pools.mid_out(legs, amount_in)
-        least = mid * self.pools.fee_factor(legs) * (BPS - self.limit_bps) / BPS
-        min_out = int(least.to_integral_value(rounding=ROUND_FLOOR))
-        return SwapOrder(legs, amount_in, quoted, max(min_out, 1), mid)
+        return SwapOrder(legs, amount_in, quoted, max(amount_in * num // den, 1), mid_f)
 
     def refused(self, order: SwapOrder) -> str | None:
         """Why a payment does not send its swap: the quote is already below its least
@@ -170,10 +187,14 @@ class AmmMarket:
                 f"{self.limit_bps} bp slippage limit")
 
     def fee_text(self, legs: tuple[Leg, ...]) -> str:
+        """The head of the ``fx`` step's detail: the conversion, its pools and their fees."""
         t = self._fee_text.get(legs)
         if t is None:
             fees = [self.pools.mirrors[leg.pool].fee_bps for leg in legs]
-            t = self._fee_text[legs] = "pool fee " + " + ".join(f"{f} bp" for f in fees)
+            path = " then ".join(f"pool {leg.pool}" for leg in legs)
+            t = self._fee_text[legs] = (
+                f"AMM swap {legs[0].source}->{legs[-1].target} through {path} (pool fee "
+                + " + ".join(f"{f} bp" for f in fees) + ")")
         return t
 
     def lock_op(self, order: SwapOrder, sender: str, token_in: str,
@@ -184,10 +205,10 @@ class AmmMarket:
         pool1 = self._addresses[f"pool:{legs[0].pool}"]
         pool2 = self._addresses[f"pool:{legs[1].pool}"] if len(legs) == 2 else ZERO_ADDRESS
         deadline = int(now) + _SWAP_DEADLINE_S
+        args = (token_in, order.amount_in, pool1, pool2, order.min_out, deadline, terms)
         op = TxOp(amm_kind("amm_lock", [leg.zero_in for leg in legs]), sender, "AmmRouter",
-                  "amm_router", "swapAndLock",
-                  (token_in, order.amount_in, pool1, pool2, order.min_out, deadline, terms),
-                  payment_id)
+                  "amm_router", "swapAndLock", args, payment_id)
+        op.tokens = _swap_and_lock_tokens(args)
 
         def apply(timestamp: int) -> str | None:
             out, error = self.pools.swap(legs, order.amount_in, order.min_out, timestamp,
@@ -216,11 +237,21 @@ class AmmMarket:
         self._env.process(self._arbitrage(pool))
 
     def _gas_usd(self, gas: int) -> Decimal:
-        p, m = self._profile, self._market
-        fm = p.fee_market
-        per_gas = m.base_fee_wei + m.tip_wei if fm.kind == "eip1559" else 0
-        native = Decimal(int(gas) * per_gas) + Decimal(fm.fixed_fee_native) * _WEI
-        return native / _WEI * Decimal(p.native_price_usd) + Decimal(fm.l1_data_fee_usd)
+        """What a transaction of ``gas`` would cost now, in USD (the fee market's base fee
+        and tip, a fixed fee, an L2's data fee), as the block producer charges it."""
+        terms = self._gas_terms
+        if terms is None:
+            p = self._profile
+            fm = p.fee_market
+            usd_per_wei = Decimal(p.native_price_usd) / _WEI
+            terms = self._gas_terms = (
+                fm.kind == "eip1559", usd_per_wei,
+                Decimal(fm.fixed_fee_native) * Decimal(p.native_price_usd)
+                + Decimal(fm.l1_data_fee_usd))
+        eip1559, usd_per_wei, fixed = terms
+        m = self._market
+        per_gas = m.base_fee_wei + m.tip_wei if eip1559 else 0
+        return Decimal(int(gas) * per_gas) * usd_per_wei + fixed
 
     def _usd(self, ccy: str, tokens: Decimal) -> Decimal:
         return tokens / Decimal(10**TOKEN_DECIMALS) * self.rate(ccy, "USD")
@@ -278,15 +309,20 @@ class AmmMarket:
         pool is within its fee of the mid (no trade pays)."""
         m = self.pools.mirrors[key]
         a, b = self.pools.tokens[key]
-        gamma = 1 - Decimal(m.fee_bps) / BPS
-        mid = self.rate(a, b)            # tokens of b per token of a (both 6 decimals)
+        terms = self._arb_terms.get(key)
+        if terms is None:
+            pn, pd = self.rate(a, b).as_integer_ratio()   # b per a (both 6 decimals)
+            terms = self._arb_terms[key] = (BPS - m.fee_bps, BPS, pn, pd)
+        gn, gd, pn, pd = terms
         for zero_in in (True, False):
             x, y = (m.reserve0, m.reserve1) if zero_in else (m.reserve1, m.reserve0)
-            price = mid if zero_in else 1 / mid
-            if gamma * Decimal(y) / Decimal(x) <= price:
+            num, den = (pn, pd) if zero_in else (pd, pn)     # the mid, out per in
+            # trade while gamma * y / x > mid; to x' = sqrt(gamma * x * y / mid), in exact
+            # integers: amount = (x' - x) / gamma
+            if gn * y * den <= gd * x * num:
                 continue
-            root = (gamma * Decimal(x) * Decimal(y) / price).sqrt()
-            amount = int(((root - Decimal(x)) / gamma).to_integral_value(rounding=ROUND_FLOOR))
+            root = math.isqrt(gn * x * y * den // (gd * num))
+            amount = (root - x) * gd // gn
             if amount <= 0:
                 return None
             out = m.quote(zero_in, amount)
@@ -294,6 +330,25 @@ class AmmMarket:
                 return None
             return (zero_in, amount, out, a if zero_in else b, b if zero_in else a)
         return None
+
+
+@functools.lru_cache(maxsize=1)
+def _selector_zeros() -> tuple[int, int]:
+    sel = _selector("AmmRouter", "swapAndLock")
+    return len(sel), sel.count(0)
+
+
+def _swap_and_lock_tokens(args: tuple[Any, ...]) -> int:
+    """EIP-2028 calldata tokens of ``AmmRouter.swapAndLock(args)`` (what the ledger's
+    generic counter gives, without walking the nested terms): 4 a byte, 1 a zero byte."""
+    size, zeros = _selector_zeros()
+    token_in, amount, pool1, pool2, min_out, deadline, terms = args
+    a = _address_zeros
+    zeros += a(token_in) + a(pool1) + a(pool2) + a(terms[0]) + a(terms[1]) + a(terms[5])
+    for v in (amount, min_out, deadline, terms[2], terms[3], terms[6]):
+        zeros += v.to_bytes(32, "big").count(0)
+    zeros += terms[4].count(0) + terms[7].count(0)
+    return 4 * (size + 32 * 14) - 3 * zeros
 
 
 def token_units(minor: int, ccy: str) -> int:

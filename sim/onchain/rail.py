@@ -1147,6 +1147,8 @@ class OnChainRail:
                 return
             record(hold("escrow", sb, D), env.now, -x, pid)
             record(hold("holdings", sb, D), env.now, x, pid)
+            if lock_tok % tok_d:   # a pool's output below a minor unit comes back too
+                self._dust[(sb, D)] = self._dust.get((sb, D), 0) + lock_tok % tok_d
             give_back(why, "returned", x, D, chain_place)
             return
         # released: the beneficiary bank holds what the escrow paid out (less its fee)

@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
     ("bench_terra_ledger.py", ["--ops", "20"], "x the contracts ledger"),
     ("bench_balances.py", ["--payments", "200", "--repeat", "1"],
      "x the payments/s without it (target >= 0.85)"),
+    ("bench_amm.py", ["--payments", "60", "--repeat", "1"],
+     "x the provider route's payments/s"),
 ])
 def test_benchmark_runs(script: str, args: list[str], prints: str) -> None:
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], cwd=ROOT,

@@ -200,4 +200,4 @@ def test_pool_matches_its_mirror_through_random_sequences(amm_world: AmmWorld) -
 def test_pool_matches_its_mirror_through_many_random_sequences(amm_world: AmmWorld) -> None:
     PoolMachine.world = amm_world
     run_state_machine_as_test(
-        PoolMachine, settings=settings(max_examples=60, stateful_step_count=40, deadline=None))
+        PoolMachine, settings=settings(max_examples=25, stateful_step_count=30, deadline=None))

@@ -176,3 +176,76 @@ def test_an_unknown_pair_and_a_conversion_without_pools_are_refused(net: BankNet
     del d["fx"]["pools"]["USD-MXN"]
     with pytest.raises(InputError, match=r"^fx\.pools: no pool converts USD to MXN"):
         onchain.run(net, wl, seed=1, spec=OnChainSpec.from_dict(d), ledger="table")
+
+
+def test_a_scenario_file_chooses_the_amm_route_and_its_pools(tmp_path: Any) -> None:
+    import sim
+
+    path = tmp_path / "amm.toml"
+    path.write_text('name = "amm"\nrails = ["onchain"]\npayments = 12\n'
+                    '[workload]\ncorridors = ["US-MX"]\nsegments = ["retail"]\n'
+                    '[onchain.fx]\nroute = "amm"\nmax_slippage_bps = 200\n'
+                    '[onchain.fx.pools."USD-MXN"]\ndepth_usd = 50_000_000\nfee_bps = 5\n',
+                    encoding="utf-8")
+    res = sim.run(sim.load_scenario(path))
+    fx = res.steps[res.steps["kind"] == "fx"]
+    assert set(fx["place"]) == {"amm:USD-MXN"}
+    assert fx["detail"].str.contains("pool fee 5 bp").all()
+    assert (res.payments["status"] == "credited").all()
+    assert (res.payments["hops"] == 5).all()
+
+
+def test_a_scenario_with_bad_pools_is_refused_one_line_per_field(tmp_path: Any) -> None:
+    import sim
+    from sim.experiments.problems import ScenarioError
+
+    path = tmp_path / "bad.toml"
+    path.write_text('name = "bad"\n[onchain.fx]\nroute = "amm"\nmax_slippage_bps = 10000\n'
+                    '[onchain.fx.pools."USD-XYZ"]\ndepth_usd = 1_000\n'
+                    '[onchain.fx.pools."USD-MXN"]\ndepth_usd = 0\nfee_bps = 10000\n',
+                    encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        sim.load_scenario(path)
+    text = str(info.value)
+    for field in ("fx.max_slippage_bps", "fx.pools.USD-MXN.depth_usd",
+                  "fx.pools.USD-MXN.fee_bps"):
+        assert sum(field in line for line in text.splitlines()) == 1, text
+    path.write_text('name = "bad"\n[onchain.fx]\nroute = "amm"\n'
+                    '[onchain.fx.pools."USD-XYZ"]\ndepth_usd = 1_000\n', encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r'onchain\.fx\.pools\."USD-XYZ": unknown pair'):
+        sim.load_scenario(path)
+
+
+def test_a_late_release_reverts_and_the_router_returns_the_lock_to_the_bank(
+        instant: OnChainSpec) -> None:
+    from sim.banking.network import LogNormal
+
+    net = quiet_network()
+    ben = net.banks["PLMXMXMM"]  # holds every payment for a 2-business-hour review
+    net.banks["PLMXMXMM"] = ben.model_copy(update={
+        "review_share": 1.0, "review_reject_share": 0.0,
+        "review_hours": LogNormal(median=2.0, sigma=0.0)})
+    d = instant.model_dump()
+    d["escrow"]["deadline_hours"] = 0.5  # the attestation comes after the lock's deadline
+    sp = OnChainSpec.from_dict(d)
+    wl = one(net, at(2025, 11, 18, 15, 0))
+    real = onchain.run(net, wl, seed=1, spec=sp, ledger="contracts")
+    pay = real.payments.iloc[0]
+    assert pay["status"] == "returned" and "LockExpired" in pay["failure_reason"]
+    details = list(real.steps[real.steps["kind"] == "mempool"]["detail"])
+    assert any("swap 1000.00 USD in the pools" in x for x in details)
+    assert any("refunds the lock" in x and "reverted" not in x for x in details)
+    for total, supply in real.meta["supply_check"].values():
+        assert total == supply
+    table = onchain.run(net, wl, seed=1, spec=sp, ledger="table")
+    pd.testing.assert_frame_equal(real.payments, table.payments)
+    pd.testing.assert_frame_equal(real.steps, table.steps)
+
+
+def test_same_seed_same_tables_with_the_amm_route(net: BankNetwork, spec: OnChainSpec) -> None:
+    wl = Workload.generate(seed=7, n_payments=60, network=net)
+    a = onchain.run(net, wl, seed=7, spec=amm(spec), ledger="table")
+    b = onchain.run(net, wl, seed=7, spec=amm(spec), ledger="table")
+    pd.testing.assert_frame_equal(a.payments, b.payments)
+    pd.testing.assert_frame_equal(a.steps, b.steps)
+    assert a.meta["arbitrage"] == b.meta["arbitrage"]
