@@ -598,8 +598,8 @@ def _validate(raw: Mapping[str, Any], path: str) -> Scenario:
 def shipped_scenarios() -> dict[str, Path]:
     """The scenarios shipped in ``sim/data/scenarios``, by name (sorted).
 
-    >>> sorted(shipped_scenarios())[:2]
-    ['baseline', 'congestion']
+    >>> sorted(shipped_scenarios())[:3]
+    ['bank-outage', 'baseline', 'chain-halt']
     """
     return {p.stem: p for p in sorted(SCENARIO_DIR.glob("*.toml"))}
 

@@ -18,7 +18,8 @@ from sim.experiments.scenario import (
     shipped_scenarios,
 )
 
-SHIPPED = ("baseline", "fast-ledger", "wholesale-pvp", "weekend", "congestion", "paper-claim")
+SHIPPED = ("baseline", "fast-ledger", "wholesale-pvp", "weekend", "congestion", "paper-claim",
+           "svb-weekend", "chain-halt", "bank-outage", "sanctions-freeze")
 
 BAD_SHAPE = """
 name = "bad one"
