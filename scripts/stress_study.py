@@ -122,8 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "stress_study.csv", lambda t: table.to_csv(t, index=False))
     doc = {"payments": args.payments, "seed": args.seed, "scenarios": sections}
-    atomic_write(out / "stress_study.json",
-                 lambda t: t.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8"))
+    text = json.dumps(doc, indent=2) + "\n"
+
+    def put(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    atomic_write(out / "stress_study.json", put)
     print(f"what the events cost against the twin runs (same payments and seed without "
           f"them), {args.payments} payments per scenario; $: US dollars at mid rates")
     print(render(table))
