@@ -62,7 +62,7 @@ class Event:
     ``target`` is what it strikes: a bank id (``bank_outage``, ``sanction`` of a
     bank), a chain profile's name (``chain_halt``, ``congestion``), a currency
     (``issuer_freeze``), an on-chain account name (``sanction`` of an account,
-    e.g. ``fx_provider``) or ``""`` (``fx_provider_outage``). ``end`` is
+    ``bank:<id>``) or ``""`` (``fx_provider_outage``). ``end`` is
     ``math.inf`` for a sanction that is not lifted.
     """
 

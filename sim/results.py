@@ -94,6 +94,7 @@ STATUSES: tuple[str, ...] = ("credited", "returned", "failed")
 STEP_KINDS: tuple[str, ...] = (
     "queue", "cutoff_wait", "screening", "processing", "nostro_wait", "fx", "transit",
     "credit", "return", "onramp", "mempool", "block", "finality", "offramp", "escrow",
+    "outage", "frozen",
 )
 PAYMENT_COLUMNS: tuple[str, ...] = (
     "payment_id", "rail", "corridor", "sender_bank", "beneficiary_bank", "charge_option",

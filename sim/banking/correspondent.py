@@ -231,6 +231,11 @@ class CorrespondentRail:
                  via: str | None = None, events: EventSchedule | None = None) -> None:
         self.env = env
         self.events = events or EventSchedule.none()
+        # bank sanctions (an on-chain account's alone concern the on-chain rail)
+        self._sanctions = any(not e.on_chain_only for e in self.events.of_kind("sanction"))
+        self._events_on = bool(self._sanctions or self.events.of_kind("bank_outage"))
+        self._down = {e.target for e in self.events.of_kind("bank_outage")}
+        self._listed = {e.target for e in self.events.of_kind("sanction") if not e.on_chain_only}
         self.net = network
         self.fx = network.fx
         self.draws = PaymentDraws(seed)
@@ -351,6 +356,53 @@ class CorrespondentRail:
                                                currency, bank.currency, self.fx)
         return fn
 
+    # -- stress events ------------------------------------------------------------
+    def _meet_events(self, x: _Stop, plan: tuple[_Stop, ...], start: float, stp: bool,
+                     step: Callable[[tuple[Any, ...]], None], S: str
+                     ) -> float | tuple[str, str, float]:
+        """What the scenario's events do to a payment ready at bank ``x`` at ``start``:
+        the instant it can be taken (after the bank's outages, and the operating hours
+        after them), or ``(kind, reason, at)`` when it ends here: ``"return"`` (an
+        outage longer than its return limit; sanctions screening finding a sanctioned
+        bank further on the route) or ``"frozen"`` (the bank itself is sanctioned: the
+        funds it holds are frozen; returned when the sanction is lifted)."""
+        ev, bid = self.events, x.bid
+        outages = ev.outages_of(bid)
+        while outages is not None:
+            down = next((e for e in outages if e.start <= start < e.end), None)
+            if down is None:
+                break
+            limit = down.return_after_s
+            if limit is not None and down.end - start > limit:
+                step(("outage", bid, start, start + limit, 0, S, f"{bid} down: {down.label}"))
+                return ("return", f"{bid} down for more than {limit / 3600:g} h: "
+                        f"{down.label}", start + limit)
+            step(("outage", bid, start, down.end, 0, S, f"{bid} down: {down.label}"))
+            start = down.end
+            if not (stp and x.stp_any_hours):
+                t, why = x.cal.next_accepting(start)
+                if t > start:
+                    step(("cutoff_wait", bid, start, t, 0, S, why))
+                    start = t
+        if self._sanctions:
+            hit = ev.sanction(bid, start)
+            if hit is not None:
+                if math.isinf(hit.end):
+                    return ("frozen", f"funds frozen at {bid}, sanctioned: {hit.label}", start)
+                step(("frozen", bid, start, hit.end, 0, S,
+                      f"funds frozen at {bid}, sanctioned: {hit.label}"))
+                return ("return", f"funds frozen at {bid} until the sanction was lifted: "
+                        f"{hit.label}", hit.end)
+            if not x.is_ben:
+                # sanctions screening: the bank will not send towards a sanctioned bank
+                here = next(k for k, y in enumerate(plan) if y is x)
+                for later in plan[here + 1:]:
+                    hit = ev.sanction(later.bid, start)
+                    if hit is not None:
+                        return ("return", f"sanctions screening at {bid}: {later.bid} on the "
+                                f"route is sanctioned ({hit.label})", start)
+        return start
+
     # -- the process -----------------------------------------------------------
     def submit(self, payments: Iterable[Payment]) -> simpy.Process:
         """Start a source process that releases each payment at its ``created_at``."""
@@ -399,26 +451,34 @@ class CorrespondentRail:
         charged = [False]   # whether the ordering bank's processing step (its fee) is written
 
         def fail(status: str, reason: str, place: str, refund_rate_bank: Bank | None,
-                 at: float) -> None:
-            refund = m.value
-            if m.currency != S and refund > 0:
-                assert refund_rate_bank is not None
-                refund = convert(m.value, m.currency, S, self._customer_rate(
-                    refund_rate_bank, m.currency, S, seg))
-            refund = max(refund, 0)
-            # converting the rest back costs the bank's spread: the return step's cost
-            back = self._to_sent(m.value, m.currency, S) - refund if m.currency != S else 0
-            text = f"{reason}; {format_minor(refund, S)} returned to the ordering customer"
+                 at: float, freeze: bool = False) -> None:
+            frozen = 0
+            if freeze:
+                # held by a sanctioned bank: neither delivered nor returned
+                refund, back, kind = 0, 0, "frozen"
+                frozen = self._to_sent(max(m.value, 0), m.currency, S)
+                text = f"{reason}; {format_minor(max(m.value, 0), m.currency)} frozen"
+            else:
+                kind = "return"
+                refund = m.value
+                if m.currency != S and refund > 0:
+                    assert refund_rate_bank is not None
+                    refund = convert(m.value, m.currency, S, self._customer_rate(
+                        refund_rate_bank, m.currency, S, seg))
+                refund = max(refund, 0)
+                # converting the rest back costs the bank's spread: the return step's cost
+                back = self._to_sent(m.value, m.currency, S) - refund if m.currency != S else 0
+                text = f"{reason}; {format_minor(refund, S)} returned to the ordering customer"
             if not charged[0]:   # returned before its processing: the fee is kept here
                 back += m.sender_fee_sent
                 text += f"; {_ORDERING_TEXT[charge]} kept"
-            step(("return", place, at, at, back, S, text))
+            step((kind, place, at, at, back, S, text))
             fees = {"sender_bank": m.sender_fee_sent, "lifting": m.lifting_sent,
                     "beneficiary_bank": m.beneficiary_sent}
             rec = close_accounts(
                 pid, RAIL, p.corridor, p.sender_bank, p.beneficiary_bank, charge,
                 m.paid_in - refund, S, 0, p.currency_delivered, p.created_at, None, status,
-                reason, hops, fees, 0, m.has_fx or m.currency != S)
+                reason, hops, fees, 0, m.has_fx or m.currency != S, frozen=frozen)
             if m.has_fx:
                 _settle_spread(rows, rec.fee_total_sent)
             out.add_steps(pid, rows)
@@ -445,6 +505,9 @@ class CorrespondentRail:
         # (to take a processor in arrival order) and when it moves funds through a
         # limited nostro account. Everything in between is the payment's own and is
         # laid out in simulated time without sleeping through it.
+        events = self._events_on
+        # whether the route meets a sanctioned bank (only then is it screened for one)
+        touched = events and self._sanctions and any(y.bid in self._listed for y in plan)
         arrival = env.now   # when the payment (message and funds) reaches the next bank
         stp = False
         end = arrival
@@ -457,6 +520,17 @@ class CorrespondentRail:
                 start, why = x.cal.next_accepting(arrival)
                 if start > arrival:
                     step(("cutoff_wait", bid, arrival, start, 0, S, why))
+            if events and (bid in self._down or (touched and self._sanctions)):
+                # stress events: the bank down, a sanction (see _meet_events)
+                met = self._meet_events(x, plan, start, stp, step, S)
+                if isinstance(met, tuple):
+                    kind, reason, at = met
+                    if kind == "frozen":
+                        fail("failed", reason, bid, x.bank, at, freeze=True)
+                    else:
+                        fail("returned", reason, bid, x.bank, at)
+                    return
+                start = met
             if start > env.now:
                 yield env.timeout(start - env.now)
             # 2. capacity: the first processor to come free, in order of arrival

@@ -412,17 +412,17 @@ def _events(sc: Scenario, net: Any, chain: Any, window: tuple[datetime, datetime
         if ev.kind == "sanction":
             if (ev.bank is None) == (ev.account is None):
                 problems.append(f"{here}: a sanction names either a bank or an on-chain "
-                                "account; allowed: bank = \"<id>\" or account = \"bank:<id>\" "
-                                "or \"fx_provider\"")
+                                "account; allowed: bank = \"<id>\" or account = \"bank:<id>\"")
                 continue
             if ev.account is not None:
                 acc = ev.account
-                ok = acc == "fx_provider" or (
-                    acc.startswith("bank:") and (banks is None or acc[5:] in banks))
+                # a bank's on-chain account (the rail's other accounts, the provider's and
+                # the issuers', are not sanctioned in this model)
+                ok = acc.startswith("bank:") and (banks is None or acc[5:] in banks)
                 if not ok:
-                    problems.append(f"{here}.account: {acc!r} is not an on-chain account of "
-                                    "the rail; allowed: \"bank:<id>\" of a bank of the "
-                                    "network, or \"fx_provider\"")
+                    problems.append(f"{here}.account: {acc!r} is not a bank's on-chain "
+                                    "account; allowed: \"bank:<id>\" of a bank of the "
+                                    "network")
                     continue
                 target = acc
                 extra["on_chain_only"] = True

@@ -139,10 +139,14 @@ class FeeMarket:
     """
 
     def __init__(self, profile: ChainProfile, rng: np.random.Generator,
-                 congestion: Sequence[Congestion] = ()) -> None:
+                 congestion: Sequence[Congestion] = (),
+                 halts: Sequence[tuple[float, float]] = ()) -> None:
         self.profile = profile
         self.rng = rng
         self.congestion: tuple[Congestion, ...] = tuple(congestion)
+        #: chain halts ``(start, end)``: slots in them produce no block (the demand
+        #: process still takes its draw, so the stream stays aligned; the base fee waits)
+        self.halts: tuple[tuple[float, float], ...] = tuple(sorted(halts))
         fm, bg = profile.fee_market, profile.background
         self._eip1559 = fm.kind == "eip1559"
         self._min_base = _gwei_to_wei(fm.min_base_fee_gwei) if self._eip1559 else 0
@@ -328,7 +332,8 @@ class FeeMarket:
                 x = phi * x + e
             self._x = x
             return
-        if self._loop is None or base < 1 or (self.congestion and self._overlaps(k, timestamp)):
+        if self._loop is None or base < 1 or ((self.congestion or self.halts)
+                                              and self._overlaps(k, timestamp)):
             self._skip_reference(shocks, timestamp)
             return
         phi, log_mean, ref, cap, limit, target, td, floor, elastic = self._loop
@@ -367,10 +372,12 @@ class FeeMarket:
         self._x, self._base = x, base
 
     def _overlaps(self, k: int, timestamp: float) -> bool:
-        """Whether a congestion episode overlaps the ``k`` blocks before ``timestamp``."""
+        """Whether a congestion episode or a halt overlaps the ``k`` blocks before
+        ``timestamp``."""
         dt = self.profile.block_time_s
         first, last = timestamp - k * dt, timestamp - dt
-        return any(ep.start <= last and first < ep.end for ep in self.congestion)
+        return any(ep.start <= last and first < ep.end for ep in self.congestion) or \
+            any(h0 <= last and first < h1 for h0, h1 in self.halts)
 
     def _skip_reference(self, shocks: Sequence[float], timestamp: float) -> None:
         """:meth:`_skip` written plainly, given the blocks' innovations: the general case,
@@ -382,9 +389,14 @@ class FeeMarket:
             _LOG_MAX_UTILISATION
         denom = self._denominator
         episodes = [(e.start, e.end, e.utilisation) for e in self.congestion]
+        halts = self.halts
         log, exp = math.log, math.exp
         for i, e in enumerate(shocks):
             x = phi * x + e
+            if halts:
+                ts = timestamp - (k - i) * dt
+                if any(h0 <= ts < h1 for h0, h1 in halts):
+                    continue              # a halted slot: no block, the base fee waits
             u = 0.0
             if log_mean is not None:
                 log_u = log_mean + x

@@ -123,6 +123,10 @@ class TxOp:
     data: bytes | None = None      # calldata, encoded once
     tokens: int = -1               # EIP-2028 calldata tokens (counted once; -1: not yet)
     outcome: Any = None            # what the block producer reports once it is included
+    #: table ledger: the addresses whose blacklisting makes the contract revert the call,
+    #: in the order the contract meets them (``AccountBlacklisted``; the gas of such a
+    #: revert is measured per position, ``kind!AccountBlacklisted#i``)
+    parties: tuple[str, ...] = ()
 
 
 class TxResult(NamedTuple):
@@ -134,6 +138,9 @@ class TxResult(NamedTuple):
     block_timestamp: int
     error: str | None = None
     error_args: Mapping[str, Any] = MappingProxyType({})
+    #: what a successful call did besides the usual: ``"ReleaseProven"`` when the token
+    #: refused an escrow release's payout (a blacklisted beneficiary) and the lock stays owed
+    note: str | None = None
 
 
 class Addresses:
@@ -366,27 +373,75 @@ def _registry() -> Any:
     return AbiRegistry.from_artifacts()
 
 
+#: the administrative calls stress events make (sanctions, an issuer's freeze): what
+#: they change in the table ledger's picture of the tokens' state
+ADMIN_KINDS = ("blacklist", "unblacklist", "remove_minter", "configure_minter")
+
+
 class GasTableLedger(Ledger):
-    """Gas from the measured table; reverts predicted as the contracts decide them."""
+    """Gas from the measured table; reverts predicted as the contracts decide them:
+    deadlines (``op.deadline``), and, once stress events have blacklisted an account
+    or removed an issuer's minter (administrative calls mined like any other), the
+    tokens' ``CallerNotMinter`` and ``AccountBlacklisted``."""
 
     def __init__(self, currencies: Sequence[str], table: GasTable) -> None:
         super().__init__(currencies)
         self.table = table
         self._number = 0
+        self._blacklisted: set[tuple[str, str]] = set()   # (token key, address)
+        self._removed: set[str] = set()    # token keys whose issuer's minter is removed
+
+    def _guard(self, op: TxOp) -> tuple[str, str] | None:
+        """``(error, gas-table key)`` if the token state makes the contract revert ``op``."""
+        target = op.target
+        if self._removed and op.function in ("mint", "burn") and target in self._removed:
+            return "CallerNotMinter", f"{op.kind}!CallerNotMinter"
+        if self._blacklisted:
+            token = target if target.startswith("token:") else None
+            for i, party in enumerate(op.parties):
+                keys = (token,) if token else tuple(
+                    k for k in self.addresses.by_key if k.startswith("token:"))
+                if any((k, party) in self._blacklisted for k in keys):
+                    if op.kind == "release":
+                        return "ReleaseProven", "release~ReleaseProven"
+                    return "AccountBlacklisted", f"{op.kind}!AccountBlacklisted#{i}"
+        return None
+
+    def _admin(self, op: TxOp) -> None:
+        if op.kind == "blacklist":
+            self._blacklisted.add((op.target, op.args[0]))
+        elif op.kind == "unblacklist":
+            self._blacklisted.discard((op.target, op.args[0]))
+        elif op.kind == "remove_minter":      # the token's one minter: its issuer's
+            self._removed.add(op.target)
+        elif op.kind == "configure_minter":
+            self._removed.discard(op.target)
 
     def execute_block(self, ops: Sequence[TxOp], timestamp: int) -> list[TxResult]:
         self._number += 1
         number, table = self._number, self.table
         out = []
+        guarded = bool(self._blacklisted or self._removed)
         for op in ops:
             deadline = op.deadline
             error = None if deadline is None or timestamp < deadline else op.late_error
             if op.tokens < 0 or not op.est_gas:
                 op.est_gas = self.estimate(op)
-            if error is None:          # the estimate is this table's gas for the call
+            key = f"{op.kind}!{error}"
+            if error is None and guarded:
+                hit = self._guard(op)
+                if hit is not None:
+                    error, key = hit
+            if error == "ReleaseProven":   # the token refused the payout: owed, not paid
+                out.append(TxResult(True, table.gas_tokens(key, op.tokens), number, timestamp,
+                                    note=error))
+            elif error is None:        # the estimate is this table's gas for the call
                 out.append(TxResult(True, op.est_gas, number, timestamp))
+                if op.kind in ADMIN_KINDS:
+                    self._admin(op)
+                    guarded = bool(self._blacklisted or self._removed)
             else:
-                out.append(TxResult(False, table.gas_tokens(f"{op.kind}!{error}", op.tokens),
+                out.append(TxResult(False, table.gas_tokens(key, op.tokens),
                                     number, timestamp, error))
         return out
 
@@ -426,6 +481,9 @@ class ContractLedger(Ledger):
         self.record: list[tuple[int, list[bytes]]] | None = None
         #: wall time spent mining blocks (executing transactions in the EVM)
         self.mine_s = 0.0
+        #: whether an account has been blacklisted (then releases are read for a
+        #: payout the token refused)
+        self._sanctioned = False
 
     def execute_block(self, ops: Sequence[TxOp], timestamp: int) -> list[TxResult]:
         from settlement import ContractRevert
@@ -454,7 +512,14 @@ class ContractLedger(Ledger):
                 out.append(TxResult(False, int(exc.gas_used or 0), block.number, block.timestamp,
                                     exc.error, exc.args_dict))
             else:
-                out.append(TxResult(True, r.gas_used, block.number, block.timestamp))
+                note = None
+                if self._sanctioned and ops[len(out)].kind == "release" and any(
+                        ev.name == "ReleaseProven" for ev in r.events):
+                    note = "ReleaseProven"
+                out.append(TxResult(True, r.gas_used, block.number, block.timestamp,
+                                    note=note))
+                if ops[len(out) - 1].kind == "blacklist":
+                    self._sanctioned = True
         return out
 
     def check_supply(self) -> dict[str, tuple[int, int]]:
@@ -535,6 +600,10 @@ def _warm_up(chain: Any, stack: Any, holders: Iterable[tuple[str, str]]) -> None
     chain.set_automine(True)
 
 
+#: bump when :func:`_measure` measures other operations (the cache file's key)
+_MEASURE_VERSION = 2
+
+
 def measure_rail_gas(release: str = "attestation", *, use_cache: bool = True) -> GasTable:
     """Execution gas of every operation of the rail, measured on the real contracts.
 
@@ -559,6 +628,7 @@ def _cache_file(release: str) -> Path:
     for name in CONTRACTS:
         h.update(load_artifact(name)["deployedBytecode"].encode())
     h.update(version("py-evm").encode())
+    h.update(f"measured operations v{_MEASURE_VERSION}".encode())
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return base / "settlesim" / f"rail-gas-{release}-{h.hexdigest()[:16]}.json"
 
@@ -608,12 +678,12 @@ def _measure(release: str) -> GasTable:
         exec_gas[kind] = used - 21_000 - 4 * tokens
 
     def rev(kind: str, call: Callable[[], Any], contract: str, function: str,
-            args: tuple[Any, ...]) -> None:
+            args: tuple[Any, ...], suffix: str = "") -> None:
         try:
             call()
         except ContractRevert as exc:
             data = reg.encode_call(contract, function, args)
-            exec_gas[f"{kind}!{exc.error}"] = int(exc.gas_used or 0) - 21_000 \
+            exec_gas[f"{kind}!{exc.error}{suffix}"] = int(exc.gas_used or 0) - 21_000 \
                 - 4 * intrinsic_tokens(data)
         else:
             raise AssertionError(f"{kind} was expected to revert")
@@ -664,4 +734,101 @@ def _measure(release: str) -> GasTable:
     rec("redeem", mxn.transfer(m, paid, sender=b), "Stablecoin", "transfer",
         (chain.address_of(m), paid))
     rec("burn", mxn.burn(paid, sender=m), "Stablecoin", "burn", (paid,))
+    _measure_events(led, rec, rev, release, fee)
     return GasTable(exec_gas, release)
+
+
+def _measure_events(led: ContractLedger, rec: Callable[..., None], rev: Callable[..., None],
+                    release: str, fee: int) -> None:
+    """The calls stress events make and the reverts they cause, measured in the same
+    warm state: an issuer's freeze (its minter removed: mint and burn revert with
+    ``CallerNotMinter``; configured again) and a sanction (an account blacklisted: each
+    call of the rail that meets it reverts with ``AccountBlacklisted``, measured per
+    position of the party the call meets first; unblacklisted)."""
+    from settlement import minter_name
+
+    chain, stack = led.chain, led.stack
+    usd, mxn, escrow, fx = stack.tokens["USD"], stack.tokens["MXN"], stack.escrow, stack.fx
+    unit = 10**TOKEN_DECIMALS
+    s, b, lp = "bank:S", "bank:B", "fx_provider"
+    addr = chain.address_of
+    m_usd, m_mxn = minter_name("USD"), minter_name("MXN")
+    a = 1000 * unit + 123_457
+    # the secondary market's account (sales during a freeze): a warm holder, as on the rail
+    mxn.mint("market:MXN", 10 * unit, sender=m_mxn)
+    mxn.mint(b, 3 * a, sender=m_mxn)
+    rec("sell", mxn.transfer("market:MXN", a, sender=b), "Stablecoin", "transfer",
+        (addr("market:MXN"), a))
+    # an issuer's freeze
+    rec("remove_minter", usd.remove_minter(m_usd, sender="master_minter"), "Stablecoin",
+        "removeMinter", (addr(m_usd),))
+    rev("mint", lambda: usd.mint(s, a, sender=m_usd), "Stablecoin", "mint", (addr(s), a))
+    rev("burn", lambda: usd.burn(a, sender=m_usd), "Stablecoin", "burn", (a,))
+    allowance = UINT256_MAX // 4
+    rec("configure_minter", usd.configure_minter(m_usd, allowance, sender="master_minter"),
+        "Stablecoin", "configureMinter", (addr(m_usd), allowance))
+    # a sanction: calls set up before the blacklisting, reverting after it
+    now = chain.latest_timestamp()
+    usd.mint(s, 3 * a, sender=m_usd)
+    mxn.mint(s, 3 * a, sender=m_mxn)
+    salt = keccak(text="measure events")
+    sw_late = fx.terms(s, usd, a, lp, mxn, a, now + 600, salt=keccak(text="e1"))
+    fx.fund(sw_late, sender=s)
+    sw = fx.terms(s, usd, a, lp, mxn, a, now + 3_600, salt=keccak(text="e2"))
+    fx.fund(sw, sender=s)
+    preimage = keccak(text="preimage")
+    hl = hashlib.sha256(preimage).digest() if release == "hashlock" else ZERO32
+    agent = None if release == "hashlock" else b
+    pre = preimage if release == "hashlock" else ZERO32
+    lk = escrow.terms(mxn, b, a, now + 86_400, hashlock=hl, agent=agent, salt=salt,
+                      max_fee_bps=fee)
+    escrow.lock(lk, sender=s)
+    lk_late = escrow.terms(mxn, b, a, now + 700, hashlock=hl, agent=agent,
+                           salt=keccak(text="e3"), max_fee_bps=fee)
+    escrow.lock(lk_late, sender=s)
+    chain.set_next_block_timestamp(now + 701)
+    rec("blacklist", usd.blacklist(s, sender="blacklister"), "Stablecoin", "blacklist",
+        (addr(s),))
+    for tok in (mxn,):
+        tok.blacklist(s, sender="blacklister")
+    rev("mint", lambda: usd.mint(s, a, sender=m_usd), "Stablecoin", "mint", (addr(s), a),
+        suffix="#0")
+    sw2 = fx.terms(s, usd, a, lp, mxn, a, now + 7_200, salt=keccak(text="e4"))
+    rev("fx_fund", lambda: fx.fund(sw2, sender=s), "FxSwap", "fund", (sw2.as_abi(),),
+        suffix="#0")
+    rev("fx_settle", lambda: fx.fund(sw, sender=lp), "FxSwap", "fund", (sw.as_abi(),),
+        suffix="#1")
+    rev("fx_refund", lambda: fx.refund(sw_late, sender=s), "FxSwap", "refund",
+        (sw_late.as_abi(),), suffix="#0")
+    lk2 = escrow.terms(mxn, b, a, now + 86_400, hashlock=hl, agent=agent,
+                       salt=keccak(text="e5"), max_fee_bps=fee)
+    rev("lock", lambda: escrow.lock(lk2, sender=s), "SettlementEscrow", "lock",
+        (lk2.as_abi(),), suffix="#0")
+    payer = addr(s)
+    rev("refund", lambda: escrow.refund(s, lk_late, sender=s), "SettlementEscrow", "refund",
+        (payer, lk_late.as_abi()), suffix="#0")
+    rec("unblacklist", usd.un_blacklist(s, sender="blacklister"), "Stablecoin",
+        "unBlacklist", (addr(s),))
+    mxn.un_blacklist(s, sender="blacklister")
+    # the beneficiary bank sanctioned: the release pays it, the redemption is its own
+    usd.blacklist(b, sender="blacklister")
+    mxn.blacklist(b, sender="blacklister")
+    # a release proven but not paid: the token refuses the payout, the lock stays owed
+    rec("release~ReleaseProven", escrow.release(s, lk, pre, sender=b), "SettlementEscrow",
+        "release", (payer, lk.as_abi(), pre))
+    rev("redeem", lambda: mxn.transfer(m_mxn, a, sender=b), "Stablecoin", "transfer",
+        (addr(m_mxn), a), suffix="#0")
+    rev("sell", lambda: mxn.transfer("market:MXN", a, sender=b), "Stablecoin", "transfer",
+        (addr("market:MXN"), a), suffix="#0")
+    usd.un_blacklist(b, sender="blacklister")
+    mxn.un_blacklist(b, sender="blacklister")
+    rec("claim", escrow.claim(s, lk, sender=b), "SettlementEscrow", "claim",
+        (payer, lk.as_abi()))
+    # the provider sanctioned: the settling leg is its own
+    usd.blacklist(lp, sender="blacklister")
+    mxn.blacklist(lp, sender="blacklister")
+    sw3 = fx.terms(s, usd, a, lp, mxn, a, chain.latest_timestamp() + 3_600,
+                   salt=keccak(text="e6"))
+    fx.fund(sw3, sender=s)
+    rev("fx_settle", lambda: fx.fund(sw3, sender=lp), "FxSwap", "fund", (sw3.as_abi(),),
+        suffix="#0")

@@ -72,6 +72,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
@@ -86,6 +87,7 @@ from sim.banking.network import Bank, BankNetwork, country_calendars, fee_functi
 from sim.banking.workload import Payment, Workload, arrivals
 from sim.draws import PaymentDraws
 from sim.errors import InputError, whole_number
+from sim.events import Event as EventOf
 from sim.events import EventSchedule
 from sim.money import (
     convert,
@@ -97,6 +99,7 @@ from sim.onchain.chains import ChainProfile, get_chain_profile
 from sim.onchain.fee_market import Congestion, FeeMarket
 from sim.onchain.ledger import (
     TOKEN_DECIMALS,
+    UINT256_MAX,
     ZERO32,
     ZERO_ADDRESS,
     ContractLedger,
@@ -126,6 +129,7 @@ _FX_DEADLINE_S = 6 * 3600
 #: a payment needing more top-ups of the provider's inventory than this fails at once
 _MAX_REPLENISHMENTS = 1000
 _WEI_PER_GWEI = Decimal(10**9)
+_PRICE_STEP = Decimal("0.0001")
 LP = "fx_provider"
 _ORDERING_TEXT = {c: f"ordering bank fee ({c})" for c in ("OUR", "SHA", "BEN")}
 
@@ -165,8 +169,11 @@ class BlockProducer:
     """
 
     def __init__(self, env: simpy.Environment, ledger: Ledger, market: FeeMarket,
-                 profile: ChainProfile, t0: float) -> None:
+                 profile: ChainProfile, t0: float,
+                 halts: Sequence[EventOf] = ()) -> None:
         self.env, self.ledger, self.market, self.profile = env, ledger, market, profile
+        #: chain halts (events): no block in them; what waited through one says so
+        self.halts = tuple(sorted(halts, key=lambda e: e.start))
         self.t0 = float(t0)
         self.bt = float(profile.block_time_s)
         self.mempool: list[TxOp] = []
@@ -209,6 +216,17 @@ class BlockProducer:
     def _produce(self, _event: Any) -> None:
         """Produce the slot's block: FIFO while the estimates fit what demand leaves."""
         market, mempool, k, t = self.market, self.mempool, self._slot, self._slot_at
+        halt = None
+        if self.halts:
+            for h in self.halts:
+                if h.start <= t < h.end:
+                    # no block while the chain is halted: the transactions wait for the
+                    # first slot at or after its end (the fee market skips these slots)
+                    self._slot = math.ceil((h.end - self.t0) / self.bt) - 1
+                    self._rearm(self.env.now)
+                    return
+                if h.end <= t:
+                    halt = h            # the latest halt before this block
         room = market.open_block_capacity(k, t)
         n = 0
         for op in mempool:
@@ -247,8 +265,13 @@ class BlockProducer:
         fees = market.close_block_fees(gas)
         self.blocks += 1
         self.gas_total += sum(gas)
-        for op, r, fee in zip(chosen, results, fees, strict=True):
-            op.outcome = (r, fee, about)
+        if halt is None:
+            for op, r, fee in zip(chosen, results, fees, strict=True):
+                op.outcome = (r, fee, about)
+        else:
+            held = f"{about}; delayed by {halt.label}"
+            for op, r, fee in zip(chosen, results, fees, strict=True):
+                op.outcome = (r, fee, held if op.submitted_at < halt.end else about)
         if mempool:
             self._rearm(self.env.now)
         else:
@@ -338,6 +361,8 @@ class _Acct:
     gas_usd: Decimal = Decimal(0)
     gas_sent: int = 0              # gas_usd in the sent currency (rounded once, as a whole)
     steps_cost: int = 0            # the costs of the steps written so far
+    loss: int = 0                  # a holder's loss in flight (sent currency): a sale
+                                   # below par during an issuer's freeze
 
 
 class OnChainRail:
@@ -360,7 +385,8 @@ class OnChainRail:
         self.events = events or EventSchedule.none()
         self.fx = network.fx
         self.ledger = ledger
-        self.producer = BlockProducer(env, ledger, market, profile, env.now)
+        self.producer = BlockProducer(env, ledger, market, profile, env.now,
+                                      self.events.halts_of(profile.name))
         self.draws = PaymentDraws(seed, stream=_STREAM)
         self.out = builder or ResultsBuilder(RAIL)
         self.seed = seed
@@ -383,10 +409,52 @@ class OnChainRail:
         self._routes: dict[tuple[str, str, str, str, str], _Route] = {}
         self._gas_text: dict[int, str] = {}   # "262,339": few distinct gas figures, many steps
         self._lp_address = named_address(LP)
+        self._markets: dict[str, str] = {}
         self._finality_s = profile.finality_delay_s()
         self._fee_texts: dict[tuple[int, str], str] = {}
+        ev = self.events
+        self._outages = bool(ev.of_kind("bank_outage"))
+        self._freezes = bool(ev.of_kind("issuer_freeze"))
+        self._fx_outages = bool(ev.of_kind("fx_provider_outage"))
+        self._sanctions = bool(ev.of_kind("sanction"))
+        if ev:
+            self._schedule_admin()
         self._escrow_text = f"escrow fee ({spec.escrow.fee_bps:g} bp) kept at release"
         self._finality_text = f"{profile.finality.value:g} {profile.finality.kind} to finality"
+
+    # -- stress events -------------------------------------------------------------
+    def _schedule_admin(self) -> None:
+        """The administrative transactions of the scenario's events, each mined like any
+        other at its instant: a sanction blacklists the account on every token (and
+        unblacklists it when lifted); an issuer's freeze removes its minter, so its
+        token refuses mint and burn (``CallerNotMinter``), and configures it again at
+        the end. The contracts, not this rail, then refuse what the events forbid."""
+        deployed = self.ledger.addresses.currencies
+        for e in self.events.of_kind("sanction"):
+            who = e.target if e.on_chain_only else bank_account(e.target)
+            addr = named_address(who)
+            for ccy in deployed:
+                self._admin(e.start, TxOp("blacklist", "blacklister", "Stablecoin",
+                                          f"token:{ccy}", "blacklist", (addr,)))
+                if not math.isinf(e.end):
+                    self._admin(e.end, TxOp("unblacklist", "blacklister", "Stablecoin",
+                                            f"token:{ccy}", "unBlacklist", (addr,)))
+        for e in self.events.of_kind("issuer_freeze"):
+            if e.target not in deployed:
+                continue
+            minter = named_address(_minter(e.target))
+            self._admin(e.start, TxOp("remove_minter", "master_minter", "Stablecoin",
+                                      f"token:{e.target}", "removeMinter", (minter,)))
+            self._admin(e.end, TxOp("configure_minter", "master_minter", "Stablecoin",
+                                    f"token:{e.target}", "configureMinter",
+                                    (minter, UINT256_MAX // 4)))
+
+    def _admin(self, at: float, op: TxOp) -> None:
+        def send() -> Generator[Any, Any, None]:
+            if at > self.env.now:
+                yield self.env.timeout(at - self.env.now)
+            yield self.producer.submit(op)
+        self.env.process(send())
 
     # -- helpers -----------------------------------------------------------------
     def ramp(self, ccy: str) -> RampSpec:
@@ -614,14 +682,14 @@ class OnChainRail:
 
         def close(status: str, reason: str | None, delivered: int, refund: int,
                   fees: dict[str, int], credited_at: float | None, has_fx: bool,
-                  delivered_in_sent: int = 0) -> None:
+                  delivered_in_sent: int = 0, frozen: int = 0) -> None:
             fees = dict(fees)
             fees["gas"] = acct.gas_sent
             paid = acct.paid_in + fees["gas"] + fees.pop("_billed", 0)
             rec = close_accounts(
                 pid, RAIL, p.corridor, p.sender_bank, p.beneficiary_bank, p.charge_option,
                 paid - refund, S, delivered, D, p.created_at, credited_at, status, reason,
-                n_tx, fees, delivered_in_sent, has_fx)
+                n_tx, fees, delivered_in_sent, has_fx, loss=acct.loss, frozen=frozen)
             if quote is not None:
                 # the quote's cost is the FX spread: the exact remainder of the accounts
                 # (the provider's margin and every conversion's residue), so the steps'
@@ -646,6 +714,19 @@ class OnChainRail:
                                              "onramp": acct.onramp}, None,
                   has_fx=value_ccy != S)
 
+        def freeze_out(reason: str, value: int, value_ccy: str, place: str) -> None:
+            """End the payment: ``value`` (in ``value_ccy``) is frozen where it is (held by
+            or for a sanctioned account): neither delivered nor returned."""
+            frozen = value if value_ccy == S else int(
+                (Decimal(value) * self._back(value_ccy, S)).to_integral_value(
+                    rounding=ROUND_HALF_EVEN))
+            step("frozen", place, env.now, env.now, 0, S,
+                 f"{reason}; {format_minor(value, value_ccy)} frozen")
+            close("failed", reason, 0, 0, {"sender_bank": acct.sender_bank,
+                                          "onramp": acct.onramp}, None,
+                  has_fx=value_ccy != S, frozen=frozen)
+
+        events = self.events
         if p.sender_bank == p.beneficiary_bank:
             # as on the correspondent rail: not a cross-border payment (Workload and
             # make_payment refuse it; a hand-made Payment fails here)
@@ -665,6 +746,21 @@ class OnChainRail:
 
         # 1. the ordering bank's screening (as on the correspondent rail)
         t = env.now
+        if self._outages:
+            down = events.outage(sender.id, t)
+            if down is not None:
+                limit = down.return_after_s
+                text = f"{sender.id} down: {down.label}"
+                if limit is not None and down.end - t > limit:
+                    step("outage", sender.id, t, t + limit, 0, S, text)
+                    yield env.timeout(limit)
+                    acct.paid_in = p.amount
+                    give_back(f"{sender.id} down for more than {limit / 3600:g} h: "
+                              f"{down.label}", "returned", p.amount, S, sender.id)
+                    return
+                step("outage", sender.id, t, down.end, 0, S, text)
+                yield env.timeout(down.end - t)
+                t = env.now
         end = t + sender.screening_seconds.sample(Z[_Z_S_SCREEN])
         detail = "automated screening"
         if U[_U_S_REVIEW] < sender.review_share:
@@ -683,6 +779,11 @@ class OnChainRail:
         y = amount - f_bank - f_on if ben_pays else amount
         rejected = (U[_U_S_REVIEW] < sender.review_share
                     and U[_U_S_REJECT] < sender.review_reject_share)
+        listed = None
+        if self._sanctions and not rejected:
+            # sanctions screening: the beneficiary bank (or its on-chain account) sanctioned
+            listed = events.sanction(ben.id, t) or events.sanction(b_acc, t)
+            rejected = listed is not None
         if rejected or y <= 0:
             # returned before the on-ramp: the ordering bank keeps its fee (no more than
             # the amount), and no fiat reached the issuer, so there is no on-ramp fee
@@ -691,7 +792,9 @@ class OnChainRail:
             step("screening", sender.id, t, end, f_bank, S,
                  f"{detail}; {_ORDERING_TEXT[p.charge_option]}")
             yield env.timeout(end - t)
-            why = ("rejected in the ordering bank's compliance review" if rejected
+            why = (f"sanctions screening: beneficiary bank {ben.id} is sanctioned "
+                   f"({listed.label})" if listed is not None
+                   else "rejected in the ordering bank's compliance review" if rejected
                    else "charges exceed the amount")
             give_back(why, "returned", acct.paid_in - f_bank, S, sender.id)
             return
@@ -725,6 +828,12 @@ class OnChainRail:
         x = int((Decimal(y) * scaled).to_integral_value(rounding=ROUND_FLOOR)) if S != D else y
 
         # 2. on-ramp
+        if self._freezes:
+            fz = events.freeze(S, end)
+            if fz is not None:
+                step("outage", cS.issuer, end, fz.end, 0, S,
+                     f"the issuer's ramps closed: {fz.label}")
+                end = fz.end
         t, end, how = self._fiat_leg(S, onramp_spec.onramp_mode, onramp_spec, Z[_Z_ON_WIRE],
                                      "on-ramp", step, S, end)
         step("onramp", cS.issuer, t, end, f_on, S, f"{how} to the issuer; on-ramp fee")
@@ -735,16 +844,35 @@ class OnChainRail:
             step("screening", cS.issuer, t, end, 0, S,
                  f"issuer compliance review ({hours:.1f} business h)")
         yield env.timeout(end - env.now)
-        op = TxOp("mint", cS.minter, "Stablecoin", cS.key, "mint", (s_addr, y * cS.tok), pid)
+        op = TxOp("mint", cS.minter, "Stablecoin", cS.key, "mint", (s_addr, y * cS.tok), pid,
+                  parties=(s_addr,))
         yield submit(op)
-        r = mined(op, f"mint {format_minor(y, S)} as {S}x to the ordering bank")
+        mint_text = f"mint {format_minor(y, S)} as {S}x to the ordering bank"
+        r = mined(op, mint_text)
+        while not r.ok and r.error == "CallerNotMinter":
+            # the issuer's minter was removed (its freeze): mint once it is configured again
+            yield from self._await_issuer(S, cS.issuer, "mint refused", step, S)
+            op = TxOp("mint", cS.minter, "Stablecoin", cS.key, "mint", (s_addr, y * cS.tok),
+                      pid, parties=(s_addr,))
+            yield submit(op)
+            r = mined(op, mint_text)
         if not r.ok:
+            if r.error == "AccountBlacklisted":
+                freeze_out(f"mint to the ordering bank refused, its account blacklisted "
+                           f"({self._listed(s_acc)})", y, S, cS.issuer)
+                return
             give_back(f"mint reverted: {r.error}", "failed", y, S, chain_place)
             return
 
         # 3. FX by PvP
         salt = keccak256(f"settlesim {self.seed} {pid}".encode())
         if pair is not None:
+            if self._fx_outages:
+                off = events.fx_outage(env.now)
+                if off is not None:
+                    step("outage", LP, env.now, off.end, 0, S,
+                         f"FX provider not quoting: {off.label}")
+                    yield env.timeout(off.end - env.now)
             t = env.now
             yield env.timeout(spec.fx.quote_seconds)
             short = x - self._inv(D)
@@ -787,23 +915,36 @@ class OnChainRail:
             fx_deadline = int(env.now) + _FX_DEADLINE_S
             terms = (s_addr, cS.token, y * cS.tok, self._lp_address, cD.token, x * tok_d,
                      fx_deadline, salt)
-            fund = TxOp("fx_fund", s_acc, "FxSwap", "fx", "fund", (terms,), pid)
+            fund = TxOp("fx_fund", s_acc, "FxSwap", "fx", "fund", (terms,), pid,
+                        parties=(s_addr,))
             yield submit(fund)
             r = mined(fund, route.fund_text)
             if not r.ok:
+                self.inventory[D] += x
+                if r.error == "AccountBlacklisted":
+                    freeze_out(f"FX funding refused, the ordering bank's account blacklisted "
+                               f"({self._listed(s_acc)})", y, S, s_acc)
+                    return
                 give_back(f"FX funding reverted: {r.error}", "failed", y, S, chain_place)
                 return
             op = TxOp("fx_settle", LP, "FxSwap", "fx", "fund", (terms,), pid, fx_deadline,
-                      "SwapExpired", tokens=fund.tokens)   # the same call data as the funding
+                      "SwapExpired", tokens=fund.tokens,   # the same call data as the funding
+                      parties=(self._lp_address, s_addr))
             yield submit(op)
             r = mined(op, route.settle_text)
             if not r.ok:
                 self.inventory[D] += x
                 if env.now < fx_deadline:
                     yield env.timeout(fx_deadline - env.now)
-                op = TxOp("fx_refund", s_acc, "FxSwap", "fx", "refund", (terms,), pid)
+                op = TxOp("fx_refund", s_acc, "FxSwap", "fx", "refund", (terms,), pid,
+                          parties=(s_addr,))
                 yield submit(op)
-                mined(op, "refund the funded leg after the swap's deadline")
+                r2 = mined(op, "refund the funded leg after the swap's deadline")
+                if not r2.ok and r2.error == "AccountBlacklisted":
+                    freeze_out(f"PvP swap not completed ({r.error}) and its refund refused, "
+                               f"the ordering bank's account blacklisted "
+                               f"({self._listed(s_acc)})", y, S, "fx")
+                    return
                 give_back(f"PvP swap not completed: {r.error}", "failed", y, S, chain_place)
                 return
 
@@ -818,10 +959,14 @@ class OnChainRail:
         lock_tok = x * tok_d
         lock_terms = (cD.token, b_addr, lock_tok, deadline, hashlock, agent, escrow_bps, salt)
         op = TxOp("lock", s_acc, "SettlementEscrow", "escrow", "lock", (lock_terms,), pid,
-                  deadline, "DeadlineNotInFuture")
+                  deadline, "DeadlineNotInFuture", parties=(s_addr,))
         yield submit(op)
         r = mined(op, f"lock {format_minor(x, D)} {route.lock_text}")
         if not r.ok:
+            if r.error == "AccountBlacklisted":
+                freeze_out(f"escrow lock refused, the ordering bank's account blacklisted "
+                           f"({self._listed(s_acc)})", x, D, s_acc)
+                return
             give_back(f"escrow lock reverted: {r.error}", "failed", x, D, chain_place)
             return
 
@@ -836,6 +981,13 @@ class OnChainRail:
 
         # 5. the beneficiary bank's compliance review, then the release
         t = env.now
+        if self._outages:
+            down = events.outage(ben.id, t)
+            if down is not None:
+                # the lock waits; its deadline may pass (the contract then refunds)
+                step("outage", ben.id, t, down.end, 0, S, f"{ben.id} down: {down.label}")
+                yield env.timeout(down.end - t)
+                t = env.now
         end = t + ben.screening_seconds.sample(Z[_Z_B_SCREEN])
         detail = "automated screening; attestation"
         held = U[_U_B_REVIEW] < ben.review_share
@@ -851,11 +1003,32 @@ class OnChainRail:
             pre = preimage if spec.release == "hashlock" else ZERO32
             op = TxOp("release", b_acc, "SettlementEscrow", "escrow", "release",
                       (s_addr, lock_terms, pre),
-                      pid, deadline, "LockExpired")
+                      pid, deadline, "LockExpired", parties=(b_addr,))
             yield submit(op)
             r = mined(op, route.release_text)
             released = r.ok
             why = f"escrow release reverted: {r.error}" if not r.ok else ""
+            if r.ok and r.note == "ReleaseProven":
+                # the token refused the payout (the beneficiary's account blacklisted): the
+                # lock is owed, not paid, until the account is cleared and the payout claimed
+                listed = self._sanction_on(b_acc, ben.id)
+                if listed is None or math.isinf(listed.end):
+                    freeze_out(f"escrow release proven but its payout refused, the "
+                               f"beneficiary bank's account blacklisted "
+                               f"({listed.label if listed else 'sanction'})", x, D, "escrow")
+                    return
+                t = env.now
+                yield env.timeout(max(0.0, listed.end - env.now))
+                step("frozen", "escrow", t, env.now, 0, S,
+                     f"release proven, payout owed until the sanction is lifted: "
+                     f"{listed.label}")
+                op = TxOp("claim", b_acc, "SettlementEscrow", "escrow", "claim",
+                          (s_addr, lock_terms), pid, parties=(b_addr,))
+                yield submit(op)
+                r = mined(op, "beneficiary bank claims the owed payout")
+                if not r.ok:
+                    freeze_out(f"escrow payout claim reverted: {r.error}", x, D, "escrow")
+                    return
         else:
             why = "rejected in the beneficiary bank's compliance review"
         if released and escrow_bps:
@@ -871,9 +1044,13 @@ class OnChainRail:
                 step("escrow", chain_place, t, env.now, 0, S,
                      "waiting for the lock's deadline to refund it")
             op = TxOp("refund", s_acc, "SettlementEscrow", "escrow", "refund",
-                      (s_addr, lock_terms), pid)
+                      (s_addr, lock_terms), pid, parties=(s_addr,))
             yield submit(op)
-            mined(op, "ordering bank refunds the lock after its deadline")
+            r = mined(op, "ordering bank refunds the lock after its deadline")
+            if not r.ok and r.error == "AccountBlacklisted":
+                freeze_out(f"{why}; the refund refused, the ordering bank's account "
+                           f"blacklisted ({self._listed(s_acc)})", x, D, "escrow")
+                return
             give_back(why, "returned", x, D, chain_place)
             return
 
@@ -905,14 +1082,31 @@ class OnChainRail:
             step("offramp", b_acc, t, t, r_off, S,
                  "paid out of the bank's pre-funded float; off-ramp fee")
         else:
-            yield from self._redeem(D, redeem_args, b_acc, pid, mined)
-            t, end, how = self._fiat_leg(D, omode, off_spec, Z[_Z_OFF_WIRE], "off-ramp", step,
-                                         S, env.now)
-            step("offramp", cD.issuer, t, end, r_off, S,
-                 f"issuer pays out by {how}; off-ramp fee")
-            t = end
+            got, loss_d, sold = yield from self._redeem(D, redeem_args, b_acc, pid, mined,
+                                                        step, S, b_addr, ben.id)
+            if got == "blacklisted":
+                freeze_out(f"redemption refused, the beneficiary bank's account blacklisted "
+                           f"({self._listed(b_acc)})", paid, D, b_acc)
+                return
+            if sold:
+                # sold on the secondary market during the issuer's freeze: paid at once,
+                # the bank bears the loss; its customer is credited as charged
+                acct.loss = report(loss_d)
+                t = env.now
+                step("offramp", f"market:{D}", t, t, r_off, S, f"{sold}; off-ramp fee")
+            else:
+                t, end, how = self._fiat_leg(D, omode, off_spec, Z[_Z_OFF_WIRE], "off-ramp",
+                                             step, S, env.now)
+                step("offramp", cD.issuer, t, end, r_off, S,
+                     f"issuer pays out by {how}; off-ramp fee")
+                t = end
         # crediting at the beneficiary bank, as it credits any incoming payment
         credit = ben.credit
+        if self._outages:
+            down = events.outage(ben.id, t)
+            if down is not None:
+                step("outage", ben.id, t, down.end, 0, S, f"{ben.id} down: {down.label}")
+                t = down.end
         if U[_U_STP] < credit.stp_share:
             c_end = t + credit.stp_seconds.sample(Z[_Z_CREDIT])
             if not credit.outside_hours:
@@ -935,7 +1129,14 @@ class OnChainRail:
         if omode == "prefunded":
             # the redemption after the credit; its gas is part of this payment's cost
             yield env.timeout(c_end - env.now)
-            yield from self._redeem(D, redeem_args, b_acc, pid, mined)
+            got, loss_d, _sold = yield from self._redeem(D, redeem_args, b_acc, pid, mined,
+                                                         step, S, b_addr, ben.id)
+            acct.loss = report(loss_d)   # the bank's, restoring its float below par
+            if got == "blacklisted":
+                # the customer was paid out of the float; the bank's stablecoin is frozen
+                step("frozen", b_acc, env.now, env.now, 0, S,
+                     f"the bank's {format_minor(paid, D)} as {D}x frozen, its account "
+                     f"blacklisted ({self._listed(b_acc)})")
         fees = {"sender_bank": f_bank, "onramp": f_on,
                 "escrow": report(fee_escrow), "offramp": r_off, "beneficiary_bank": r_ben}
         if p.charge_option == "OUR":
@@ -947,21 +1148,110 @@ class OnChainRail:
               report(delivered))
 
     def _redeem(self, ccy: str, args: tuple[Any, ...], who: str, pid: str,
-                mined: Callable[[TxOp, str], TxResult]) -> Generator[Any, Any, None]:
+                mined: Callable[[TxOp, str], TxResult], step: Callable[..., None], S: str,
+                who_addr: str, bank_id: str) -> Generator[Any, Any, tuple[str, int, str]]:
         """The beneficiary bank returns the stablecoin to the issuer, who burns it;
-        ``mined`` accounts for each transaction in the payment's steps."""
+        ``mined`` accounts for each transaction in the payment's steps.
+
+        During the issuer's freeze the bank waits for it to end (policy ``wait``) or
+        sells on the secondary market at the freeze's price (``sell``). Returns
+        ``(outcome, loss, sold)``: ``"ok"`` or ``"blacklisted"`` (the token refused the
+        bank's transfer), the loss of a sale below par (minor units of ``ccy``) and,
+        after a sale, what the off-ramp step says of it (``""`` otherwise)."""
         c = self._ccy(ccy)
         submit = self.producer.submit
-        op = TxOp("redeem", who, "Stablecoin", c.key, "transfer", args, pid)
+        if self._freezes:
+            fz = self.events.freeze(ccy, self.env.now)
+            if fz is not None:
+                if fz.policy_of(bank_id) == "sell":
+                    return (yield from self._sell(c, int(args[1]), who, pid, mined, who_addr))
+                yield from self._await_issuer(ccy, c.issuer, "redemption paused", step, S)
+        op = TxOp("redeem", who, "Stablecoin", c.key, "transfer", args, pid,
+                  parties=(who_addr,))
         yield submit(op)
-        mined(op, c.redeem_text)
+        r = mined(op, c.redeem_text)
+        if not r.ok:
+            return ("blacklisted" if r.error == "AccountBlacklisted" else "reverted", 0, "")
         op = TxOp("burn", c.minter, "Stablecoin", c.key, "burn", (int(args[1]),), pid)
         yield submit(op)
-        mined(op, c.burn_text)
+        r = mined(op, c.burn_text)
+        while not r.ok and r.error == "CallerNotMinter":
+            # the freeze began after the transfer: the issuer burns once it can again
+            yield from self._await_issuer(ccy, c.issuer, "burn refused", step, S)
+            op = TxOp("burn", c.minter, "Stablecoin", c.key, "burn", (int(args[1]),), pid)
+            yield submit(op)
+            r = mined(op, c.burn_text)
+        return ("ok", 0, "")
+
+    def _sell(self, c: _Ccy, amount_tok: int, who: str, pid: str,
+              mined: Callable[[TxOp, str], TxResult], who_addr: str
+              ) -> Generator[Any, Any, tuple[str, int, str]]:
+        """Sell ``amount_tok`` of ``c``'s stablecoin to the secondary market (a transfer to
+        its account) at the freeze's price when the transfer is mined; see :meth:`_redeem`."""
+        market = self._market_address(c.code)
+        op = TxOp("sell", who, "Stablecoin", c.key, "transfer", (market, amount_tok), pid,
+                  parties=(who_addr,))
+        yield self.producer.submit(op)
+        minor = amount_tok // c.tok
+        r = mined(op, f"sell {format_minor(minor, c.code)} as {c.code}x on the secondary "
+                      "market")
+        if not r.ok:
+            return ("blacklisted" if r.error == "AccountBlacklisted" else "reverted", 0, "")
+        fz = self.events.freeze(c.code, self.env.now)
+        # quoted to four decimals (USD per token), as the price path's sources give it
+        price = (Decimal(repr(fz.price_at(self.env.now))).quantize(_PRICE_STEP)
+                 if fz is not None else Decimal(1))
+        proceeds = int((Decimal(minor) * price).to_integral_value(rounding=ROUND_FLOOR))
+        loss = minor - proceeds
+        label = fz.label if fz is not None else "after the freeze"
+        return ("ok", loss, f"sold on the secondary market at {price:.4f} USD per token, "
+                            f"the issuer's redemption paused ({label}); loss "
+                            f"{format_minor(loss, c.code)}")
+
+    def _market_address(self, ccy: str) -> str:
+        a = self._markets.get(ccy)
+        if a is None:
+            a = self._markets[ccy] = named_address(market_account(ccy))
+        return a
+
+    def _await_issuer(self, ccy: str, place: str, what: str, step: Callable[..., None],
+                      S: str) -> Generator[Any, Any, None]:
+        """Wait for the end of ``ccy``'s issuer's freeze (an ``outage`` step)."""
+        env = self.env
+        fz = self.events.freeze(ccy, env.now)
+        if fz is None:
+            return
+        t = env.now
+        yield env.timeout(fz.end - t)
+        step("outage", place, t, env.now, 0, S, f"{what}: {fz.label}")
+
+    def _sanction_on(self, account: str, bank_id: str) -> EventOf | None:
+        """The sanction in force now on a bank or its on-chain account, if any."""
+        now = self.env.now
+        return self.events.sanction(bank_id, now) or self.events.sanction(account, now)
+
+    def _listed(self, account: str) -> str:
+        """The label of the sanction that blacklisted ``account`` (a bank's)."""
+        hit = self._sanction_on(account, account[5:] if account.startswith("bank:") else "")
+        if hit is None:     # blacklisted by a sanction whose instant has just passed
+            cands = [e for e in self.events.of_kind("sanction")
+                     if e.target in (account, account[5:])]
+            hit = cands[-1] if cands else None
+        return hit.label if hit is not None else "sanctioned"
 
 
-def _holders(workload: Sequence[Payment]) -> list[tuple[str, str]]:
+def market_account(ccy: str) -> str:
+    """The on-chain account of ``ccy``'s stablecoin's secondary market (where banks sell
+    it during its issuer's freeze)."""
+    return f"market:{ccy}"
+
+
+def _holders(workload: Sequence[Payment], events: EventSchedule | None = None
+             ) -> list[tuple[str, str]]:
     pairs = set()
+    if events:
+        pairs |= {(market_account(e.target), e.target)
+                  for e in events.of_kind("issuer_freeze")}
     for p in workload:
         s, b = bank_account(p.sender_bank), bank_account(p.beneficiary_bank)
         pairs |= {(s, p.currency_sent), (s, p.currency_delivered), (b, p.currency_delivered),
@@ -1019,13 +1309,15 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
         if profile.block_time_s < 1 or profile.block_time_s != int(profile.block_time_s):
             raise InputError(f"the contracts ledger needs whole-second blocks; {profile.name} "
                              f"has {profile.block_time_s} s (use ledger='table')")
-        led = contracts_ledger(network, payments, spec, t0)
+        led = contracts_ledger(network, payments, spec, t0, events)
         if record_blocks:
             led.record = []
     else:
         led = GasTableLedger(currencies, table)
     env = simpy.Environment(initial_time=t0)
-    market = fee_market(profile, seed, congestion)
+    events = events or EventSchedule.none()
+    market = fee_market(profile, seed, congestion,
+                        [(h.start, h.end) for h in events.halts_of(profile.name)])
     builder = ResultsBuilder(RAIL)
     rail = OnChainRail(env, network, spec, profile, led, market, seed, builder, events=events)
     rail.submit(payments)
@@ -1064,13 +1356,13 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
     return Results(res.payments, res.steps, meta)
 
 
-def fee_market(profile: ChainProfile, seed: int,
-               congestion: Sequence[Congestion] = ()) -> FeeMarket:
+def fee_market(profile: ChainProfile, seed: int, congestion: Sequence[Congestion] = (),
+               halts: Sequence[tuple[float, float]] = ()) -> FeeMarket:
     """The fee market :func:`run` steps for ``seed``: its own random stream, apart from
     the payments' draws."""
     seed = whole_number("seed", seed, 0)
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(0xFEE,))))
-    return FeeMarket(profile, rng, congestion)
+    return FeeMarket(profile, rng, congestion, halts)
 
 
 def _overflow_hint(profile: ChainProfile, congestion: Sequence[Congestion]) -> str:
@@ -1086,12 +1378,12 @@ def _overflow_hint(profile: ChainProfile, congestion: Sequence[Congestion]) -> s
 
 
 def contracts_ledger(network: BankNetwork, payments: Sequence[Payment], spec: OnChainSpec,
-                     t0: int) -> ContractLedger:
+                     t0: int, events: EventSchedule | None = None) -> ContractLedger:
     """The contracts ledger ``run`` builds for these payments (deployed, warm, funded)."""
     currencies = sorted({p.currency_sent for p in payments} | {p.currency_delivered
                                                                 for p in payments} or {"USD"})
-    led = ContractLedger(currencies, _holders(payments), t0 - 3_600, spec.escrow.fee_bps,
-                         measure_rail_gas(spec.release))
+    led = ContractLedger(currencies, _holders(payments, events), t0 - 3_600,
+                         spec.escrow.fee_bps, measure_rail_gas(spec.release))
     _fund_provider(led, payments, spec, network)
     return led
 
