@@ -23,14 +23,14 @@ def study():
 
 
 def test_the_study_prints_one_table_of_every_scenario_and_rail(study, tmp_path, capsys):
-    assert study.main(["--payments", "6", "--out", str(tmp_path)]) == 0
+    assert study.main(["--payments", "4", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
     head = next(i for i, ln in enumerate(lines) if ln.startswith("scenario "))
     assert lines[head].split()[:4] == ["scenario", "rail", "pay", "hit"]
     body = lines[head + 2: head + 10]
     assert [ln.split()[:3] for ln in body] == [
-        [s, r, "6"] for s in study.SCENARIOS for r in ("correspondent", "onchain")]
+        [s, r, "4"] for s in study.SCENARIOS for r in ("correspondent", "onchain")]
     table = pd.read_csv(tmp_path / "stress_study.csv")
     assert list(table.columns) == [c for c, _, _ in study.COLUMNS] and len(table) == 8
     assert (table["affected"] <= table["payments"]).all()
