@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
     ("bench_onchain.py", ["--contracts", "3", "--table", "200", "--at-rate", "", "--repeat", "1"],
      "pyevm against eth-tester"),
     ("bench_chain.py", ["--n", "10"], "tx/s"),
+    ("bench_events.py", ["--payments", "40", "--repeat", "1", "--scenario", "chain-halt"],
+     "of the payments/s without events (target >= 0.90"),
 ])
 def test_benchmark_runs(script: str, args: list[str], prints: str) -> None:
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], cwd=ROOT,
