@@ -14,10 +14,30 @@ from sim.outputs.report import _events_section, event_rows
 
 
 @pytest.fixture(scope="module")
-def outage_folder(tmp_path_factory):
+def outage_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run") / "bank-outage"
-    assert main(["run", "bank-outage", "--payments", "24", "--out", str(out)]) == 0
-    return out
+    capture = pytest.MonkeyPatch()
+    import io
+    import sys
+
+    buf = io.StringIO()
+    capture.setattr(sys, "stdout", buf)
+    try:
+        assert main(["run", "bank-outage", "--payments", "24", "--out", str(out)]) == 0
+    finally:
+        capture.undo()
+    return out, buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def outage_folder(outage_run):
+    return outage_run[0]
+
+
+def test_settlesim_run_prints_what_the_events_cost(outage_run):
+    text = outage_run[1]
+    assert "what the events cost, against the twin run without them" in text
+    assert "returned because of the events" in text
 
 
 def test_settlesim_run_of_a_stress_scenario_writes_the_events_section(outage_folder):
