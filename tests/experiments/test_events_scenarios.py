@@ -36,5 +36,5 @@ def test_the_svb_weekend_freeze_follows_the_published_price_path():
     assert e.target == "USD" and (e.end - e.start) / 3600 == 63
     assert min(p for _, p in e.price_path) < 0.90                  # Sat 11 Mar
     assert e.price_at(e.end) == pytest.approx(0.99)                 # Mon 13 Mar
-    assert {e.policy_of("RBUSUS44"), e.policy_of("GCUSUS33")} == {"sell", "wait"}
+    assert {e.policy_of("PLMXMXMM"), e.policy_of("PLPHPHMM")} == {"sell", "wait"}
 
