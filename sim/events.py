@@ -44,11 +44,23 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-__all__ = ["EVENT_KINDS", "Event", "EventSchedule", "policies_table"]
+__all__ = ["EVENT_FIELDS", "EVENT_KINDS", "Event", "EventSchedule", "policies_table"]
 
 #: Every kind of event a scenario may hold, in the order the docs list them.
 EVENT_KINDS: tuple[str, ...] = ("bank_outage", "chain_halt", "issuer_freeze", "sanction",
                                 "fx_provider_outage", "congestion")
+
+
+#: what each event kind takes besides ``kind`` and ``source`` (required, then optional)
+EVENT_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "bank_outage": (("bank", "start", "hours"), ("return_after_hours",)),
+    "chain_halt": (("start", "hours"), ("chain",)),
+    "issuer_freeze": (("currency", "start", "hours"), ("price_path", "policy", "policies")),
+    "sanction": (("at",), ("bank", "account", "hours")),
+    "fx_provider_outage": (("start", "hours"), ()),
+    "congestion": (("start", "hours", "utilisation"), ("chain",)),
+}
+
 
 
 def _utc(t: float) -> str:

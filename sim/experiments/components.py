@@ -365,8 +365,7 @@ def _events(sc: Scenario, net: Any, chain: Any, window: tuple[datetime, datetime
     import math
 
     from sim.calendar import to_timestamp
-    from sim.events import Event, EventSchedule, policies_table
-    from sim.experiments.scenario import EVENT_FIELDS
+    from sim.events import EVENT_FIELDS, Event, EventSchedule, policies_table
     from sim.onchain.fee_market import Congestion
 
     out: list[Any] = []

@@ -51,6 +51,7 @@ from pydantic import (
 )
 
 from sim.errors import error_message, read_toml
+from sim.events import EVENT_FIELDS
 from sim.experiments.components import build_components
 from sim.experiments.problems import ScenarioError, field_path, freeze
 
@@ -261,21 +262,10 @@ class PricePoint(_M):
     price: float = Field(gt=0, le=2)
 
 
-#: what each event kind takes besides ``kind`` and ``source`` (required, then optional)
-EVENT_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "bank_outage": (("bank", "start", "hours"), ("return_after_hours",)),
-    "chain_halt": (("start", "hours"), ("chain",)),
-    "issuer_freeze": (("currency", "start", "hours"), ("price_path", "policy", "policies")),
-    "sanction": (("at",), ("bank", "account", "hours")),
-    "fx_provider_outage": (("start", "hours"), ()),
-    "congestion": (("start", "hours", "utilisation"), ("chain",)),
-}
-
-
 class EventSpec(_M):
     """One ``[[events]]`` entry: a stress or failure event (see :mod:`sim.events`).
 
-    Which fields each ``kind`` takes is :data:`EVENT_FIELDS`; the component builder
+    Which fields each ``kind`` takes is :data:`sim.events.EVENT_FIELDS`; the component builder
     checks them, and the banks, currencies and chains they name, against the
     scenario's network, chain and horizon.
     """
