@@ -109,10 +109,6 @@ class EventCosts:
     flight: pd.DataFrame
     events: list[dict[str, Any]] = field(default_factory=list)
 
-    def table(self) -> list[dict[str, Any]]:
-        """One row per rail: the rail and its scalar measures (for printing)."""
-        return [{"rail": r, **{k: m[k] for k in MEASURES}} for r, m in self.rails.items()]
-
 
 # ---------------------------------------------------------------------------
 # money in USD
@@ -123,7 +119,8 @@ def usd_total(amounts: np.ndarray | pd.Series, currencies: np.ndarray | pd.Serie
     rates: summed exactly per currency, converted once per currency (half to even, to
     the cent).
 
-    >>>     >>> from sim.banking.network import FxTable
+    >>> from decimal import Decimal
+    >>> from sim.banking.network import FxTable
     >>> fx = FxTable("USD", {"MXN": Decimal("20")})
     >>> usd_total(np.array([1000, 1000, 50]), np.array(["MXN", "MXN", "USD"]), fx)
     1.5

@@ -3,6 +3,7 @@ and the twin of a real run: the same payments, without the events."""
 
 from __future__ import annotations
 
+import doctest
 from decimal import Decimal
 
 import numpy as np
@@ -168,3 +169,10 @@ def test_the_twin_holds_the_same_payments_without_the_events():
 def test_a_scenario_without_events_runs_no_twin():
     res = run_scenario(load_scenario("baseline"), payments=10, seed=2, keep_twin=True)
     assert "events" not in res.meta and "twin" not in res.meta
+
+
+def test_the_module_s_examples_run():
+    import sim.experiments.stress as stress
+
+    res = doctest.testmod(stress, optionflags=doctest.ELLIPSIS)
+    assert res.failed == 0 and res.attempted >= 2
