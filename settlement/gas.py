@@ -173,6 +173,8 @@ def measure_gas(batch_size: int = 10) -> dict[str, Any]:
     rec("burn", usd.burn(100 * UNIT, sender=m_usd),
         "steady state: issuer burns redeemed stablecoins (off-ramp)")
 
+    ops.update(_amm_operations())
+
     art = load_artifact("Stablecoin")
     return {
         "chain": "eth-tester (py-evm), EVM prague",
@@ -184,6 +186,7 @@ def measure_gas(batch_size: int = 10) -> dict[str, Any]:
         "escrow_fee_bps": MEASURED_ESCROW_FEE_BPS,
         "operations": ops,
         "baseline_payment": _baseline_payment(),
+        "amm_payment": _amm_payment(),
     }
 
 
@@ -243,6 +246,118 @@ def _baseline_payment() -> dict[str, Any]:
         "gas": total,
         "previous_gas": PREVIOUS_BASELINE_PAYMENT_GAS,
         "reduction": round(1 - total / PREVIOUS_BASELINE_PAYMENT_GAS, 4),
+    }
+
+
+def _amm_stack() -> tuple[Chain, Any, Any, Any, Any]:
+    """A fresh chain with USD, EUR and MXN stablecoins, the escrow, pools EUR-USD and
+    USD-MXN (0.30%) seeded by a liquidity provider, and the router with both registered."""
+    from settlement.amm import deploy_pool, deploy_router
+
+    chain = Chain(genesis_timestamp=GENESIS)
+    stack = deploy_stack(chain, ("USD", "EUR", "MXN"), escrow_fee_bps=MEASURED_ESCROW_FEE_BPS)
+    t = stack.tokens
+    eur_usd = deploy_pool(chain, t["EUR"], t["USD"])
+    usd_mxn = deploy_pool(chain, t["USD"], t["MXN"])
+    router = deploy_router(chain, stack.escrow)
+    for pool in (eur_usd, usd_mxn):
+        router.add_pool(pool, sender="owner")
+    return chain, stack, eur_usd, usd_mxn, router
+
+
+def _amm_operations() -> dict[str, dict[str, Any]]:
+    """The AMM pool's and router's operations, on a chain of their own (so the other rows
+    are measured exactly as before)."""
+    chain, stack, eur_usd, usd_mxn, router = _amm_stack()
+    t, escrow = stack.tokens, stack.escrow
+    ops: dict[str, dict[str, Any]] = {}
+
+    def rec(name: str, r: Any, description: str) -> None:
+        assert isinstance(r, Receipt)
+        ops[name] = {"gas": r.gas_used, "description": description}
+
+    for ccy, tok in t.items():
+        for who in ("amm_lp", "trader", "sender_bank"):
+            tok.mint(who, 100_000_000 * UNIT, sender=minter_name(ccy))
+            for spender in (eur_usd.address, usd_mxn.address, router.address):
+                tok.approve(spender, 2**256 - 1, sender=who)
+    far = GENESIS + 20 * DAY
+    rec("amm_add_liquidity_first", eur_usd.add_liquidity(945_000 * UNIT, 1_000_000 * UNIT,
+                                                         "amm_lp", far, sender="amm_lp"),
+        "first-time: first deposit in a pool (its reserves and share supply from zero, the "
+        "minimum liquidity locked)")
+    usd_mxn.add_liquidity(1_000_000 * UNIT, 17_400_000 * UNIT, "amm_lp", far, sender="amm_lp")
+    rec("amm_add_liquidity", eur_usd.add_liquidity(94_500 * UNIT, 100_000 * UNIT, "amm_lp", far,
+                                                   sender="amm_lp"),
+        "steady state: deposit in proportion to the reserves by a provider holding shares")
+    eur_usd.swap(t["USD"], 1_000 * UNIT, 0, "trader", far, sender="trader")
+    rec("amm_swap", eur_usd.swap(t["USD"], 1_000 * UNIT, 0, "trader", far, sender="trader"),
+        "steady state: pool swap with a minimum out and a deadline (the arbitrageurs' trade)")
+    rec("amm_remove_liquidity", eur_usd.remove_liquidity(50_000 * UNIT, "amm_lp", far,
+                                                         sender="amm_lp"),
+        "steady state: redemption of shares for both tokens pro rata")
+    # standing lock per token, so the router's first locks are steady state
+    for tok in (t["EUR"], t["MXN"]):
+        lk = escrow.terms(tok, "trader", UNIT, far, agent="trader", salt=_salt(20))
+        tok.approve(escrow.address, 2**256 - 1, sender="trader")
+        escrow.lock(lk, sender="trader")
+    for i, (name, pools, out, what) in enumerate((
+            ("amm_swap_and_lock", [eur_usd], t["EUR"], "one pool (USD->EUR)"),
+            ("amm_swap_and_lock_2hops", [eur_usd, usd_mxn], t["MXN"],
+             "two pools through USD (EUR->USD->MXN)"))):
+        tok_in = t["USD"] if len(pools) == 1 else t["EUR"]
+        for j in range(2):   # the first pays for the router's first balances and allowances
+            terms = escrow.terms(out, "beneficiary_bank", 0, far, agent="beneficiary_bank",
+                                 salt=_salt(30 + 2 * i + j))
+            r = router.swap_and_lock(tok_in, 1_000 * UNIT, pools, 1, far, terms,
+                                     sender="sender_bank")
+        rec(name, r, f"steady state: swap through {what} and escrow lock of the output in one "
+                     "transaction (AmmRouter.swapAndLock)")
+    return ops
+
+
+def _amm_payment() -> dict[str, Any]:
+    """One payment of the rail's AMM route, each transaction in the steady state: mint, the
+    swap and lock through the USD-MXN pool in one transaction, release by attestation,
+    redeem, burn; beside the provider route's baseline payment."""
+    chain, stack, _eur_usd, usd_mxn, router = _amm_stack()
+    t, escrow = stack.tokens, stack.escrow
+    usd, mxn = t["USD"], t["MXN"]
+    m_usd, m_mxn = minter_name("USD"), minter_name("MXN")
+    bank, ben = "bank_S", "bank_B"
+    far = GENESIS + 20 * DAY
+    for tok, m in ((usd, m_usd), (mxn, m_mxn)):
+        for who in (bank, ben, "amm_lp", "sentinel", m):
+            tok.mint(who, 100_000_000 * UNIT, sender=m)
+            tok.approve(usd_mxn.address, 2**256 - 1, sender=who)
+            tok.approve(router.address, 2**256 - 1, sender=who)
+            tok.approve(escrow.address, 2**256 - 1, sender=who)
+        tok.mint(router.address, UNIT, sender=m)
+        escrow.lock(escrow.terms(tok, "sentinel", UNIT, far, agent="sentinel", salt=_salt(7)),
+                    sender="sentinel")
+    usd_mxn.add_liquidity(1_000_000 * UNIT, 17_400_000 * UNIT, "amm_lp", far, sender="amm_lp")
+    a_usd = 1234 * UNIT + 567_891
+    gas: dict[str, int] = {}
+    for k in range(2):   # the second payment is the steady state
+        gas["mint"] = _gas(usd.mint(bank, a_usd, sender=m_usd))
+        terms = escrow.terms(mxn, ben, 0, chain.latest_timestamp() + 3 * DAY, agent=ben,
+                             salt=_salt(40 + k))
+        r = router.swap_and_lock(usd, a_usd, [usd_mxn], 1, far, terms, sender=bank)
+        gas["swap_and_lock"] = _gas(r)
+        out = [e for e in r.events if e.name == "SwappedAndLocked"][0].args["amountOut"]
+        real = escrow.terms(mxn, ben, out, terms.deadline, agent=ben, salt=terms.salt)
+        gas["release"] = _gas(escrow.release(router.address, real, sender=ben))
+        paid = out - out * MEASURED_ESCROW_FEE_BPS // 10_000
+        gas["redeem"] = _gas(mxn.transfer(m_mxn, paid, sender=ben))
+        gas["burn"] = _gas(mxn.burn(paid, sender=m_mxn))
+    total = sum(gas.values())
+    return {
+        "description": "steady state: one payment of the on-chain rail's AMM route, all its "
+                       "transactions (mint, swap and lock in one transaction through the "
+                       "USD-MXN pool, release by attestation, redeem, burn)",
+        "operations": gas,
+        "gas": total,
+        "transactions": len(gas),
     }
 
 

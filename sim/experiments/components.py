@@ -68,6 +68,8 @@ def _build(key: str, sc: Scenario) -> Components:
     wspec = _workload_spec(sc, net, problems)
     ospec = _onchain_spec(sc, problems)
     _ramp_currencies(sc, net, problems)
+    if ospec is not None and net is not None:
+        problems += [f"onchain.{p}" for p in ospec.fx.check_pools(net.fx.per_base)]
     chain = _chain(sc, problems)
     window = _horizon(sc, wspec, net, ospec, problems)
     cong = _congestion(sc, window, problems)
@@ -228,6 +230,10 @@ def _onchain_spec(sc: Scenario, problems: list[str]) -> Any:
     fx = oc.fx.model_dump(exclude_none=True)
     if "spread_bps" in fx:
         fx["spread_bps"] = {**data["fx"]["spread_bps"], **fx["spread_bps"]}
+    # pools and arbitrage merge into the file's, pool by pool
+    for pair, over in fx.pop("pools", {}).items():
+        data["fx"]["pools"][pair] = deep_merge(data["fx"]["pools"].get(pair, {}), over)
+    data["fx"]["arbitrage"] = deep_merge(data["fx"]["arbitrage"], fx.pop("arbitrage", {}))
     data["fx"].update(fx)
     ramps = oc.ramps.model_dump(exclude_none=True)
     per_ccy = ramps.pop("currencies", {})
@@ -304,8 +310,10 @@ def _horizon(sc: Scenario, wspec: Any, net: Any, ospec: Any,
     if net is not None:
         places += [(b.country, b.subdiv, f"bank {b.id}") for b in net.banks.values()]
     if ospec is not None and "onchain" in sc.rails:
-        ccys = sorted({c for c in (net.fx.per_base if net is not None else {})}
-                      | set(ospec.ramps.currencies))
+        # the issuers of the network's currencies: a ramp the settings file defines for
+        # a currency the network does not have serves no payment, so its calendar
+        # cannot hold one up
+        ccys = sorted(net.fx.per_base) if net is not None else sorted(ospec.ramps.currencies)
         for ccy in ccys:
             try:
                 ramp = ospec.ramp(ccy)
@@ -425,6 +433,11 @@ def _events(sc: Scenario, net: Any, chain: Any, window: tuple[datetime, datetime
                     continue
                 target = acc
                 extra["on_chain_only"] = True
+        if ev.kind == "sanction" and sc.onchain.fx.route == "amm":
+            problems.append(f"{here}: a sanction on the AMM route is not modelled (the pool "
+                            "swap-and-lock's blacklist refusals are not in the gas table); "
+                            "allowed: onchain.fx.route = \"provider\" with sanctions")
+            continue
         if ev.kind == "bank_outage" and ev.return_after_hours is not None:
             extra["return_after_s"] = ev.return_after_hours * 3600.0
         if ev.kind in ("chain_halt", "congestion"):

@@ -110,7 +110,9 @@ INTERVAL = ("95% percentile-bootstrap interval of the mean across replications "
             "with a value")
 
 _EXTRA = ("grid_point", "replication")
-_PARAM_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+#: dotted names; a part after the first may hold hyphens (a pool's pair, a corridor:
+#: ``onchain.fx.pools.EUR-XOF.depth_usd``, ``workload.shares.US-MX``)
+_PARAM_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$")
 _ADDRESS_RE = re.compile(r"^[a-z][a-z0-9+]*://\S+$")
 
 

@@ -45,8 +45,10 @@ __all__ = [
     "GasTable",
     "GasTableLedger",
     "Ledger",
+    "PoolSetup",
     "TxOp",
     "TxResult",
+    "amm_kind",
     "intrinsic_gas",
     "measure_rail_gas",
 ]
@@ -118,6 +120,10 @@ class TxOp:
     #: ``late_error`` (an escrow or swap deadline); ``None``: it never does
     deadline: int | None = None
     late_error: str = ""
+    #: AMM swaps: applied to the pools' mirrors in block order at the block's timestamp,
+    #: returning the error the contract reverts with (``None``: it succeeds); the table
+    #: ledger takes its verdict, the contracts ledger checks the EVM's against it
+    apply: Callable[[int], str | None] | None = None
     submitted_at: float = 0.0
     est_gas: int = 0
     data: bytes | None = None      # calldata, encoded once
@@ -143,17 +149,39 @@ class TxResult(NamedTuple):
     note: str | None = None
 
 
-class Addresses:
-    """Contract addresses of the stack ``deploy_stack`` creates for ``currencies``."""
+@dataclass(frozen=True)
+class PoolSetup:
+    """An AMM pool the contracts ledger deploys and seeds: its pair key (``"USD-MXN"``, the
+    first currency its token 0), fee and opening reserves (token units)."""
 
-    def __init__(self, currencies: Sequence[str]) -> None:
+    key: str
+    fee_bps: int
+    reserve0: int
+    reserve1: int
+
+    @property
+    def currencies(self) -> tuple[str, str]:
+        a, b = self.key.split("-")
+        return a, b
+
+
+class Addresses:
+    """Contract addresses of the stack ``deploy_stack`` creates for ``currencies``, and of
+    the AMM router and ``pools`` deployed after it (``"amm_router"``, ``"pool:USD-MXN"``)."""
+
+    def __init__(self, currencies: Sequence[str], pools: Sequence[PoolSetup] = ()) -> None:
         self.currencies = tuple(currencies)
         owner = named_address("owner")
         self.by_key: dict[str, str] = {
             f"token:{c}": create_address(owner, i) for i, c in enumerate(self.currencies)
         }
-        self.by_key["escrow"] = create_address(owner, len(self.currencies))
-        self.by_key["fx"] = create_address(owner, len(self.currencies) + 1)
+        n = len(self.currencies)
+        self.by_key["escrow"] = create_address(owner, n)
+        self.by_key["fx"] = create_address(owner, n + 1)
+        if pools:
+            self.by_key["amm_router"] = create_address(owner, n + 2)
+            for i, pool in enumerate(pools):
+                self.by_key[f"pool:{pool.key}"] = create_address(owner, n + 3 + i)
 
     def __getitem__(self, key: str) -> str:
         return self.by_key[key]
@@ -203,8 +231,8 @@ class Ledger:
     chain_id = EMBEDDED_CHAIN_ID
     table: GasTable
 
-    def __init__(self, currencies: Sequence[str]) -> None:
-        self.addresses = Addresses(sorted(set(currencies)))
+    def __init__(self, currencies: Sequence[str], pools: Sequence[PoolSetup] = ()) -> None:
+        self.addresses = Addresses(sorted(set(currencies)), pools)
         # per operation kind: its function, contract, calldata token counter and
         # measured execution gas
         self._kinds: dict[str, tuple[str, str, Callable[[Sequence[Any]], int], int]] = {}
@@ -384,8 +412,9 @@ class GasTableLedger(Ledger):
     or removed an issuer's minter (administrative calls mined like any other), the
     tokens' ``CallerNotMinter`` and ``AccountBlacklisted``."""
 
-    def __init__(self, currencies: Sequence[str], table: GasTable) -> None:
-        super().__init__(currencies)
+    def __init__(self, currencies: Sequence[str], table: GasTable,
+                 pools: Sequence[PoolSetup] = ()) -> None:
+        super().__init__(currencies, pools)
         self.table = table
         self._number = 0
         self._blacklisted: set[tuple[str, str]] = set()   # (token key, address)
@@ -425,6 +454,8 @@ class GasTableLedger(Ledger):
         for op in ops:
             deadline = op.deadline
             error = None if deadline is None or timestamp < deadline else op.late_error
+            if op.apply is not None and error is None:
+                error = op.apply(timestamp)
             if op.tokens < 0 or not op.est_gas:
                 op.est_gas = self.estimate(op)
             key = f"{op.kind}!{error}"
@@ -460,21 +491,31 @@ class ContractLedger(Ledger):
     """
 
     def __init__(self, currencies: Sequence[str], holders: Iterable[tuple[str, str]],
-                 genesis: int, escrow_fee_bps: int, table: GasTable) -> None:
-        super().__init__(currencies)
+                 genesis: int, escrow_fee_bps: int, table: GasTable,
+                 pools: Sequence[PoolSetup] = (), arbitrageur: str = "arbitrageur") -> None:
+        super().__init__(currencies, pools)
         from settlement import Chain, deploy_stack
 
         self.table = table
         self.chain = Chain(genesis_timestamp=genesis)
         self.stack = deploy_stack(self.chain, self.addresses.currencies,
                                   escrow_fee_bps=escrow_fee_bps, minter_allowance=UINT256_MAX // 4)
+        deployed = {f"token:{c}": t.address for c, t in self.stack.tokens.items()}
+        deployed.update(escrow=self.stack.escrow.address, fx=self.stack.fx.address)
+        self.pools: dict[str, Any] = {}
+        if pools:
+            self.router, self.pools = _deploy_amm(self.chain, self.stack, pools)
+            deployed["amm_router"] = self.router.address
+            deployed.update({f"pool:{k}": p.address for k, p in self.pools.items()})
         for key, addr in self.addresses.by_key.items():
-            real = (self.stack.tokens[key[6:]].address if key.startswith("token:")
-                    else self.stack.escrow.address if key == "escrow" else self.stack.fx.address)
+            real = deployed[key]
             assert real == addr, f"{key} deployed at {real}, expected {addr}"
         self.chain_id = self.chain.chain_id
         self.holders = sorted(set(holders))
         _warm_up(self.chain, self.stack, self.holders)
+        if pools:
+            _warm_amm(self.chain, self.stack, self.router, self.pools, pools, self.holders,
+                      arbitrageur)
         self.chain.set_automine(False)
         #: when a list, every block's (timestamp, signed transactions) is appended
         #: (benchmarks replay them on the bare EVM)
@@ -505,21 +546,27 @@ class ContractLedger(Ledger):
         block = self.chain.mine()
         self.mine_s += time.perf_counter() - t0
         out = []
-        for p in pending:
+        for op, p in zip(ops, pending, strict=True):
+            # the pools' mirrors follow the block in its order, and must agree with the EVM
+            predicted = op.apply(timestamp) if op.apply is not None else None
             try:
                 r = p.receipt()
             except ContractRevert as exc:
-                out.append(TxResult(False, int(exc.gas_used or 0), block.number, block.timestamp,
-                                    exc.error, exc.args_dict))
+                res = TxResult(False, int(exc.gas_used or 0), block.number, block.timestamp,
+                               exc.error, exc.args_dict)
             else:
                 note = None
-                if self._sanctioned and ops[len(out)].kind == "release" and any(
+                if self._sanctioned and op.kind == "release" and any(
                         ev.name == "ReleaseProven" for ev in r.events):
                     note = "ReleaseProven"
-                out.append(TxResult(True, r.gas_used, block.number, block.timestamp,
-                                    note=note))
-                if ops[len(out) - 1].kind == "blacklist":
+                res = TxResult(True, r.gas_used, block.number, block.timestamp, note=note)
+                if op.kind == "blacklist":
                     self._sanctioned = True
+            if op.apply is not None and predicted != res.error:
+                raise RuntimeError(f"{op.kind} of {op.payment_id or op.sender}: the pool mirror "
+                                   f"predicted {predicted or 'success'}, the contracts gave "
+                                   f"{res.error or 'success'}")
+            out.append(res)
         return out
 
     def check_supply(self) -> dict[str, tuple[int, int]]:
@@ -535,7 +582,9 @@ class ContractLedger(Ledger):
             addrs |= {self.stack.escrow.address, self.stack.fx.address,
                       self.chain.address_of("fee_collector"), self.chain.address_of("sentinel")}
             addrs |= {self.chain.address_of(n) for n in self.chain.named_accounts
-                      if n.startswith("minter_")}
+                      if n.startswith("minter_") or n in ("arbitrageur", "amm_liquidity_provider")}
+            if self.pools:
+                addrs |= {self.router.address} | {p.address for p in self.pools.values()}
             total = sum(tok.balance_of(a) for a in addrs)
             out[ccy] = (total, tok.total_supply())
         return out
@@ -600,6 +649,61 @@ def _warm_up(chain: Any, stack: Any, holders: Iterable[tuple[str, str]]) -> None
     chain.set_automine(True)
 
 
+def _deploy_amm(chain: Any, stack: Any, pools: Sequence[PoolSetup]) -> tuple[Any, dict[str, Any]]:
+    """Deploy the router and the pools (by the owner, right after the stack, in that order)."""
+    from settlement.amm import deploy_pool, deploy_router
+
+    router = deploy_router(chain, stack.escrow)
+    out = {}
+    for pool in pools:
+        a, b = pool.currencies
+        out[pool.key] = deploy_pool(chain, stack.tokens[a], stack.tokens[b], pool.fee_bps)
+    for client in out.values():
+        router.add_pool(client, sender="owner")
+    return router, out
+
+
+#: the arbitrageur's opening inventory of each pool token, in multiples of the pools' reserves
+ARBITRAGEUR_INVENTORY = 10
+
+
+def _warm_amm(chain: Any, stack: Any, router: Any, pools: Mapping[str, Any],
+              setups: Sequence[PoolSetup], holders: Iterable[tuple[str, str]],
+              arbitrageur: str) -> None:
+    """Seed each pool with its opening reserves, fund the arbitrageur, approve the router
+    for every holder and the pools for the arbitrageur; the router, the pools and the
+    arbitrageur already hold each token they will touch (no fresh storage on the path)."""
+    from settlement import minter_name
+
+    chain.set_automine(True)
+    lp, unit = "amm_liquidity_provider", 10**TOKEN_DECIMALS
+    chain.accounts([lp, arbitrageur])
+    need: dict[str, int] = {}
+    for s in setups:
+        a, b = s.currencies
+        need[a] = need.get(a, 0) + s.reserve0
+        need[b] = need.get(b, 0) + s.reserve1
+    chain.set_automine(False)
+    for ccy, amount in sorted(need.items()):
+        tok, m = stack.tokens[ccy], minter_name(ccy)
+        tok.mint(lp, amount, sender=m)
+        tok.mint(arbitrageur, ARBITRAGEUR_INVENTORY * amount + unit, sender=m)
+        tok.mint(router.address, unit, sender=m)
+    for s in setups:
+        pool = pools[s.key]
+        for ccy in s.currencies:
+            tok = stack.tokens[ccy]
+            tok.approve(pool.address, UINT256_MAX, sender=lp)
+            tok.approve(pool.address, UINT256_MAX, sender=arbitrageur)
+            tok.mint(pool.address, unit, sender=minter_name(ccy))   # outside the reserves
+    for name, ccy in sorted(set(holders)):
+        stack.tokens[ccy].approve(router.address, UINT256_MAX, sender=name)
+    chain.mine()
+    far = chain.latest_timestamp() + 86_400
+    for s in setups:
+        pools[s.key].add_liquidity(s.reserve0, s.reserve1, lp, far, sender=lp)
+    chain.mine()
+    chain.set_automine(True)
 #: bump when :func:`_measure` measures other operations (the cache file's key)
 _MEASURE_VERSION = 2
 
@@ -735,6 +839,7 @@ def _measure(release: str) -> GasTable:
         (chain.address_of(m), paid))
     rec("burn", mxn.burn(paid, sender=m), "Stablecoin", "burn", (paid,))
     _measure_events(led, rec, rev, release, fee)
+    exec_gas.update(_measure_amm(release))
     return GasTable(exec_gas, release)
 
 
@@ -832,3 +937,109 @@ def _measure_events(led: ContractLedger, rec: Callable[..., None], rev: Callable
     fx.fund(sw3, sender=s)
     rev("fx_settle", lambda: fx.fund(sw3, sender=lp), "FxSwap", "fund", (sw3.as_abi(),),
         suffix="#0")
+
+
+#: the pools the AMM operations are measured on: with them every direction of a one-hop
+#: and a two-hop conversion through USD occurs (USD is token 1 of the first two, token 0 of
+#: the others), and the gas of a swap depends on the directions of its hops only
+_MEASURE_POOLS = ("EUR-USD", "GBP-USD", "USD-JPY", "USD-MXN")
+
+
+def amm_kind(base: str, zero_in: Sequence[bool]) -> str:
+    """The gas-table kind of an AMM operation by the directions of its hops:
+    ``amm_lock:10`` is a two-hop swap-and-lock paying token 0 of the first pool in and token 1
+    of the second."""
+    return f"{base}:{''.join('1' if z else '0' for z in zero_in)}"
+
+
+def _measure_amm(release: str) -> dict[str, int]:
+    """Execution gas of the AMM operations (the router's swap and lock in each direction of
+    one and two hops, its reclaim, the arbitrageur's pool swaps, and their reverts), each
+    measured on its second run, in the warm state the contracts ledger sets up."""
+    from settlement import ContractRevert, minter_name
+    from settlement.clients import LockTerms
+
+    genesis = 1_767_225_600
+    unit = 10**TOKEN_DECIMALS
+    depth = 10**6 * unit
+    setups = [PoolSetup(k, 30, depth, depth) for k in _MEASURE_POOLS]
+    ccys = sorted({c for s in setups for c in s.currencies})
+    s_acc, b_acc, arb = "bank:S", "bank:B", "arbitrageur"
+    holders = [(s_acc, c) for c in ccys] + [(b_acc, c) for c in ccys]
+    led = ContractLedger(ccys, holders, genesis, 5, GasTable({}, release), setups, arb)
+    chain, stack, router, pools = led.chain, led.stack, led.router, led.pools
+    chain.set_automine(True)
+    reg = _registry()
+    exec_gas: dict[str, int] = {}
+    for c in ccys:
+        stack.tokens[c].mint(s_acc, 10**5 * unit, sender=minter_name(c))
+    agent = chain.address_of(b_acc) if release == "attestation" else ZERO_ADDRESS
+    hl = ZERO32 if release == "attestation" else hashlib.sha256(b"p" * 32).digest()
+    n = 0
+
+    def gas_of(kind: str, contract: str, function: str, args: tuple[Any, ...],
+               send: Callable[[], Any]) -> None:
+        data = reg.encode_call(contract, function, args)
+        try:
+            used = send().gas_used
+        except ContractRevert as exc:
+            kind = f"{kind}!{exc.error}"
+            used = int(exc.gas_used or 0)
+        exec_gas[kind] = used - 21_000 - 4 * intrinsic_tokens(data)
+
+    def terms(token: str, deadline: int) -> tuple[Any, ...]:
+        nonlocal n
+        n += 1
+        return (token, chain.address_of(b_acc), 0, deadline, hl, agent, 5,
+                keccak(text=f"amm measure {n}"))
+
+    paths = [("EUR", "USD", ()), ("USD", "EUR", ()), ("EUR", "MXN", ("USD",)),
+             ("MXN", "EUR", ("USD",)), ("MXN", "JPY", ("USD",)), ("EUR", "GBP", ("USD",))]
+    amount = 1234 * unit + 567_891
+    last: tuple[Any, ...] = ()
+    for src, dst, via in paths:
+        hops = [src, *via, dst]
+        legs = []
+        for a, b in zip(hops, hops[1:], strict=False):
+            key = next(k for k in _MEASURE_POOLS if set(k.split("-")) == {a, b})
+            legs.append((key, key.split("-")[0] == a))
+        kind = amm_kind("amm_lock", [z for _, z in legs])
+        p1 = pools[legs[0][0]].address
+        p2 = pools[legs[1][0]].address if len(legs) == 2 else ZERO_ADDRESS
+        tok_in, tok_out = stack.tokens[src].address, stack.tokens[dst].address
+        for _ in range(2):      # the second run is the steady state
+            now = chain.latest_timestamp()
+            args = (tok_in, amount, p1, p2, 0, now + 600, terms(tok_out, now + 3_600))
+            r = router._tx("swapAndLock", *args, sender=s_acc)
+            data = reg.encode_call("AmmRouter", "swapAndLock", args)
+            exec_gas[kind] = r.gas_used - 21_000 - 4 * intrinsic_tokens(data)
+            out = [e for e in r.events if e.name == "SwappedAndLocked"][0].args["amountOut"]
+            last = (*args[6][:2], out, *args[6][3:])
+        now = chain.latest_timestamp()
+        high = (tok_in, amount, p1, p2, 2**255, now + 600, terms(tok_out, now + 3_600))
+        gas_of(kind, "AmmRouter", "swapAndLock", high,
+               lambda a=high: router._tx("swapAndLock", *a, sender=s_acc))   # type: ignore[misc]
+        late = (tok_in, amount, p1, p2, 0, now, terms(tok_out, now + 3_600))
+        gas_of(kind, "AmmRouter", "swapAndLock", late,
+               lambda a=late: router._tx("swapAndLock", *a, sender=s_acc))   # type: ignore[misc]
+    # reclaim of the last lock after its deadline
+    chain.set_next_block_timestamp(int(last[3]))
+    lt = LockTerms(last[0], last[1], last[2], last[3], last[4], last[5], last[7], last[6])
+    gas_of("amm_reclaim", "AmmRouter", "reclaim", (lt.as_abi(),),
+           lambda: router.reclaim(lt, sender=s_acc))
+    # the arbitrageur's direct pool swaps
+    pool = pools["USD-MXN"]
+    for zero_in in (True, False):
+        kind = amm_kind("amm_swap", [zero_in])
+        tok = stack.tokens["USD" if zero_in else "MXN"].address
+        arb_addr = chain.address_of(arb)
+        for _ in range(2):
+            now = chain.latest_timestamp()
+            sw = (tok, amount, 0, arb_addr, now + 600)
+            gas_of(kind, "AmmPool", "swap", sw,
+                   lambda a=sw: pool._tx("swap", *a, sender=arb))   # type: ignore[misc]
+        now = chain.latest_timestamp()
+        for sw in ((tok, amount, 2**255, arb_addr, now + 600), (tok, amount, 0, arb_addr, now)):
+            gas_of(kind, "AmmPool", "swap", sw,
+                   lambda a=sw: pool._tx("swap", *a, sender=arb))   # type: ignore[misc]
+    return exec_gas

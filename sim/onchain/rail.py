@@ -95,6 +95,7 @@ from sim.money import (
     minor_exponent,
     percent_of,
 )
+from sim.onchain.arbitrage import AmmMarket, SwapOrder
 from sim.onchain.chains import ChainProfile, get_chain_profile
 from sim.onchain.fee_market import Congestion, FeeMarket
 from sim.onchain.ledger import (
@@ -379,7 +380,7 @@ class OnChainRail:
 
     def __init__(self, env: simpy.Environment, network: BankNetwork, spec: OnChainSpec,
                  profile: ChainProfile, ledger: Ledger, market: FeeMarket, seed: int,
-                 builder: ResultsBuilder | None = None, *,
+                 builder: ResultsBuilder | None = None, amm: AmmMarket | None = None, *,
                  events: EventSchedule | None = None) -> None:
         self.env, self.net, self.spec, self.profile = env, network, spec, profile
         self.events = events or EventSchedule.none()
@@ -387,6 +388,10 @@ class OnChainRail:
         self.ledger = ledger
         self.producer = BlockProducer(env, ledger, market, profile, env.now,
                                       self.events.halts_of(profile.name))
+        #: the AMM FX route (``fx.route = "amm"``): the pools, their swaps, the arbitrageurs
+        self.amm = amm
+        if amm is not None:
+            amm.attach(env, ledger.addresses, self.producer, market, profile)
         self.draws = PaymentDraws(seed, stream=_STREAM)
         self.out = builder or ResultsBuilder(RAIL)
         self.seed = seed
@@ -602,6 +607,11 @@ class OnChainRail:
         """The provider's terms for ``source`` -> ``target`` in ``segment`` (computed once)."""
         key = (source, target, segment)
         q = self._pairs.get(key)
+        if q is None and self.amm is not None:
+            # the pools' rate for a small amount (mid less the fees): the OUR gross-up's aim
+            dealt = self.amm.dealt_rate(source, target)
+            q = self._pairs[key] = _Pair(
+                dealt, dealt.scaleb(minor_exponent(target) - minor_exponent(source)), "")
         if q is None:
             dealt = self._dealt_rate(source, target, segment)
             rate = self.fx.rate(source, target)
@@ -645,6 +655,8 @@ class OnChainRail:
         acct = _Acct()
         n_tx = 0
         quote: tuple[int, float, float] | None = None   # the PvP quote's (seq, start, end)
+        swap: SwapOrder | None = None                   # the AMM route's conversion
+        fx_place = LP
 
         def step(kind: str, place: str, start: float, end: float, cost: int = 0,
                  ccy: str | None = None, detail: str = "") -> None:
@@ -695,8 +707,9 @@ class OnChainRail:
                 # (the provider's margin and every conversion's residue), so the steps'
                 # costs sum to the fees
                 assert route.pair is not None
-                put((pid, quote[0], "fx", LP, quote[1], quote[2],
-                     rec.fee_total_sent - acct.steps_cost, S, route.pair.detail))
+                put((pid, quote[0], "fx", fx_place, quote[1], quote[2],
+                     rec.fee_total_sent - acct.steps_cost, S,
+                     route.pair.detail if swap is None else self._amm_detail(swap)))
             out.add_payment(rec)
 
         def give_back(reason: str, status: str, value: int, value_ccy: str, place: str) -> None:
@@ -866,7 +879,20 @@ class OnChainRail:
 
         # 3. FX by PvP
         salt = keccak256(f"settlesim {self.seed} {pid}".encode())
-        if pair is not None:
+        amm = self.amm if pair is not None else None
+        if amm is not None:
+            # the AMM route: quote the pools; the swap goes with the lock (4.), one transaction
+            t = env.now
+            yield env.timeout(spec.fx.quote_seconds)
+            swap = amm.order(S, D, y * cS.tok)
+            fx_place = f"amm:{'+'.join(leg.pool for leg in swap.legs)}"
+            quote = (seq, t, env.now)   # the quote, written at the close with its cost
+            seq += 1
+            refusal = amm.refused(swap)
+            if refusal is not None:
+                give_back(refusal, "failed", y, S, fx_place)
+                return
+        if pair is not None and amm is None:
             if self._fx_outages:
                 off = events.fx_outage(env.now)
                 if off is not None:
@@ -958,17 +984,32 @@ class OnChainRail:
         deadline = int(env.now + spec.escrow.deadline_hours * 3600)
         lock_tok = x * tok_d
         lock_terms = (cD.token, b_addr, lock_tok, deadline, hashlock, agent, escrow_bps, salt)
-        op = TxOp("lock", s_acc, "SettlementEscrow", "escrow", "lock", (lock_terms,), pid,
-                  deadline, "DeadlineNotInFuture", parties=(s_addr,))
-        yield submit(op)
-        r = mined(op, f"lock {format_minor(x, D)} {route.lock_text}")
-        if not r.ok:
-            if r.error == "AccountBlacklisted":
-                freeze_out(f"escrow lock refused, the ordering bank's account blacklisted "
-                           f"({self._listed(s_acc)})", x, D, s_acc)
+        payer = s_addr
+        if swap is not None:
+            assert amm is not None
+            lock_terms = (cD.token, b_addr, 0, deadline, hashlock, agent, escrow_bps, salt)
+            op = amm.lock_op(swap, s_acc, cS.token, lock_terms, pid, env.now)
+            yield submit(op)
+            r = mined(op, f"swap {format_minor(y, S)} in the pools and lock the output "
+                          f"{route.lock_text}")
+            if not r.ok:   # the swap reverted whole: the bank still holds what it sent
+                give_back(self._amm_failure(swap, r.error), "failed", y, S, chain_place)
                 return
-            give_back(f"escrow lock reverted: {r.error}", "failed", x, D, chain_place)
-            return
+            lock_tok, payer = swap.out, amm.router
+            x = lock_tok // tok_d
+            lock_terms = (cD.token, b_addr, lock_tok, deadline, hashlock, agent, escrow_bps, salt)
+        else:
+            op = TxOp("lock", s_acc, "SettlementEscrow", "escrow", "lock", (lock_terms,), pid,
+                      deadline, "DeadlineNotInFuture", parties=(s_addr,))
+            yield submit(op)
+            r = mined(op, f"lock {format_minor(x, D)} {route.lock_text}")
+            if not r.ok:
+                if r.error == "AccountBlacklisted":
+                    freeze_out(f"escrow lock refused, the ordering bank's account blacklisted "
+                               f"({self._listed(s_acc)})", x, D, s_acc)
+                    return
+                give_back(f"escrow lock reverted: {r.error}", "failed", x, D, chain_place)
+                return
 
         if S != D:
             back = self._back(D, S)
@@ -1002,7 +1043,7 @@ class OnChainRail:
         if not rejected:
             pre = preimage if spec.release == "hashlock" else ZERO32
             op = TxOp("release", b_acc, "SettlementEscrow", "escrow", "release",
-                      (s_addr, lock_terms, pre),
+                      (payer, lock_terms, pre),
                       pid, deadline, "LockExpired", parties=(b_addr,))
             yield submit(op)
             r = mined(op, route.release_text)
@@ -1023,7 +1064,7 @@ class OnChainRail:
                      f"release proven, payout owed until the sanction is lifted: "
                      f"{listed.label}")
                 op = TxOp("claim", b_acc, "SettlementEscrow", "escrow", "claim",
-                          (s_addr, lock_terms), pid, parties=(b_addr,))
+                          (payer, lock_terms), pid, parties=(b_addr,))
                 yield submit(op)
                 r = mined(op, "beneficiary bank claims the owed payout")
                 if not r.ok:
@@ -1044,7 +1085,8 @@ class OnChainRail:
                 step("escrow", chain_place, t, env.now, 0, S,
                      "waiting for the lock's deadline to refund it")
             op = TxOp("refund", s_acc, "SettlementEscrow", "escrow", "refund",
-                      (s_addr, lock_terms), pid, parties=(s_addr,))
+                      (s_addr, lock_terms), pid, parties=(s_addr,)) if swap is None else \
+                self.amm.reclaim_op(s_acc, lock_terms, pid)  # type: ignore[union-attr]
             yield submit(op)
             r = mined(op, "ordering bank refunds the lock after its deadline")
             if not r.ok and r.error == "AccountBlacklisted":
@@ -1146,6 +1188,17 @@ class OnChainRail:
             delivered = paid - f_off - f_ben
         close("credited", None, delivered, 0, fees, credited_at, S != D,
               report(delivered))
+
+    def _amm_detail(self, swap: SwapOrder) -> str:
+        assert self.amm is not None
+        return swap.describe(self.amm.fee_text(swap.legs), self.amm.limit_bps)
+
+    def _amm_failure(self, swap: SwapOrder, error: str | None) -> str:
+        if error == "SlippageExceeded":
+            return (f"AMM slippage beyond the limit: the swap reverted (SlippageExceeded), the "
+                    f"pools having moved past the {self.spec.fx.max_slippage_bps} bp slippage "
+                    "limit before it was mined")
+        return f"AMM swap reverted: {error}"
 
     def _redeem(self, ccy: str, args: tuple[Any, ...], who: str, pid: str,
                 mined: Callable[[TxOp, str], TxResult], step: Callable[..., None], S: str,
@@ -1304,22 +1357,26 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
                                                                 for p in payments} or {"USD"})
     clock = time.perf_counter()
     table = measure_rail_gas(spec.release)
+    amm = amm_market(network, payments, spec)
+    if amm is not None:
+        currencies = sorted(set(currencies) | amm.currencies())
     led: Ledger
     if mode == "contracts":
         if profile.block_time_s < 1 or profile.block_time_s != int(profile.block_time_s):
             raise InputError(f"the contracts ledger needs whole-second blocks; {profile.name} "
                              f"has {profile.block_time_s} s (use ledger='table')")
-        led = contracts_ledger(network, payments, spec, t0, events)
+        led = contracts_ledger(network, payments, spec, t0, amm, events)
         if record_blocks:
             led.record = []
     else:
-        led = GasTableLedger(currencies, table)
+        led = GasTableLedger(currencies, table, amm.setups if amm is not None else ())
     env = simpy.Environment(initial_time=t0)
     events = events or EventSchedule.none()
     market = fee_market(profile, seed, congestion,
                         [(h.start, h.end) for h in events.halts_of(profile.name)])
     builder = ResultsBuilder(RAIL)
-    rail = OnChainRail(env, network, spec, profile, led, market, seed, builder, events=events)
+    rail = OnChainRail(env, network, spec, profile, led, market, seed, builder, amm,
+                       events=events)
     rail.submit(payments)
     setup_s = time.perf_counter() - clock
     # the EVM's objects are its own affair: the collector runs as usual with contracts
@@ -1348,6 +1405,9 @@ def run(network: BankNetwork | None = None, workload: Workload | None = None, se
         "timing": {"setup_s": setup_s, "simulate_s": simulate_s,
                    "simulate_cpu_s": simulate_cpu_s},
     }
+    if amm is not None:
+        meta["arbitrage"] = list(amm.trades)
+        meta["amm_pools"] = {k: (m.reserve0, m.reserve1) for k, m in amm.pools.mirrors.items()}
     if isinstance(led, ContractLedger):
         meta["supply_check"] = led.check_supply()
         meta["timing"]["mine_s"] = led.mine_s
@@ -1377,13 +1437,32 @@ def _overflow_hint(profile: ChainProfile, congestion: Sequence[Congestion]) -> s
             "without bound, and gas with it; shorten the episodes or lower their utilisation")
 
 
+def amm_market(network: BankNetwork, payments: Sequence[Payment],
+               spec: OnChainSpec) -> AmmMarket | None:
+    """The pools (seeded) and arbitrageurs of the AMM route for these payments; ``None`` with
+    the provider route. ``InputError`` for a pool naming a currency the network lacks, or a
+    conversion no pool path serves."""
+    if spec.fx.route != "amm":
+        return None
+    problems = spec.fx.check_pools(network.fx.per_base)
+    if problems:
+        raise InputError(problems[0])
+    pairs = sorted({(p.currency_sent, p.currency_delivered) for p in payments})
+    return AmmMarket(spec.fx, network.fx.rate, pairs)
+
+
 def contracts_ledger(network: BankNetwork, payments: Sequence[Payment], spec: OnChainSpec,
-                     t0: int, events: EventSchedule | None = None) -> ContractLedger:
-    """The contracts ledger ``run`` builds for these payments (deployed, warm, funded)."""
+                     t0: int, amm: AmmMarket | None = None,
+                     events: EventSchedule | None = None) -> ContractLedger:
+    """The contracts ledger ``run`` builds for these payments (deployed, warm, funded; with
+    the AMM route, the router and the pools too)."""
     currencies = sorted({p.currency_sent for p in payments} | {p.currency_delivered
                                                                 for p in payments} or {"USD"})
+    if amm is not None:
+        currencies = sorted(set(currencies) | amm.currencies())
     led = ContractLedger(currencies, _holders(payments, events), t0 - 3_600,
-                         spec.escrow.fee_bps, measure_rail_gas(spec.release))
+                         spec.escrow.fee_bps, measure_rail_gas(spec.release),
+                         amm.setups if amm is not None else ())
     _fund_provider(led, payments, spec, network)
     return led
 

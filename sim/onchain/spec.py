@@ -13,21 +13,31 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from sim.calendar import BusinessCalendar, CalendarError
 from sim.errors import InputError, error_field, read_toml
 
 __all__ = [
     "DEFAULT_ONCHAIN_PATH",
+    "ArbitrageSpec",
     "Duration",
     "OnChainSpec",
     "OnChainSpecError",
+    "PoolSpec",
     "RampSpec",
+    "pair_currencies",
 ]
 
 DEFAULT_ONCHAIN_PATH = Path(__file__).parents[1] / "data" / "onchain.toml"
@@ -78,13 +88,131 @@ class SegmentBps(_M):
     wholesale: int = Field(ge=0, lt=10_000)
 
 
+FxRoute = Literal["provider", "amm"]
+
+
+def pair_currencies(pair: str) -> tuple[str, str]:
+    """The two currencies of a pool's pair key ``"USD-MXN"``; ``ValueError`` naming the
+    form otherwise.
+
+    >>> pair_currencies("USD-MXN")
+    ('USD', 'MXN')
+    """
+    parts = pair.split("-")
+    if len(parts) != 2 or not all(len(c) == 3 and c.isascii() and c.isalpha() and c.isupper()
+                                  for c in parts):
+        raise ValueError(f"{pair!r} is not a currency pair such as 'USD-MXN'")
+    if parts[0] == parts[1]:
+        raise ValueError(f"{pair!r} pairs a currency with itself")
+    return parts[0], parts[1]
+
+
+class PoolSpec(_M):
+    """A constant-product pool of two currencies' stablecoins."""
+
+    depth_usd: float = Field(description="USD value of each side's reserve at the mid rate")
+    fee_bps: int = Field(default=30, description="the pool's fee on the input, in bp")
+    sources: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("depth_usd")
+    @classmethod
+    def _depth(cls, v: float) -> float:
+        if not (math.isfinite(v) and v > 0):
+            raise ValueError(f"depth {v} must be a positive USD amount: a pool with zero "
+                             "depth cannot quote")
+        return v
+
+    @field_validator("fee_bps")
+    @classmethod
+    def _fee(cls, v: int) -> int:
+        if not 0 <= v < 10_000:
+            raise ValueError(f"fee {v} bp is not a fee a pool can charge: it must be at "
+                             "least 0 and below 10000 bp (100%)")
+        return v
+
+
+class ArbitrageSpec(_M):
+    """Arbitrageurs trading each pool back toward the FX mid."""
+
+    enabled: bool = True
+    latency_s: float = Field(default=60.0, ge=0,
+                             description="seconds from a pool's move to their trade")
+    funding_rate: float = Field(default=0.05, ge=0, le=1,
+                                description="annual cost of the inventory they trade with")
+    hold_hours: float = Field(default=24.0, ge=0,
+                              description="hours their inventory is tied up per trade")
+    min_profit_usd: float = Field(default=0.0, ge=0)
+    sources: dict[str, str] = Field(default_factory=dict)
+
+
 class FxSpec(_M):
     spread_bps: SegmentBps
     inventory_usd: float = Field(ge=0)
     replenish: Literal["wait", "fail"] = "wait"
     replenish_usd: float = Field(gt=0)
     quote_seconds: float = Field(ge=0)
+    route: FxRoute = "provider"
+    max_slippage_bps: int = 100
+    hub: str = "USD"
+    pools: dict[str, PoolSpec] = Field(default_factory=dict)
+    arbitrage: ArbitrageSpec = ArbitrageSpec()
     sources: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("max_slippage_bps")
+    @classmethod
+    def _slippage(cls, v: int) -> int:
+        if not 0 < v < 10_000:
+            raise ValueError(f"slippage limit {v} bp must lie strictly between 0 and "
+                             "10000 bp (0% and 100%)")
+        return v
+
+    @field_validator("pools")
+    @classmethod
+    def _pairs(cls, pools: dict[str, PoolSpec]) -> dict[str, PoolSpec]:
+        seen: dict[frozenset[str], str] = {}
+        for key in pools:
+            pair = frozenset(pair_currencies(key))
+            if pair in seen:
+                raise ValueError(f"{key!r} and {seen[pair]!r} are the same pool; keep one")
+            seen[pair] = key
+        return pools
+
+    @model_validator(mode="after")
+    def _route_pools(self) -> FxSpec:
+        if self.route == "amm" and not self.pools:
+            raise ValueError("route 'amm' needs at least one pool in fx.pools")
+        return self
+
+    def pool_for(self, a: str, b: str) -> tuple[str, PoolSpec] | None:
+        """The pool of the pair ``a``/``b`` (either order), with its key; ``None`` if none."""
+        for key in (f"{a}-{b}", f"{b}-{a}"):
+            pool = self.pools.get(key)
+            if pool is not None:
+                return key, pool
+        return None
+
+    def pool_path(self, source: str, target: str) -> list[tuple[str, str]] | None:
+        """The pools a conversion ``source`` -> ``target`` swaps through, as ``(from, to)``
+        legs: the direct pool, else two hops through :attr:`hub`; ``None`` if neither."""
+        if self.pool_for(source, target) is not None:
+            return [(source, target)]
+        hub = self.hub
+        if hub not in (source, target) and self.pool_for(source, hub) is not None \
+                and self.pool_for(hub, target) is not None:
+            return [(source, hub), (hub, target)]
+        return None
+
+    def check_pools(self, currencies: Iterable[str], path: str = "fx.pools") -> list[str]:
+        """Problems (one line each) with the pools against the network's ``currencies``:
+        a pair naming a currency it does not have."""
+        known = set(currencies)
+        problems = []
+        for key in self.pools:
+            unknown = [c for c in pair_currencies(key) if c not in known]
+            if unknown:
+                problems.append(f'{path}."{key}": unknown pair: {", ".join(unknown)} is not a '
+                                f"currency of the network (known: {', '.join(sorted(known))})")
+        return problems
 
 
 class RampSpec(_M):
@@ -181,5 +309,5 @@ class OnChainSpec(_M):
             problems = []
             for err in exc.errors():
                 loc = error_field(err["loc"], brackets=False) or "(top level)"
-                problems.append(f"{loc}: {err['msg']}")
+                problems.append(f"{loc}: {err['msg'].removeprefix('Value error, ')}")
             raise OnChainSpecError(path, problems) from None

@@ -66,9 +66,10 @@ def test_every_public_name_imports(package: str) -> None:
 
 def test_no_module_of_sim_outside_a_sub_package_but_the_shared_basics() -> None:
     top = sorted(p.stem for p in (ROOT / "sim").glob("*.py"))
-    assert top == ["__init__", "calendar", "draws", "errors", "money", "publish", "results"]
+    assert top == ["__init__", "calendar", "draws", "errors", "events", "money", "publish",
+                   "results"]
     packages = sorted(p.parent.name for p in (ROOT / "sim").glob("*/__init__.py"))
-    assert packages == ["banking", "cli", "experiments", "onchain", "outputs"]
+    assert packages == ["banking", "cli", "experiments", "onchain", "outputs", "terra"]
     for pkg in packages:
         doc = importlib.import_module(f"sim.{pkg}").__doc__ or ""
         assert "layer" in doc.lower(), f"sim.{pkg} does not say its layer"

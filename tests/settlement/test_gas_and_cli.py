@@ -132,3 +132,19 @@ def test_demo_runs_the_payment_end_to_end() -> None:
     assert any("both legs settle atomically" in s for s in steps)
     # 250 x 17.25 = 4,312.50 less the 30 bp spread = 4,299.5625, less the 10 bp escrow fee
     assert "payee received 4,295.26 MXN" in out
+
+
+def test_an_amm_payment_spends_two_transactions_and_less_gas_than_the_provider_route(
+    measured: dict
+) -> None:
+    amm, base = measured["amm_payment"], measured["baseline_payment"]
+    assert set(amm["operations"]) == {"mint", "swap_and_lock", "release", "redeem", "burn"}
+    assert amm["transactions"] == len(base["operations"]) - 2 == 5
+    assert amm["gas"] == sum(amm["operations"].values()) < base["gas"]
+    # one transaction does what the PvP funding, its settlement and the lock did in three
+    assert amm["operations"]["swap_and_lock"] < (base["operations"]["fx_fund"]
+                                                 + base["operations"]["fx_settle"]
+                                                 + base["operations"]["lock"])
+    ops = measured["operations"]
+    assert ops["amm_swap_and_lock"]["gas"] < ops["amm_swap_and_lock_2hops"]["gas"]
+    assert ops["amm_add_liquidity_first"]["gas"] > ops["amm_add_liquidity"]["gas"]

@@ -40,6 +40,13 @@ def test_parse_grid_keeps_order_and_promotes_int_float() -> None:
     assert all(type(v) is float for v in g["onchain.escrow.fee_bps"])
 
 
+def test_a_path_part_may_name_a_pool_s_pair_or_a_corridor() -> None:
+    g = parse_grid(["onchain.fx.pools.EUR-XOF.depth_usd=5000000,50000000",
+                    "workload.shares.US-MX=0,1"])
+    assert g == {"onchain.fx.pools.EUR-XOF.depth_usd": [5000000, 50000000],
+                 "workload.shares.US-MX": [0, 1]}
+
+
 @pytest.mark.parametrize(("spec", "message"), [
     ("payments", "expected PARAM=V1,V2"),
     ("=1,2", "is not a parameter path"),
