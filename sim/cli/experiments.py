@@ -76,7 +76,7 @@ def _print_kpis(res: Any, out: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from sim.outputs.report import kpi_rows, paired_rows
+    from sim.outputs.report import event_rows, kpi_rows, paired_rows
 
     summ = res.summary()
     header, rows = kpi_rows(summ)
@@ -96,6 +96,14 @@ def _print_kpis(res: Any, out: Path | None) -> None:
         for r in prow:
             pt.add_row(*r)
         console.print(pt)
+    eh, erows = event_rows(summ)
+    if erows:
+        et = Table(title="what the events cost, against the twin run without them")
+        for i, h in enumerate(eh):
+            et.add_column(h, justify="left" if i == 0 else "right")
+        for r in erows:
+            et.add_row(*r)
+        console.print(et)
     if summ.get("ci_method"):
         console.print(f"intervals: {summ['ci_method']}", style="dim")
     if summ.get("ci_warning"):

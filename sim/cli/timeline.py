@@ -99,7 +99,8 @@ def _from_run(args: argparse.Namespace) -> Any:
     return from_results((payments, steps), args.payment, network=settings["network"],
                         spec=settings.get("spec"),
                         chain=getattr(chain, "name", chain or "") or "",
-                        grid_point=args.grid_point, replication=args.replication)
+                        grid_point=args.grid_point, replication=args.replication,
+                        events=settings.get("events"))
 
 
 def _simulated(args: argparse.Namespace) -> Any:

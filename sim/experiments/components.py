@@ -477,8 +477,8 @@ def _events(sc: Scenario, net: Any, chain: Any, window: tuple[datetime, datetime
                 last = tp
             for b in sorted(ev.policies or {}):
                 if banks is not None and b not in banks:
-                    problems.append(f"{field_path(here, 'policies', b)}: no such bank in the "
-                                    "network; allowed: a bank id of the network")
+                    problems.append(f"{field_path('events', i, 'policies', b)}: no such bank in "
+                                    "the network; allowed: a bank id of the network")
                     bad = True
             if bad:
                 continue

@@ -82,7 +82,8 @@ def _as_scenario(scenario: Scenario | str | Path) -> Scenario:
 
 def run_scenario(scenario: Scenario, *, payments: int | None = None, seed: int | None = None,
                  replication: int = 0, ledger: str | None = None,
-                 progress: Callable[[str], None] | None = None) -> Results:
+                 progress: Callable[[str], None] | None = None,
+                 keep_twin: bool = False) -> Results:
     """One replication of ``scenario``: every rail on the same seeded workload.
 
     Parameters
@@ -94,13 +95,19 @@ def run_scenario(scenario: Scenario, *, payments: int | None = None, seed: int |
     replication : which replication (recorded in ``meta``; derives the seed)
     ledger : ``"contracts"`` or ``"table"`` (default ``scenario.onchain.ledger``)
     progress : called with the rail's name after each rail
+    keep_twin : with events, also keep the twin run's :class:`~sim.results.Results` in
+        ``meta["twin"]`` (it is never published as the run's tables)
 
     Returns
     -------
     Results
         The tables of docs/architecture.md (columns unchanged; payment ids as drawn) with
         ``meta`` holding ``scenario``, ``replication``, ``seed``,
-        ``scenario_seed`` and each rail's own meta.
+        ``scenario_seed`` and each rail's own meta. When the scenario has events
+        (``[[events]]``, or ``[[congestion]]`` episodes), every rail also runs the
+        *twin*: the same payments and seed without any event, and ``meta["events"]``
+        holds what the events cost against it
+        (:class:`~sim.experiments.stress.EventCosts`).
 
     >>> from sim.experiments.scenario import Scenario
     >>> r = run_scenario(Scenario(name="x", payments=10), seed=3)
@@ -127,24 +134,42 @@ def run_scenario(scenario: Scenario, *, payments: int | None = None, seed: int |
     wl = Workload.generate(comp.workload_spec, seed=s, n_payments=n, network=comp.network,
                            start=comp.start, days=comp.days,
                            segments=scenario.workload.segments)
-    parts = []
+    events = comp.events if comp.events else None
     rates = dict(scenario.liquidity.rates)
-    for rail in scenario.rails:
-        if rail == "correspondent":
-            parts.append(correspondent.run(comp.network, wl, s,
-                                           policy=scenario.correspondent.policy,
-                                           via=scenario.correspondent.via, rates=rates))
-        else:
-            parts.append(onchain.run(comp.network, wl, s, spec=comp.onchain_spec,
-                                     chain=comp.chain, ledger=mode,
-                                     congestion=comp.congestion, rates=rates))
-        if progress is not None:
-            progress(rail)
-    res = Results.concat(parts)
+
+    def rails(events: Any, congestion: Any, progress: Callable[[str], None] | None,
+              balances: bool = True) -> Results:
+        parts = []
+        for rail in scenario.rails:
+            if rail == "correspondent":
+                parts.append(correspondent.run(comp.network, wl, s,
+                                               policy=scenario.correspondent.policy,
+                                               via=scenario.correspondent.via,
+                                               events=events, rates=rates,
+                                               balances=balances))
+            else:
+                parts.append(onchain.run(comp.network, wl, s, spec=comp.onchain_spec,
+                                         chain=comp.chain, ledger=mode,
+                                         congestion=congestion, events=events, rates=rates,
+                                         balances=balances))
+            if progress is not None:
+                progress(rail)
+        return Results.concat(parts)
+
+    res = rails(events, comp.congestion, progress)
     res.meta.update({"scenario": scenario.name, "replication": replication, "seed": s,
                      "scenario_seed": scenario.seed, "payments": len(wl),
                      "rails": list(scenario.rails), "ledger": mode,
                      "horizon": (wl.start, wl.end)})
+    if events:
+        # the twin: the same payments (this workload, this seed) without any event
+        from sim.events import EventSchedule
+        from sim.experiments.stress import event_costs
+
+        twin = rails(EventSchedule.none(), (), None, balances=False)
+        res.meta["events"] = event_costs(res, twin, events, comp.network.fx)
+        if keep_twin:
+            res.meta["twin"] = twin
     return res
 
 

@@ -27,8 +27,8 @@ from sim.experiments.liquidity import (
 )
 from sim.results import Results, within_1bd
 
-__all__ = ["CI_LEVEL", "MIN_REPLICATIONS", "extended_summary", "median_interval",
-           "paired_differences", "replication_mean_interval"]
+__all__ = ["CI_LEVEL", "MIN_REPLICATIONS", "events_summary", "extended_summary",
+           "median_interval", "paired_differences", "replication_mean_interval"]
 
 CI_LEVEL = 0.95
 #: fewer replications than this get no interval across replications, and a warning
@@ -381,6 +381,97 @@ def _add_cis(doc: dict[str, Any], reps: Sequence[Any], calendars: Any) -> None:
             put(k, cl.exposure((cl.sender == bank) & (cl.rail == rail)))
 
 
+# ---------------------------------------------------------------------------
+# what the events cost (sim.experiments.stress), pooled over replications
+# ---------------------------------------------------------------------------
+#: how ``summary.json``'s ``events`` section pools the replications
+EVENTS_METHOD = ("each replication against its twin (the same payments and seed without "
+                 "any event); counts summed over replications, affected_share and the "
+                 "extra-latency quantiles over the pooled payments, the USD values and "
+                 "drain times the mean over replications; ci95 (5 or more replications): "
+                 "the cluster bootstrap over replications of the other KPIs for shares and "
+                 "quantiles, the bootstrap of the mean over replications for the rest")
+
+
+def _mean(vals: Sequence[float | None]) -> float | None:
+    xs = [float(v) for v in vals if v is not None]
+    return float(np.mean(xs)) if xs else None
+
+
+def events_summary(replications: Sequence[Any]) -> dict[str, Any] | None:
+    """``summary.json``'s ``events`` section, or None when the run had no events.
+
+    ``{"events": [...], "method": ..., "rails": {rail: E}}``: the events as
+    :meth:`~sim.events.EventSchedule.describe` lists them, and per rail the measures
+    of :mod:`sim.experiments.stress` over every replication (``meta["events"]``):
+    the counts (``payments``, ``affected``, ``returned``, ``failed``) summed,
+    ``affected_share`` and ``extra_latency_p50_s`` / ``_p90_s`` over the pooled
+    payments, the USD values the mean over replications, ``events`` per event
+    (``in_flight`` and ``still_frozen`` summed, ``drained_after_s`` the mean over
+    the replications where it is defined); with :data:`MIN_REPLICATIONS` or more
+    replications a ``ci95`` of each measure but the counts, in E and in each event.
+    """
+    from sim.experiments.stress import MEAN_MEASURES
+
+    costs = [r.meta.get("events") for r in replications]
+    if not costs or any(c is None for c in costs):
+        return None
+    n_r = len(costs)
+    with_ci = n_r >= MIN_REPLICATIONS
+    weights = np.random.default_rng(_BOOT_SEED).multinomial(
+        n_r, np.full(n_r, 1 / n_r), size=_BOOTSTRAP).astype(float) if with_ci else None
+    rails: dict[str, Any] = {}
+    for rail in sorted({r for c in costs for r in c.rails}):
+        ms = [c.rails.get(rail) for c in costs]
+        got = [m for m in ms if m is not None]
+        e: dict[str, Any] = {k: sum(int(m[k]) for m in got)
+                             for k in ("payments", "affected")}
+        e["affected_share"] = e["affected"] / e["payments"] if e["payments"] else None
+        lat, rep = [], []
+        for r, c in enumerate(costs):
+            a = c.affected
+            x = a.loc[a["rail"] == rail, "extra_latency_s"].to_numpy(dtype=float)
+            x = x[np.isfinite(x)]
+            lat.append(x)
+            rep.append(np.full(len(x), r))
+        lat_all = np.concatenate(lat) if lat else np.array([])
+        rep_all = np.concatenate(rep).astype(np.int64) if rep else np.array([], np.int64)
+        e["extra_latency_p50_s"] = float(np.quantile(lat_all, 0.5)) if len(lat_all) else None
+        e["extra_latency_p90_s"] = float(np.quantile(lat_all, 0.9)) if len(lat_all) else None
+        for k in ("returned", "failed"):
+            e[k] = sum(int(m[k]) for m in got)
+        for k in MEAN_MEASURES:
+            e[k] = _mean([m[k] for m in got])
+        per_event = []
+        for j, ev in enumerate(got[0]["events"]):
+            rows = [m["events"][j] for m in got]
+            drained = [x["drained_after_s"] for x in rows]
+            item: dict[str, Any] = {
+                "index": ev["index"], "label": ev["label"],
+                "in_flight": sum(x["in_flight"] for x in rows),
+                "still_frozen": sum(x["still_frozen"] for x in rows),
+                "drained_after_s": _mean(drained)}
+            if with_ci:
+                item["ci95"] = {"drained_after_s": replication_mean_interval(drained)}
+            per_event.append(item)
+        if weights is not None:
+            aff = np.array([m["affected"] if m else 0 for m in ms], dtype=float)
+            pay = np.array([m["payments"] if m else 0 for m in ms], dtype=float)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                share = (weights @ aff) / (weights @ pay)
+            q = _wquantiles(lat_all, rep_all, weights, (0.5, 0.9))
+            ci: dict[str, Any] = {
+                "affected_share": _pct_interval(share),
+                "extra_latency_p50_s": _pct_interval(q[:, 0]) if len(lat_all) else None,
+                "extra_latency_p90_s": _pct_interval(q[:, 1]) if len(lat_all) else None}
+            for k in MEAN_MEASURES:
+                ci[k] = replication_mean_interval([m[k] for m in got])
+            e["ci95"] = ci
+        e["events"] = per_event
+        rails[rail] = e
+    return {"events": list(costs[0].events), "method": EVENTS_METHOD, "rails": rails}
+
+
 def extended_summary(replications: Sequence[Any], scenario: str, seed: int | None,
                      calendars: Any = None, *, seeds: Sequence[int] | None = None
                      ) -> dict[str, Any]:
@@ -408,6 +499,8 @@ def extended_summary(replications: Sequence[Any], scenario: str, seed: int | Non
     * in every K the liquidity and settlement-risk KPIs of
       :mod:`sim.experiments.liquidity` (all-in cost, exposure), and ``banks``: per
       ordering bank and rail, its exposure (with ``ci95`` as above).
+    * when the scenario has events, ``events``: what they cost against the twin runs
+      (:func:`events_summary`).
     """
     reps = list(replications)
     if len(reps) == 1:
@@ -438,5 +531,8 @@ def extended_summary(replications: Sequence[Any], scenario: str, seed: int | Non
                              f"values; run --replications {MIN_REPLICATIONS} or more")
     doc["paired_ci_method"] = (f"percentile bootstrap of the median over payments credited on "
                                f"both rails, {_BOOTSTRAP} resamples")
+    ev = events_summary(reps)
+    if ev is not None:
+        doc["events"] = ev
     return doc
 

@@ -30,6 +30,12 @@ Files written to the output directory (each atomically):
   with fewer than 5 replications, and ``interval_warning`` says so);
 * ``figures/sensitivity.png``: each KPI against each swept parameter, one line per rail.
 
+When the scenario has events, every run also runs its twin (the same payments
+without them, :func:`sim.experiments.runner.run_scenario`), and each grid point of
+``sweep_summary.json`` gains ``events``: the events, and per rail every measure of
+:mod:`sim.experiments.stress` per replication with its mean and interval (as the
+KPIs), and ``drained_after_s`` per event likewise.
+
 Example
 -------
 >>> grid = parse_grid(["onchain.chain=ethereum-l1,fast-ledger", "payments=20,40"])
@@ -304,6 +310,9 @@ class TaskOutput:
     steps_bytes: bytes | None = None
     balances_path: str | None = None
     balances_bytes: bytes | None = None
+    #: with events: the run's costs against its twin (``{"events": [...], "rails":
+    #: {rail: {measure: value, "drained_after_s": [per event]}}}``)
+    events: dict[str, Any] | None = None
 
 
 def _part_name(g: int, r: int, table: str) -> str:
@@ -359,6 +368,12 @@ def run_task(task: SweepTask) -> TaskOutput:
     k = {str(rail): kpis(g, cal) for rail, g in res.payments.groupby("rail", sort=True)}
     out = TaskOutput(task.grid_point, task.replication, task.seed, len(res.payments),
                      len(res.steps), k, 0.0)
+    costs = res.meta.get("events")
+    if costs is not None:
+        out.events = {"events": costs.events, "rails": {
+            rail: {**{m: v for m, v in c.items() if m != "events"},
+                   "drained_after_s": [e["drained_after_s"] for e in c["events"]]}
+            for rail, c in costs.rails.items()}}
     tables = [("payments", res.payments), ("steps", res.steps)]
     if res.balances is not None:
         tables.append(("balances", res.balances))
@@ -417,9 +432,35 @@ def summarize(scenario: Scenario, grid: Mapping[str, Sequence[Any]],
                 vals = [k.get(name) if k else None for k in ks]
                 entry[name] = {**_interval(vals), "values": vals}
             by_rail[rail] = entry
-        doc["points"].append({"grid_point": gp.index, "params": gp.params,
-                              "seeds": [o.seed for o in outs], "rails": by_rail})
+        point: dict[str, Any] = {"grid_point": gp.index, "params": gp.params,
+                                 "seeds": [o.seed for o in outs], "rails": by_rail}
+        if any(o.events is not None for o in outs):
+            point["events"] = _events_point(outs)
+        doc["points"].append(point)
     return doc
+
+
+def _events_point(outs: Sequence[TaskOutput]) -> dict[str, Any]:
+    """A grid point's ``events``: the events, and per rail each measure of
+    :mod:`sim.experiments.stress` per replication with the mean and its interval (as the
+    KPIs), the drain time per event likewise."""
+    from sim.experiments.stress import MEASURES
+
+    evs = [o.events for o in outs if o.events is not None]
+    rails: dict[str, Any] = {}
+    for rail in sorted({r for e in evs for r in e["rails"]}):
+        ms = [e["rails"].get(rail) for e in evs]
+        entry: dict[str, Any] = {}
+        for name in MEASURES:
+            vals = [m.get(name) if m else None for m in ms]
+            entry[name] = {**_interval(vals), "values": vals}
+        n_ev = len(evs[0]["events"])
+        entry["drained_after_s"] = []
+        for j in range(n_ev):
+            vals = [m["drained_after_s"][j] if m else None for m in ms]
+            entry["drained_after_s"].append({**_interval(vals), "values": vals})
+        rails[rail] = entry
+    return {"events": evs[0]["events"], "rails": rails}
 
 
 def summary_frame(doc: Mapping[str, Any]) -> pd.DataFrame:

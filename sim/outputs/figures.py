@@ -10,7 +10,10 @@ and returns a :class:`matplotlib.figure.Figure`:
 * :func:`latency_heatmap`: median latency by hour of the week of creation (sender's local time),
   one panel per rail: cut-off and weekend effects;
 * :func:`paired_differences`: per payment credited on both rails, on-chain minus
-  correspondent latency and cost.
+  correspondent latency and cost;
+* :func:`value_in_flight`: with events, the value in flight over time per rail, the run
+  with the events against its twin without them, the event windows shaded
+  (:func:`event_figures` gives it for a run's results, or nothing without events).
 
 :func:`render_figures` gives every figure as PNG bytes and :func:`write_figures`
 writes them atomically.
@@ -27,7 +30,7 @@ Example
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +51,12 @@ __all__ = [
     "FIGURES",
     "RAIL_COLOURS",
     "cost_breakdown",
+    "event_figures",
     "latency_ecdf",
     "latency_heatmap",
     "paired_differences",
     "render_figures",
+    "value_in_flight",
     "write_figures",
 ]
 
@@ -276,6 +281,66 @@ def paired_differences(payments: pd.DataFrame) -> Figure:
         a2.set_title("Paired cost difference", loc="left")
         a2.legend(frameon=False)
         return fig
+
+
+_EVENT_COLOURS = ("#e08a00", "#7f3c8d", "#11a579", "#3969ac", "#f2b701", "#e73f74")
+
+
+def value_in_flight(flight: pd.DataFrame, events: Sequence[Any]) -> Figure:
+    """Value in flight (USD at mid rates) over time, one panel per rail: the run with the
+    events (solid) and its twin without them (dashed), each event's window shaded and
+    labelled (``events``: :class:`~sim.events.Event` objects).
+
+    ``flight`` has the columns of :attr:`sim.experiments.stress.EventCosts.flight`
+    (``rail``, ``t`` in POSIX seconds, ``event_usd``, ``twin_usd``).
+    """
+    with plt.rc_context(_STYLE):
+        rails = _rails(flight) if len(flight) else []
+        fig, axes = plt.subplots(max(len(rails), 1), 1, figsize=(7.6, 2.3 * max(len(rails), 1)
+                                                                 + 0.6),
+                                 layout="constrained", squeeze=False, sharex=True)
+        if not rails:
+            _empty(axes[0, 0], "no payments")
+            return fig
+        for ax, rail in zip(axes[:, 0], rails, strict=True):
+            f = flight[flight["rail"] == rail]
+            t = pd.to_datetime(f["t"].to_numpy(), unit="s", utc=True)
+            colour = RAIL_COLOURS.get(rail, "k")
+            ax.step(t, f["twin_usd"] / 1e6, where="post", color="0.45", lw=1.0, ls="--",
+                    label="twin, without the events")
+            ax.step(t, f["event_usd"] / 1e6, where="post", color=colour, lw=1.4,
+                    label="with the events")
+            lo, hi = t.min(), t.max()
+            for j, e in enumerate(events):
+                a = pd.to_datetime(e.start, unit="s", utc=True)
+                b = pd.to_datetime(min(e.end, f["t"].max()), unit="s", utc=True) \
+                    if np.isfinite(e.end) else hi
+                if b < lo or a > hi:
+                    continue
+                c = _EVENT_COLOURS[j % len(_EVENT_COLOURS)]
+                ax.axvspan(max(a, lo), max(b, a), color=c, alpha=0.18, lw=0)
+                ax.text(max(a, lo), 0.97, f" {e.index}: {e.kind.replace('_', ' ')}"
+                        + (f" {e.target}" if e.target else ""), transform=ax.get_xaxis_transform(),
+                        fontsize=7, color=c, va="top", ha="left", rotation=0)
+            ax.set_ylabel("USD m in flight")
+            ax.set_title(f"{RAIL_LABELS.get(rail, rail)}: value in flight", loc="left")
+            ax.set_ylim(bottom=0)
+            ax.grid(True, alpha=0.25)
+            ax.legend(loc="upper right", frameon=False)
+        axes[-1, 0].set_xlabel("time (UTC); shaded: the events' windows")
+        fig.autofmt_xdate()
+        return fig
+
+
+def event_figures(results: Any) -> dict[str, bytes]:
+    """``{"value_in_flight": PNG}`` for a run whose scenario has events (its first
+    replication's series), else ``{}``."""
+    reps = getattr(results, "replications", None) or [results]
+    costs = reps[0].meta.get("events") if reps else None
+    comp = getattr(results, "components", None)
+    if costs is None or comp is None or not comp.events:
+        return {}
+    return {"value_in_flight": _png(value_in_flight(costs.flight, comp.events.events))}
 
 
 FIGURES: dict[str, Callable[..., Figure]] = {

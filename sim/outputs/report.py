@@ -27,7 +27,7 @@ from typing import Any
 from sim.publish import OutputFolder
 from sim.results import atomic_write
 
-__all__ = ["KPI_ROWS", "OUTPUT_STEPS", "assumptions", "fmt_kpi",
+__all__ = ["EVENT_ROWS", "KPI_ROWS", "OUTPUT_STEPS", "assumptions", "event_rows", "fmt_kpi",
            "kpi_rows", "render_report", "write_into", "write_outputs", "write_report"]
 
 #: (label, summary key, format) of the KPI table, in order.
@@ -62,7 +62,26 @@ _FIG_CAPTIONS = {
     "paired_differences": "Per payment credited on both rails: on-chain minus correspondent "
                           "latency (left, symmetric log axis) and cost (right, percentage "
                           "points of the amount).",
+    "value_in_flight": "Value in flight over time (USD millions at mid rates), per rail: the "
+                       "run with the events (solid) and its twin, the same payments without "
+                       "them (dashed); shaded: each event's window, numbered as in the events "
+                       "table (first replication).",
 }
+#: (label, measure, format) of the events' cost table (sim.experiments.stress)
+EVENT_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("payments", "payments", "n"),
+    ("affected (any difference from the twin)", "affected", "n"),
+    ("share affected", "affected_share", "pct"),
+    ("extra latency, median (credited in both)", "extra_latency_p50_s", "dur"),
+    ("extra latency, p90 (credited in both)", "extra_latency_p90_s", "dur"),
+    ("returned because of the events", "returned", "n"),
+    ("failed because of the events", "failed", "n"),
+    ("value held up in flight, peak", "value_in_flight_peak_usd", "usd"),
+    ("value held up in flight, USD x hours", "value_hours_usd", "usd"),
+    ("value lost to a depeg", "loss_usd", "usd"),
+    ("value still frozen", "frozen_usd", "usd"),
+    ("fees beyond the twin's", "extra_fees_usd", "usd"),
+)
 
 
 def _dur(s: float) -> str:
@@ -95,6 +114,8 @@ def fmt_kpi(value: Any, how: str) -> str:
         return f"{float(value):.2f}%"
     if how == "pp":
         return f"{float(value):+.2f} pp"
+    if how == "usd":
+        return f"USD {float(value):,.0f}"
     return str(value)
 
 
@@ -304,13 +325,14 @@ def sender_timezones(results: Any) -> dict[str, str] | None:
 
 def render_report(results: Any, figures: Mapping[str, bytes] | None = None) -> str:
     """The report as one HTML string (figures rendered unless given as PNG bytes)."""
-    from sim.outputs.figures import render_figures
+    from sim.outputs.figures import event_figures, render_figures
     from sim.outputs.liquidity import LIQUIDITY_FIGURES, liquidity_figures, liquidity_section
 
     sc = results.scenario
     summary = results.summary()
-    pngs = dict(figures) if figures is not None else render_figures(
-        results.payments, sender_timezones(results))
+    pngs = dict(figures) if figures is not None else {
+        **render_figures(results.payments, sender_timezones(results)),
+        **event_figures(results)}
     liq_pngs = {k: v for k, v in pngs.items() if k in LIQUIDITY_FIGURES} or (
         liquidity_figures(results) if figures is None else {})
     pngs = {k: v for k, v in pngs.items() if k not in LIQUIDITY_FIGURES}
@@ -343,6 +365,7 @@ def render_report(results: Any, figures: Mapping[str, bytes] | None = None) -> s
                   f'<p class="note">{_e(summary.get("paired_ci_method", ""))}. Negative: '
                   "on-chain faster or cheaper.</p>",
                   _table(["measure", "value", "interval"], prow, cls="paired", tid="paired")]
+    parts += _events_section(summary)
     ch, crow = _corridor_table(summary)
     parts += ["<h2>KPIs per corridor</h2>", _table(ch, crow, cls="corridors", num_from=2,
                                                      tid="corridors")]
@@ -358,6 +381,48 @@ def render_report(results: Any, figures: Mapping[str, bytes] | None = None) -> s
                  "this file."
                  "</p></body></html>")
     return "\n".join(parts) + "\n"
+
+
+def event_rows(summary: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the events' cost table: each measure per rail (with its 95%
+    interval when there is one); empty rows without events."""
+    ev = summary.get("events") or {}
+    rails = list(ev.get("rails", {}))
+    rows = [[label, *(_with_ci(ev["rails"][r], key, how) for r in rails)]
+            for label, key, how in EVENT_ROWS]
+    for e in ev.get("events", []):
+        cells = []
+        for r in rails:
+            per: dict[str, Any] = next(
+                (x for x in ev["rails"][r]["events"] if x["index"] == e["index"]), {})
+            after = per.get("drained_after_s")
+            cells.append(f"{per.get('in_flight', 0):,} in flight; "
+                         + ("backlog gone " + fmt_kpi(after, "dur") + " after its end"
+                            if after is not None else "nothing to drain"))
+        rows.append([f"event {e['index']}: after it", *cells])
+    return ["measure", *rails], rows if rails else []
+
+
+def _events_section(summary: Mapping[str, Any]) -> list[str]:
+    ev = summary.get("events")
+    if not ev:
+        return []
+    listed = [[str(e["index"]), e["kind"], e["target"] or "–", e["start"], e["end"] or "never",
+               "–" if e["hours"] is None else f"{e['hours']:g}", e["source"] or "–"]
+              for e in ev["events"]]
+    header, rows = event_rows(summary)
+    return [
+        '<h2 id="events">Events and what they cost</h2>',
+        '<p class="note">Each run is compared with its <em>twin</em>: the same payments, seed '
+        "and settings without any event. A payment is affected when anything of its outcome "
+        "differs (status, time credited, fees, loss, frozen value). Value held up in flight "
+        "is the run's value in flight minus the twin's; a backlog is the affected payments "
+        "in flight during an event, gone when the last of them ends. "
+        f"{_e(ev.get('method', ''))}.</p>",
+        _table(["#", "kind", "target", "start (UTC)", "end (UTC)", "hours", "source"], listed,
+               cls="events", num_from=99, tid="events-list"),
+        _table(header, rows, cls="event-costs", tid="event-costs"),
+    ]
 
 
 def write_report(results: Any, path: str | Path,
@@ -397,13 +462,14 @@ def write_outputs(results: Any, out: str | Path, *,
 def write_into(results: Any, folder: Path, *,
                tick: Callable[[str], None] | None = None) -> None:
     """Write a run's files into ``folder`` as it is (a stage of :class:`OutputFolder`)."""
-    from sim.outputs.figures import render_figures, write_figures
+    from sim.outputs.figures import event_figures, render_figures, write_figures
     from sim.outputs.liquidity import liquidity_figures
 
     results.write_data(folder)
     if tick:
         tick("tables and summary written")
-    pngs = render_figures(results.payments, sender_timezones(results))
+    pngs = {**render_figures(results.payments, sender_timezones(results)),
+            **event_figures(results)}
     pngs.update(liquidity_figures(results))
     write_figures(pngs, folder / "figures")
     if tick:

@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
      "x the payments/s without it (target >= 0.85)"),
     ("bench_amm.py", ["--payments", "60", "--repeat", "1"],
      "x the provider route's payments/s"),
+    ("bench_events.py", ["--payments", "40", "--repeat", "1", "--scenario", "chain-halt"],
+     "of the payments/s without events (target >= 0.90"),
 ])
 def test_benchmark_runs(script: str, args: list[str], prints: str) -> None:
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], cwd=ROOT,

@@ -19,7 +19,7 @@ from sim.experiments.scenario import (
 )
 
 SHIPPED = ("baseline", "fast-ledger", "wholesale-pvp", "weekend", "congestion", "paper-claim",
-           "cocoa-defi")
+           "cocoa-defi", "svb-weekend", "chain-halt", "bank-outage", "sanctions-freeze")
 
 BAD_SHAPE = """
 name = "bad one"

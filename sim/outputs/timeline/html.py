@@ -46,6 +46,8 @@ def _hover(tl: Timeline, s: StepView) -> str:
              f" (from +{format_duration(s.elapsed_start)} to +{format_duration(s.elapsed_end)})",
              f"cost: {e(s.cost_text) or 'none'}",
              f"kind: {e(s.kind)}"]
+    if s.event:
+        lines.append(f"<b>delayed by {e(s.event)}</b>")
     if s.detail:
         det = s.detail if len(s.detail) <= 90 else s.detail[:87] + "..."
         lines.append(f"detail: {e(det)}")
@@ -154,6 +156,26 @@ def figure(tl: Timeline) -> Any:
                           "xanchor": "right" if right else "left",
                           "text": "✔ " + html.escape(text),
                           "font": {"size": 17, "color": "#1a7f1a"}})
+        for ev in tl.events:     # a band over the steps each stress event delayed
+            colour = CATEGORY_COLORS["event"]
+            for r in tl.rails:
+                hit = [st for st in r.steps if (r.rail, st.seq) in ev.steps]
+                if not hit:
+                    continue
+                a = max(min(st.started_at for st in hit), ev.start)
+                b = min(max(st.ended_at for st in hit), ev.end)
+                b = max(b, a + 1.0)
+                yi = len(rows) - 1 - rows.index(rows_of[r.rail])
+                shapes.append({"type": "rect", "xref": "x", "yref": "y", "x0": xv(a),
+                               "x1": xv(b), "y0": yi - 0.42, "y1": yi + 0.42,
+                               "fillcolor": colour, "opacity": 0.25,
+                               "line": {"color": colour, "width": 2, "dash": "dash"},
+                               "layer": "above", "name": ev.label})
+                notes.append({"x": xa(a), "y": rows_of[r.rail], "xref": "x", "yref": "y",
+                              "yshift": -40, "showarrow": False, "xanchor": "left",
+                              "text": "⚡ " + html.escape(ev.title),
+                              "hovertext": html.escape(ev.label),
+                              "font": {"size": 15, "color": colour}})
         return shapes, notes
 
     lin_shapes, lin_notes = marks("linear")
@@ -311,6 +333,8 @@ def _details_text(tl: Timeline, s: StepView) -> str:
              f"local clock: {s.local_start} -> {s.local_end} ({s.place_city})",
              f"took {format_duration(s.duration_s)}; cost: {s.cost_text or 'none'}",
              f"kind: {s.kind}; detail: {s.detail or '-'}"]
+    if s.event:
+        lines.append(f"delayed by {s.event}")
     return "\n".join(lines)
 
 
@@ -356,6 +380,13 @@ def to_html(tl: Timeline) -> str:
     sub = (f"{e(tl.sender_bank)} ({e(tl.sender_place)}) → {e(tl.beneficiary_bank)} "
            f"({e(tl.beneficiary_place)}) · payment {e(tl.payment_id)}"
            + (f" · chain {e(tl.chain)}" if tl.chain else ""))
+    if tl.events:
+        items = "".join(
+            f"<li><span class='swatch' style='background:{CATEGORY_COLORS['event']}'></span>"
+            f"{e(ev.label)}: delayed {len(ev.steps)} step(s) (shaded band)</li>"
+            for ev in tl.events)
+        cards.append(f"<div class='card' id='events'><h2>Stress events</h2><ul>{items}</ul>"
+                     "</div>")
     note = ("Local clocks are those of each step's place: banks in their own time zone, "
             "stablecoin issuers in their ramp's, the chain and the FX provider in UTC. "
             + e(tl.note))

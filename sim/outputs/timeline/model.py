@@ -12,8 +12,9 @@ run (or a run folder read by :func:`load_run`); renderers live beside this modul
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -44,6 +45,7 @@ CATEGORY_COLORS: dict[str, str] = {
     "ramp": "#17becf",        # on-/off-ramp wires
     "work": "#2ca02c",        # screening, processing, FX, transit, credit
     "failure": "#7f7f7f",     # returns and refunds
+    "event": "#ff7f0e",       # stress events: a bank down, a freeze, a halt, a sanction
 }
 CATEGORY_NAMES: dict[str, str] = {
     "closed": "closed: cut-off / weekend / holiday / ramp window",
@@ -53,10 +55,11 @@ CATEGORY_NAMES: dict[str, str] = {
     "ramp": "on-/off-ramp",
     "work": "work: screening, processing, FX, transit, credit",
     "failure": "return / refund",
+    "event": "stress event: outage / freeze / halt / sanction",
 }
 _TERM_COLORS: dict[str, str] = {
     "closed": "red", "review": "magenta", "liquidity": "yellow", "chain": "blue",
-    "ramp": "cyan", "work": "green", "failure": "bright_black",
+    "ramp": "cyan", "work": "green", "failure": "bright_black", "event": "dark_orange",
 }
 
 
@@ -96,6 +99,19 @@ def _tx_name(what: str) -> str:
     return " ".join(what.split()[:3])
 
 
+_EVENT_RE = re.compile(r"(?:event|congestion) \d+ \([^()]*\)")
+
+
+def event_named(detail: str) -> str:
+    """The label of the stress event a step's detail names (``''`` if none).
+
+    >>> event_named("GCUSUS33 down: event 0 (bank_outage GCUSUS33, 2025-11-03 14:00Z, 6 h)")
+    'event 0 (bank_outage GCUSUS33, 2025-11-03 14:00Z, 6 h)'
+    """
+    m = _EVENT_RE.search(detail or "")
+    return m.group(0) if m else ""
+
+
 def label_step(kind: str, place: str, detail: str = "") -> tuple[str, str, bool]:
     """What a step is, for a class: ``(label, category, is_wait)``.
 
@@ -113,6 +129,17 @@ def label_step(kind: str, place: str, detail: str = "") -> tuple[str, str, bool]
     ('mempool (block): mint', 'chain')
     """
     detail = detail or ""
+    if kind == "outage":
+        what = "issuer frozen" if place.startswith("issuer:") else \
+            "FX provider not quoting" if place == "fx_provider" else f"{place} down"
+        ev = event_named(detail)
+        return (f"{what}: {ev}" if ev else what), "event", True
+    if kind == "frozen":
+        ev = event_named(detail)
+        return (f"funds frozen: {ev}" if ev else "funds frozen"), "event", True
+    if kind == "mempool" and "delayed by" in detail:
+        what = _tx_name(detail.split(":")[0].strip())
+        return f"mempool (block): {what}, delayed by {event_named(detail)}", "event", True
     if kind == "cutoff_wait":
         if place.startswith("issuer:"):
             head, _, rest = detail.partition(":")
@@ -238,6 +265,7 @@ class StepView:
     category: str
     is_wait: bool
     city: str = ""       # the city of the place (a bank's own; else its zone's)
+    event: str = ""      # the label of the stress event this step waited through, if any
 
     @property
     def place_city(self) -> str:
@@ -305,6 +333,8 @@ class Timeline:
     extra: dict[str, Any] = field(default_factory=dict)
     sender_city: str = ""        # the banks' own cities (default: their zones' cities)
     beneficiary_city: str = ""
+    #: the stress events that delayed a step of the payment (see :func:`mark_events`)
+    events: tuple[EventMark, ...] = ()
 
     @property
     def sender_place(self) -> str:
@@ -346,6 +376,63 @@ class Timeline:
         if r.fee_total_sent is not None:
             what += f"; fees {format_money(r.fee_total_sent, self.currency_sent) or '0'}"
         return what
+
+
+@dataclass(frozen=True, slots=True)
+class EventMark:
+    """A stress event as a timeline shows it: its window and the steps it delayed."""
+
+    index: int
+    kind: str
+    target: str
+    label: str
+    start: float
+    end: float
+    #: ``(rail, seq)`` of every step it delayed
+    steps: tuple[tuple[str, int], ...]
+
+    @property
+    def title(self) -> str:
+        """``'event 0: bank outage GCUSUS33'``."""
+        return f"event {self.index}: {self.kind.replace('_', ' ')}" + (
+            f" {self.target}" if self.target else "")
+
+
+def mark_events(tl: Timeline, events: Sequence[Any] | Any) -> Timeline:
+    """``tl`` with the stress events (:class:`~sim.events.Event` objects, or an
+    :class:`~sim.events.EventSchedule`) that delayed its steps marked: a step is
+    delayed by an event when it names the event (an ``outage`` or ``frozen`` step, a
+    transaction held by a halt) or is a wait overlapping the event's window while the
+    event strikes its place (its bank, chain or issuer). Marked steps carry the
+    event's label (:attr:`StepView.event`); the timeline lists the events that
+    delayed something (:attr:`Timeline.events`)."""
+    evs = list(getattr(events, "events", events) or ())
+    if not evs:
+        return tl
+    marks: dict[int, list[tuple[str, int]]] = {}
+    rails = []
+    for r in tl.rails:
+        views = []
+        for v in r.steps:
+            hit = None
+            named = event_named(v.detail)
+            for e in evs:
+                if named and named == e.label:
+                    hit = e
+                    break
+                places = {e.target, f"issuer:{e.target}", f"bank:{e.target}"}
+                if not named and v.is_wait and e.target and v.place in places and \
+                        v.started_at < e.end and v.ended_at > e.start:
+                    hit = e
+                    break
+            if hit is not None:
+                marks.setdefault(hit.index, []).append((r.rail, v.seq))
+                v = replace(v, event=hit.label)
+            views.append(v)
+        rails.append(replace(r, steps=tuple(views)))
+    found = tuple(EventMark(e.index, e.kind, e.target, e.label, e.start, e.end,
+                            tuple(marks[e.index])) for e in evs if e.index in marks)
+    return replace(tl, rails=tuple(rails), events=found)
 
 
 def place_timezone(place: str, network: BankNetwork | None,
@@ -453,7 +540,7 @@ def _one_run(payments: pd.DataFrame, st: pd.DataFrame, payment_id: str,
 def from_results(results: Results | tuple[pd.DataFrame, pd.DataFrame], payment_id: str, *,
                  network: BankNetwork | None = None, spec: OnChainSpec | None = None,
                  chain: str = "", grid_point: int | None = None,
-                 replication: int | None = None) -> Timeline:
+                 replication: int | None = None, events: Any = None) -> Timeline:
     """The timeline of ``payment_id`` from a run's payments and steps tables.
 
     ``results`` is a :class:`~sim.results.Results` or a ``(payments, steps)`` pair
@@ -461,7 +548,8 @@ def from_results(results: Results | tuple[pd.DataFrame, pd.DataFrame], payment_i
     A sweep's tables (with ``grid_point`` and ``replication`` columns) repeat each
     payment id once per run: ``grid_point`` and ``replication`` pick one run, and
     may be left out when the payment is in only one; header and steps always come
-    from the same run.
+    from the same run. ``events`` (the run's :class:`~sim.events.EventSchedule`) marks
+    the steps they delayed (:func:`mark_events`).
 
     Raises
     ------
@@ -491,7 +579,8 @@ def from_results(results: Results | tuple[pd.DataFrame, pd.DataFrame], payment_i
     payments, st = _one_run(payments, st, payment_id,
                             {"grid_point": grid_point, "replication": replication})
     try:
-        return _timeline(payments, st, payment_id, network, spec, chain)
+        return mark_events(_timeline(payments, st, payment_id, network, spec, chain),
+                           events)
     except (ValueError, TypeError, KeyError, OverflowError) as exc:
         raise TimelineError(f"payment {payment_id!r}: the run's tables hold values a "
                             f"timeline cannot show ({type(exc).__name__}: {exc}); run it "

@@ -25,6 +25,7 @@ from sim.outputs.timeline.model import (
     TimelineError,
     _zone,
     from_results,
+    mark_events,
 )
 
 
@@ -170,7 +171,8 @@ def simulate(corridor: str | None, at: datetime | float, *, amount: str | Decima
              spec: OnChainSpec | None = None, workload_spec: WorkloadSpec | None = None,
              chain: Any = None, congestion: Sequence[Any] = (),
              rails: Sequence[str] = RAIL_ORDER, policy: str = "fewest_hops",
-             via: str | None = None, payment_id: str = "P0000000") -> Timeline:
+             via: str | None = None, payment_id: str = "P0000000",
+             events: Any = None) -> Timeline:
     """Send one payment down both rails and return its :class:`Timeline`.
 
     ``at`` is an aware datetime (or POSIX seconds) from 1970 on, in years the
@@ -180,7 +182,9 @@ def simulate(corridor: str | None, at: datetime | float, *, amount: str | Decima
     gas table (``ledger="table"``); ``chain`` is a profile or its name (default:
     the spec's). ``network``, ``spec``, ``workload_spec``, ``congestion``,
     ``policy`` and ``via`` default to the shipped settings (a scenario's, see
-    :func:`scenario_settings`).
+    :func:`scenario_settings`). ``events`` (an :class:`~sim.events.EventSchedule`, a
+    scenario's) strike both rails as in a run, and the timeline marks the steps they
+    delay (:func:`~sim.outputs.timeline.model.mark_events`).
 
     >>> tl = simulate("US-MX", 1763760600.0, amount="250")
     >>> tl.corridor, tl.amount_sent, [len(r.steps) > 3 for r in tl.rails]
@@ -215,25 +219,26 @@ def simulate(corridor: str | None, at: datetime | float, *, amount: str | Decima
     wl = Workload([p], seed=seed)
     parts = []
     if "correspondent" in rails:
-        parts.append(correspondent.run(network, wl, seed=seed, policy=policy, via=via))
+        parts.append(correspondent.run(network, wl, seed=seed, policy=policy, via=via,
+                                       events=events))
     if "onchain" in rails:
         parts.append(onchain.run(network, wl, seed=seed, spec=spec, chain=chain,
-                                 ledger="table", congestion=tuple(congestion)))
+                                 ledger="table", congestion=tuple(congestion), events=events))
     if not parts:
         raise TimelineError(f"no rail to run among {list(rails)}; use correspondent, onchain")
     name = chain if isinstance(chain, str) else getattr(chain, "name", None)
     tl = from_results(Results.concat(parts), p.payment_id, network=network, spec=spec,
                       chain=(name or spec.chain) if "onchain" in rails else "")
-    return replace(tl, amount_sent=p.amount)
+    return mark_events(replace(tl, amount_sent=p.amount), events)
 
 
 def scenario_settings(name_or_path: str) -> dict[str, Any]:
     """Keyword arguments of :func:`simulate` for a scenario (file or shipped name):
     its network, on-chain settings, workload corridors, chain profile, gas spikes,
-    routing, rails and seed.
+    events, routing, rails and seed.
 
     >>> sorted(scenario_settings("baseline"))[:4]
-    ['chain', 'congestion', 'network', 'policy']
+    ['chain', 'congestion', 'events', 'network']
     """
     from sim.experiments.components import build_components
     from sim.experiments.scenario import load_scenario
@@ -242,5 +247,6 @@ def scenario_settings(name_or_path: str) -> dict[str, Any]:
     comp = build_components(sc)
     return {"network": comp.network, "spec": comp.onchain_spec,
             "workload_spec": comp.workload_spec, "chain": comp.chain,
-            "congestion": comp.congestion, "policy": sc.correspondent.policy,
+            "congestion": comp.congestion, "events": comp.events or None,
+            "policy": sc.correspondent.policy,
             "via": sc.correspondent.via, "rails": tuple(sc.rails), "seed": sc.seed}

@@ -68,9 +68,13 @@ def _rail_table(tl: Timeline, r: RailTimeline, *, log: bool, bar_width: int,
         a, b = _bar(s, span, bar_width, log)
         color = _TERM_COLORS[s.category]
         bar = Text("·" * a, style="bright_black")
-        bar.append("█" * (b - a), style=color)
+        # a step a stress event delayed: a hatched bar in the event's colour
+        bar.append(("▓" if s.event else "█") * (b - a),
+                   style=_TERM_COLORS["event"] if s.event else color)
         bar.append("·" * (bar_width - b), style="bright_black")
         what = Text(s.label, style=f"bold {color}" if s.is_wait else "")
+        if s.event and s.event not in s.label:
+            what.append(f" ({s.event})", style=_TERM_COLORS["event"])
         clocks = [s.local_start] if narrow else [s.local_start, s.local_end]
         t.add_row(str(s.seq), s.where, *clocks, format_duration(s.duration_s),
                   s.cost_text, what, bar)
@@ -100,7 +104,20 @@ def render_terminal(tl: Timeline, console: Console | None = None, *, log: bool =
     for r in tl.rails:
         console.print(_rail_table(tl, r, log=log, bar_width=width,
                                   narrow=console.width < 120))
+    if tl.events:
+        console.print(_events_note(tl))
     console.print(_scale_note(tl, log))
+
+
+def _events_note(tl: Timeline) -> Any:
+    from rich.text import Text
+
+    t = Text()
+    for ev in tl.events:
+        steps = ", ".join(f"{rail} #{seq}" for rail, seq in ev.steps)
+        t.append("▓ ", style=_TERM_COLORS["event"])
+        t.append(f"{ev.label} delayed: {steps}\n", style=_TERM_COLORS["event"])
+    return t
 
 
 def _scale_note(tl: Timeline, log: bool) -> Any:
@@ -160,6 +177,8 @@ def play(tl: Timeline, console: Console | None = None, *, speed: float = 1.0,
         parts: list[Any] = [_header(tl), clock]
         parts += [_rail_table(tl, r, log=log, bar_width=width, upto=shown[r.rail], span=span,
                               narrow=console.width < 120) for r in tl.rails]
+        if tl.events:
+            parts.append(_events_note(tl))
         parts.append(_scale_note(tl, log))
         return Group(*parts)
 
