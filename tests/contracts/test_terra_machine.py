@@ -162,7 +162,7 @@ class TerraMachine(RuleBasedStateMachine):
 
 TestTerraMachine = TerraMachine.TestCase
 TestTerraMachine.settings = settings(
-    max_examples=4, stateful_step_count=12, deadline=None, derandomize=True,
+    max_examples=8, stateful_step_count=6, deadline=None, derandomize=True,
     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 assert T0  # the world's genesis instant is the module's height 0
