@@ -62,6 +62,7 @@ __all__ = [
     "OnChainSettings",
     "Scenario",
     "ScenarioError",
+    "TerraSection",
     "WorkloadSettings",
     "load_scenario",
     "shipped_scenarios",
@@ -251,6 +252,27 @@ class CongestionEpisode(_M):
     utilisation: float = Field(ge=0, le=2)
 
 
+class TerraSection(_M):
+    """A Terra run beside the payments (``[terra]``): the settings file
+    (``"default"``: ``sim/data/terra.toml``), the ledger, and the parameters a sweep
+    varies (``None`` keeps the file's); ``bridge``: the on-chain payments settle through
+    the algorithmic stablecoin, compared with the fiat-backed rail and the banks."""
+
+    settings: FileRef = "default"
+    ledger: Literal["mirror", "contracts"] = "mirror"
+    base_pool_sdr: float | None = Field(default=None, gt=0, strict=False)
+    recovery_period: int | None = Field(default=None, gt=0)
+    min_spread_bps: int | None = Field(default=None, ge=0, le=10_000)
+    reserve_btc: float | None = Field(default=None, ge=0, strict=False)
+    contagion_rate: float | None = Field(default=None, ge=0, le=100, strict=False)
+    agents: int | None = Field(default=None, ge=10, le=1_000_000)
+    scale: float | None = Field(default=None, gt=0, le=1, strict=False)
+    step_seconds: int | None = Field(default=None, ge=1, le=86_400)
+    recovery_days: float | None = Field(default=None, gt=0, le=60, strict=False)
+    bridge: bool = True
+    max_slippage_bps: int = Field(default=1000, ge=0, le=10_000)
+
+
 class Scenario(_M):
     """A validated scenario; load one with :func:`load_scenario` or build it in code.
 
@@ -277,6 +299,7 @@ class Scenario(_M):
     correspondent: CorrespondentSettings = CorrespondentSettings()
     onchain: OnChainSettings = OnChainSettings()
     congestion: list[CongestionEpisode] = Field(default_factory=list)
+    terra: TerraSection | None = None
     sources: dict[str, str] = Field(default_factory=dict)
     path: str = "<code>"
 

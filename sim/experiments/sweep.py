@@ -296,6 +296,7 @@ class TaskOutput:
     steps_path: str | None = None
     payments_bytes: bytes | None = None
     steps_bytes: bytes | None = None
+    terra: dict[str, Any] | None = None    # the [terra] run's summary, if any
 
 
 def _part_name(g: int, r: int, table: str) -> str:
@@ -351,6 +352,8 @@ def run_task(task: SweepTask) -> TaskOutput:
     k = {str(rail): kpis(g, cal) for rail, g in res.payments.groupby("rail", sort=True)}
     out = TaskOutput(task.grid_point, task.replication, task.seed, len(res.payments),
                      len(res.steps), k, 0.0)
+    if isinstance(res.meta.get("terra"), dict):
+        out.terra = dict(res.meta["terra"]["summary"])
     for name, df in (("payments", res.payments), ("steps", res.steps)):
         table = _with_columns(df, task)
         if task.part_dir is None:
@@ -406,9 +409,28 @@ def summarize(scenario: Scenario, grid: Mapping[str, Sequence[Any]],
                 vals = [k.get(name) if k else None for k in ks]
                 entry[name] = {**_interval(vals), "values": vals}
             by_rail[rail] = entry
-        doc["points"].append({"grid_point": gp.index, "params": gp.params,
-                              "seeds": [o.seed for o in outs], "rails": by_rail})
+        point: dict[str, Any] = {"grid_point": gp.index, "params": gp.params,
+                                 "seeds": [o.seed for o in outs], "rails": by_rail}
+        if any(o.terra is not None for o in outs):
+            point["terra"] = _terra_point(scenario, [o.terra for o in outs])
+        doc["points"].append(point)
     return doc
+
+
+def _terra_point(scenario: Scenario, runs: Sequence[dict[str, Any] | None]
+                 ) -> dict[str, Any]:
+    """Per grid point of a ``[terra]`` scenario: was the peg back above the level within
+    N days (per replication, and the share of replications), and the run's lows."""
+    rs = [r for r in runs if r is not None]
+    back = [bool(r["peg_back"]) for r in rs]
+    return {"peg_level": rs[0].get("peg_level") if rs else None,
+            "within_days": rs[0].get("recovery_days") if rs else None,
+            "peg_back": back, "peg_back_share": float(np.mean(back)) if back else None,
+            "peg_held": all(back) if back else None,
+            "price_min": [float(r["price_min"]) for r in rs],
+            "price_final": [float(r["price_final"]) for r in rs],
+            "days_below": [float(r["days_below"]) for r in rs],
+            "reserve_spent_usd": [float(r["reserve_spent_usd"]) for r in rs]}
 
 
 def summary_frame(doc: Mapping[str, Any]) -> pd.DataFrame:
@@ -425,6 +447,11 @@ def summary_frame(doc: Mapping[str, Any]) -> pd.DataFrame:
             for name in KPI_NAMES:
                 for part in ("mean", "low", "high"):
                     row[f"{name}_{part}"] = e[name][part]
+            if "terra" in pt:
+                t = pt["terra"]
+                row.update({"terra_peg_back_share": t["peg_back_share"],
+                            "terra_within_days": t["within_days"],
+                            "terra_price_min_mean": float(np.mean(t["price_min"]))})
             rows.append(row)
     return pd.DataFrame(rows)
 
