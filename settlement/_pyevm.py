@@ -150,6 +150,8 @@ class PyEvmBackend:
         self._snapshots: dict[int, _Snapshot] = {}
         self._snapshot_ids = itertools.count(1)
         self._next_ts = self._default_next_timestamp()
+        #: the block being built one transaction at a time (:meth:`open_block`), if any
+        self._open: tuple[_Block, SimpleNamespace, list[Any]] | None = None
 
     # -- blocks --------------------------------------------------------------------
 
@@ -216,6 +218,8 @@ class PyEvmBackend:
         Raises:
             RejectedByChain: py-evm refused one of them; nothing is mined.
         """
+        if self._open is not None:
+            raise RejectedByChain("a block is open; close it before mining another")
         items = [self._from_record(bytes(t)) if isinstance(t, bytes | bytearray) else t
                  for t in txs]
         block = _Block(self.latest_number + 1, self._next_ts, 0, self.pending_base_fee())
@@ -230,21 +234,74 @@ class PyEvmBackend:
         if len(self._since_base) >= self.persist_every:
             self._persist()
         self._next_ts = self._default_next_timestamp()
-        out = []
-        for tx, comp, used in results:
-            error = comp.is_error
-            out.append(RawTx(
-                tx_hash="",
-                status=0 if error else 1,
-                gas_used=used,
-                effective_gas_price=block.base_fee + min(tx.max_priority_fee_per_gas,
-                                                         tx.max_fee_per_gas - block.base_fee),
-                logs=() if error else tuple(comp.get_log_entries()),
-                revert=bytes(comp.output) if error else None,
-                contract_address=(to_checksum_address(comp.msg.storage_address)
-                                  if not tx.to and not error else None),
-            ))
+        out = [_raw_tx(block, tx, comp, used) for tx, comp, used in results]
         return RawBlock(block.number, block.timestamp, gas_used, block.base_fee, out)
+
+    # -- a block built one transaction at a time ---------------------------------------
+
+    @property
+    def block_open(self) -> bool:
+        """Whether a block is being built (:meth:`open_block`)."""
+        return self._open is not None
+
+    def open_block(self) -> None:
+        """Start the next block, at the next timestamp: :meth:`apply_in_block` then runs
+        transactions into it one at a time, each result known at once; calls read the
+        block's state so far in its context; :meth:`close_block` seals it.
+
+        Raises:
+            RejectedByChain: a block is already open.
+        """
+        if self._open is not None:
+            raise RejectedByChain("a block is already open; close it first")
+        block = _Block(self.latest_number + 1, self._next_ts, 0, self.pending_base_fee())
+        self._open = (block, SimpleNamespace(gas_used=0, gas_limit=self.gas_limit), [])
+
+    def apply_in_block(self, tx: Any) -> RawTx:
+        """Run ``tx`` (a transaction or its byte record) into the open block.
+
+        Raises:
+            RejectedByChain: no block is open, or py-evm refused the transaction (the
+                state is as it was before it).
+        """
+        if self._open is None:
+            raise RejectedByChain("no block is open")
+        block, header, items = self._open
+        if isinstance(tx, bytes | bytearray):
+            tx = self._from_record(bytes(tx))
+        state = self._state
+        state.execution_context = self._context(block)
+        state.lock_changes()
+        snap = state.snapshot()
+        try:
+            validate_frontier_transaction_against_header(cast(Any, None), cast(Any, header), tx)
+            comp = state.apply_transaction(tx)
+        except Exception as exc:  # py-evm's ValidationError and friends
+            state.revert(snap)
+            raise RejectedByChain(str(exc)) from None
+        used = self._finalize_gas_used(tx, comp)
+        header.gas_used += used
+        items.append(tx)
+        return _raw_tx(block, tx, comp, used)
+
+    def close_block(self) -> RawBlock:
+        """Seal the open block (its transactions' results were returned as they ran).
+
+        Raises:
+            RejectedByChain: no block is open.
+        """
+        if self._open is None:
+            raise RejectedByChain("no block is open")
+        block, header, items = self._open
+        self._open = None
+        self._state.delta_balance(ZERO_ADDRESS, 0)   # as _run_block's finalize
+        block = _Block(block.number, block.timestamp, header.gas_used, block.base_fee)
+        self._blocks.append(block)
+        self._since_base.append((block, items))
+        if len(self._since_base) >= self.persist_every:
+            self._persist()
+        self._next_ts = self._default_next_timestamp()
+        return RawBlock(block.number, block.timestamp, header.gas_used, block.base_fee, [])
 
     def _run_block(self, block: _Block, txs: Sequence[Any]) -> tuple[int, list[Any]]:
         """What py-evm's ``mine_all`` does to the state, without building the block."""
@@ -280,6 +337,10 @@ class PyEvmBackend:
         funder = self.accounts[0]
         tx, _, _ = self.transaction(funder, self._state.get_nonce(funder), address, wei, b"",
                                     FUNDING_GAS, TESTER_DEFAULT_FEE, TESTER_DEFAULT_FEE)
+        if self._open is not None:
+            raw = self.apply_in_block(tx)
+            block = self._open[0]
+            return RawBlock(block.number, block.timestamp, raw.gas_used, block.base_fee, [raw])
         return self.mine_raw([tx])
 
     # -- reading state ---------------------------------------------------------------------
@@ -299,7 +360,8 @@ class PyEvmBackend:
         utx = UnsignedDynamicFeeTransaction(
             self.chain_id, state.get_nonce(sender), TESTER_DEFAULT_FEE, TESTER_DEFAULT_FEE,
             gas if gas is not None else self.gas_limit, to or b"", value, data, ())
-        state.execution_context = self._context(self._blocks[-1])
+        block = self._open[0] if self._open is not None else self._blocks[-1]
+        state.execution_context = self._context(block)
         state.lock_changes()
         snap = state.snapshot()
         try:
@@ -333,6 +395,8 @@ class PyEvmBackend:
     # -- snapshots -------------------------------------------------------------------------
 
     def snapshot(self) -> int:
+        if self._open is not None:
+            raise RejectedByChain("a block is open; close it before a snapshot")
         self._persist()
         sid = next(self._snapshot_ids)
         self._snapshots[sid] = _Snapshot(self._base_root, tuple(self._blocks))
@@ -345,6 +409,7 @@ class PyEvmBackend:
             KeyError: no such snapshot.
         """
         snap = self._snapshots[sid]
+        self._open = None
         self._blocks = list(snap.blocks)
         self._base_root = snap.root
         self._since_base.clear()
@@ -354,3 +419,19 @@ class PyEvmBackend:
 
     def set_automine(self, on: bool) -> None:
         pass  # Chain holds transactions until it mines a block
+
+
+def _raw_tx(block: _Block, tx: Any, comp: Any, used: int) -> RawTx:
+    """What one applied transaction did, as :class:`settlement.Chain` reads it."""
+    error = comp.is_error
+    return RawTx(
+        tx_hash="",
+        status=0 if error else 1,
+        gas_used=used,
+        effective_gas_price=block.base_fee + min(tx.max_priority_fee_per_gas,
+                                                 tx.max_fee_per_gas - block.base_fee),
+        logs=() if error else tuple(comp.get_log_entries()),
+        revert=bytes(comp.output) if error else None,
+        contract_address=(to_checksum_address(comp.msg.storage_address)
+                          if not tx.to and not error else None),
+    )

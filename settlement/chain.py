@@ -522,6 +522,8 @@ class Chain:
         self._next_ts = 0
         self._last_block_seen = 0
         self._last_ts = self.latest_timestamp()
+        #: the timestamp of the block being built one transaction at a time, if any
+        self._open_block: int | None = None
         if self._sim_clock:
             self._backend.set_next_timestamp(self._last_ts + 1)
 
@@ -735,8 +737,69 @@ class Chain:
             transactions=tuple(pending),
         )
 
+    @property
+    def block_open(self) -> bool:
+        """Whether a block is being built by :meth:`open_block`."""
+        return self._open_block is not None
+
+    def open_block(self, timestamp: int | float) -> None:
+        """Start a block at ``timestamp`` whose transactions run one at a time as they are
+        sent: each :meth:`transact` returns its receipt (or raises its revert) at once,
+        calls read the block's state so far at its timestamp and number, and
+        :meth:`close_block` seals it. Accounts first used meanwhile are funded inside it.
+        The embedded ``pyevm`` backend only.
+
+        Raises:
+            ChainError: not the ``pyevm`` backend, a block is already open, or
+                transactions are pending; :class:`ClockError`: ``timestamp`` is not after
+                the latest block's.
+        """
+        if self._fast is None:
+            raise ChainError("blocks built one transaction at a time need the embedded "
+                             "'pyevm' backend")
+        if self._open_block is not None or self._pending:
+            raise ChainError("cannot open a block: one is open or transactions are pending")
+        self.set_next_block_timestamp(timestamp)
+        self._fast.open_block()
+        self._ts_explicit = False
+        self._open_block = int(timestamp)
+
+    def close_block(self) -> MinedBlock:
+        """Seal the block :meth:`open_block` started (its transactions' receipts were
+        returned as they ran, so the block lists none).
+
+        Raises:
+            ChainError: no block is open.
+        """
+        if self._fast is None or self._open_block is None:
+            raise ChainError("no block is open; call open_block(timestamp) first")
+        raw = self._fast.close_block()
+        self._open_block = None
+        self._ts_explicit = False
+        self._last_ts = raw.timestamp
+        return MinedBlock(raw.number, raw.timestamp, raw.gas_used, raw.base_fee_per_gas, ())
+
+    def _send_in_block(
+        self, to: str | None, data: bytes | str, value: int, sender: str, gas: int | None,
+        label: str,
+    ) -> Receipt:
+        assert self._fast is not None
+        p = self._send(to, data, value, sender, gas, label)
+        try:
+            rtx = self._fast.apply_in_block(p._tx)
+        except RejectedByChain as exc:
+            self._nonces.pop(sender, None)
+            raise ChainError(f"the embedded chain rejected {label}: {exc}") from None
+        block = self._fast._open
+        assert block is not None
+        self._settle_raw(p, _RawBlock(block[0].number, block[0].timestamp, 0,
+                                      block[0].base_fee, [rtx]), rtx)
+        return p.receipt()
+
     def snapshot(self) -> Any:
         """An id to :meth:`revert` to later (the chain's whole state)."""
+        if self._open_block is not None:
+            raise ChainError("cannot snapshot with a block open; close_block() first")
         if self._pending:
             raise ChainError("cannot snapshot with pending transactions; mine() first")
         return self._backend.snapshot()
@@ -757,6 +820,7 @@ class Chain:
         else:
             self._backend.revert(snap)
         self._pending.clear()
+        self._open_block = None
         self._nonces.clear()
         self._funded.clear()
         self._block_ts.clear()
@@ -803,6 +867,8 @@ class Chain:
         check_int(value, f"{label}: value (wei)")
         if gas is not None:
             check_int(gas, f"{label}: gas", low=21_000, high=2**63 - 1, kind="gas")
+        if self._open_block is not None:
+            return self._send_in_block(address, data, value, sender, gas, label)
         if self._automine:
             return self._send_and_wait(address, data, value, sender, gas, label)
         pending = self._send(address, data, value, sender, gas, label)

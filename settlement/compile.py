@@ -49,7 +49,8 @@ ARTIFACTS_DIR = PACKAGE_DIR / "artifacts"
 WRAPPER = PACKAGE_DIR / "bin" / "solc"
 
 #: The contracts settlesim deploys, each in ``contracts/<Name>.sol``.
-CONTRACTS = ("Stablecoin", "SettlementEscrow", "FxSwap")
+CONTRACTS = ("Stablecoin", "SettlementEscrow", "FxSwap",
+             "AlgoStablecoin", "GovToken", "PriceOracle", "MarketModule", "StableSwapPool")
 
 #: Compiler settings: optimizer on; the EVM version is explicit because
 #: py-evm (the embedded chain) implements up to Prague, not Osaka.

@@ -46,7 +46,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sim.errors import InputError
 from sim.terra.market import (
@@ -60,8 +60,13 @@ from sim.terra.market import (
 )
 from sim.terra.pool import MAX_AMP, MAX_FEE_BPS, get_d, quote_pool_out
 
+if TYPE_CHECKING:
+    from settlement import Chain, ContractRevert, Receipt
+    from settlement.terra import TerraStack
+
 __all__ = [
     "TOKENS",
+    "ContractLedger",
     "MarketParams",
     "MirrorLedger",
     "TerraInputError",
@@ -445,3 +450,286 @@ def _check_new_params(old: MarketParams, new: object) -> MarketParams:
                               f"({old.block_time_s} s), not {new.block_time_s}")
     return new
 
+
+
+#: seconds between the embedded chain's genesis and the ledger's, for the deployment blocks
+DEPLOY_LEAD_S = 1_000
+#: the storage slots :meth:`ContractLedger.state` reads (OpenZeppelin 5's ``ERC20`` is the
+#: first base of every token; ``AccessControl``'s roles take slot 0 of the others)
+STORAGE_SLOTS = {
+    "erc20.balances": 0,
+    "erc20.totalSupply": 2,
+    "market.basePool": 1,
+    "market.recoveryPeriod|minSpreadBps": 2,
+    "oracle.price": 1,
+    "pool.amp": 1,
+    "pool.feeBps": 2,
+    "pool.reserve0": 3,
+    "pool.reserve1": 4,
+}
+
+
+class ContractLedger:
+    """The ledger on the real contracts (see the module docstring).
+
+    Parameters:
+        chain: the embedded chain to deploy on (its ``pyevm`` backend, whose blocks can
+            be built one transaction at a time); None: a new one whose genesis is
+            :data:`DEPLOY_LEAD_S` seconds before the ledger's.
+
+    Each :meth:`begin_block` opens one chain block at its timestamp and each call is a
+    transaction run into it at once (its result, or its revert, known as it returns);
+    :meth:`end_block` seals the block. Holders get ether for gas inside the block that
+    first needs it, and approve the pool before their first pool swap, in the same
+    block: neither changes any state the mirror keeps.
+    """
+
+    def __init__(self, chain: Chain | None = None) -> None:
+        self._chain = chain
+        self._stack: TerraStack | None = None
+        self._genesis_time = 0
+        self._timestamp = 0
+        self._height = 0
+        self._block_time = 1
+        self._in_block = False
+        self._approved: set[tuple[str, str]] = set()
+
+    @property
+    def stack(self) -> TerraStack:
+        """The deployed contracts (after genesis)."""
+        if self._stack is None:
+            raise TerraInputError("the ledger has no genesis yet; call genesis() first")
+        return self._stack
+
+    @property
+    def chain(self) -> Chain:
+        """The chain the contracts run on (after genesis)."""
+        return self.stack.chain
+
+    def snapshot(self) -> Any:
+        """A token to :meth:`restore` this ledger to (between blocks only): the chain's
+        snapshot and the ledger's own clock."""
+        if self._in_block:
+            raise TerraInputError("snapshot() between blocks only; call end_block() first")
+        return (self.chain.snapshot(), self._timestamp, self._height, frozenset(self._approved))
+
+    def restore(self, token: Any) -> None:
+        """Back to a :meth:`snapshot`: the chain and the ledger as they were then."""
+        snap, self._timestamp, self._height, approved = token
+        self.chain.revert(snap)
+        self._approved = set(approved)
+        self._in_block = False
+
+    # -- reading ------------------------------------------------------------------------
+
+    def state(self) -> TerraState:
+        """The contracts' state now, read from the chain: the delta by the module's own
+        ``deltaAt`` (its recovery to the current height), the rest from the contracts'
+        storage (:data:`STORAGE_SLOTS`; ``tests/contracts`` checks each against its getter)."""
+        t = self.stack
+        read = self._slot
+        market, pool = t.market.address, t.pool.address
+        packed = read(market, STORAGE_SLOTS["market.recoveryPeriod|minSpreadBps"])
+        params = MarketParams(
+            base_pool=read(market, STORAGE_SLOTS["market.basePool"]),
+            recovery_period=packed & (2**64 - 1), min_spread_bps=(packed >> 64) & 0xFFFF,
+            block_time_s=self._block_time,
+            pool_fee_bps=read(pool, STORAGE_SLOTS["pool.feeBps"]),
+            pool_amp=read(pool, STORAGE_SLOTS["pool.amp"]))
+        supply = STORAGE_SLOTS["erc20.totalSupply"]
+        return TerraState(
+            height=self._height, timestamp=self._timestamp,
+            delta=t.market.delta_at(self._height),
+            stable_supply=read(t.stable.address, supply), gov_supply=read(t.gov.address, supply),
+            fiat_supply=read(t.fiat.address, supply),
+            pool_stable=read(pool, STORAGE_SLOTS["pool.reserve0"]),
+            pool_fiat=read(pool, STORAGE_SLOTS["pool.reserve1"]),
+            gov_price_wad=read(t.oracle.address, STORAGE_SLOTS["oracle.price"]), params=params)
+
+    def balance(self, token: str, holder: str) -> int:
+        """``holder``'s balance of ``token`` in micro-units, read from the token's storage."""
+        stack = self.stack
+        address = stack.chain.address_of(_holder(holder))
+        key = bytes(12) + bytes.fromhex(address[2:]) + STORAGE_SLOTS["erc20.balances"].to_bytes(
+            32, "big")
+        from eth_utils import keccak
+
+        return self._slot(stack.token(_token(token)).address, int.from_bytes(keccak(key), "big"))
+
+    def _slot(self, address: str, slot: int) -> int:
+        """A storage word of ``address`` in the chain's current state (the open block's)."""
+        chain = self.stack.chain
+        fast = chain._fast
+        if fast is not None:
+            return fast.storage(bytes.fromhex(address[2:]), slot)
+        return int.from_bytes(chain.w3.eth.get_storage_at(address, slot), "big")  # type: ignore[arg-type]
+
+    # -- blocks -------------------------------------------------------------------------
+
+    def genesis(self, balances: Mapping[tuple[str, str], int], pool_stable: int,
+                pool_fiat: int, gov_price_wad: int, params: MarketParams,
+                timestamp: int) -> None:
+        """Deploy the stack and mint the genesis state in one block at ``timestamp``."""
+        from settlement import Chain
+        from settlement.terra import ModuleTokenKind, TerraConfig, deploy_terra
+
+        if self._stack is not None:
+            raise TerraInputError("genesis() was already called; a ledger has one genesis")
+        clean = check_genesis(balances, pool_stable, pool_fiat, gov_price_wad, params,
+                              timestamp)
+        chain = self._chain
+        if chain is None:
+            chain = Chain(genesis_timestamp=timestamp - DEPLOY_LEAD_S, backend="pyevm")
+        stack = deploy_terra(chain, TerraConfig(
+            genesis_time=timestamp, block_time_s=params.block_time_s,
+            base_pool=params.base_pool, recovery_period=params.recovery_period,
+            min_spread_bps=params.min_spread_bps, gov_price_wad=gov_price_wad,
+            pool_amp=params.pool_amp, pool_fee_bps=params.pool_fee_bps))
+        chain.open_block(timestamp)
+        admin, issuer = "terra:admin", "terra:fiat-issuer"
+        kinds = {"stable": ModuleTokenKind.STABLE, "gov": ModuleTokenKind.GOV}
+        for (token, holder), amount in clean.items():
+            if token == "fiat":
+                stack.fiat.mint(holder, amount, sender=issuer)
+            else:
+                stack.market.genesis_mint(kinds[token], holder, amount, sender=admin)
+        stack.market.genesis_mint(ModuleTokenKind.STABLE, stack.pool.address, pool_stable,
+                                  sender=admin)
+        stack.fiat.mint(stack.pool.address, pool_fiat, sender=issuer)
+        stack.pool.initialize(sender=admin)
+        stack.market.seal_genesis(sender=admin)
+        chain.close_block()
+        self._stack = stack
+        self._genesis_time = self._timestamp = timestamp
+        self._block_time = params.block_time_s
+
+    def begin_block(self, timestamp: int) -> None:
+        """Open the next chain block at ``timestamp`` (strictly after the previous one)."""
+        stack = self.stack
+        ts = _whole("begin_block: timestamp", timestamp, 1, 2**40, " (UTC seconds)")
+        if ts <= self._timestamp:
+            raise TerraInputError(f"begin_block: timestamp {ts} is not after the previous "
+                                  f"block's {self._timestamp}; time only moves forward")
+        if self._in_block:
+            stack.chain.close_block()
+        stack.chain.open_block(ts)
+        self._height = height_of(ts, self._genesis_time, self._block_time)
+        self._timestamp = ts
+        self._in_block = True
+
+    def end_block(self) -> None:
+        """Seal the block."""
+        self._open()
+        self.stack.chain.close_block()
+        self._in_block = False
+
+    def _open(self) -> TerraStack:
+        stack = self.stack
+        if not self._in_block:
+            raise TerraInputError("no block is open; call begin_block(timestamp) first")
+        return stack
+
+    def _run(self, send: Any, *args: Any, **kwargs: Any) -> Receipt:
+        """One transaction; its revert as :class:`TerraRevert`."""
+        from settlement import ContractRevert
+
+        try:
+            return send(*args, **kwargs)  # type: ignore[no-any-return]
+        except ContractRevert as exc:
+            raise self._revert(exc) from None
+
+    def _read(self, read: Any, *args: Any) -> Any:
+        from settlement import ContractRevert
+
+        try:
+            return read(*args)
+        except ContractRevert as exc:
+            raise self._revert(exc) from None
+
+    def _revert(self, exc: ContractRevert) -> TerraRevert:
+        names = self.stack.chain
+        values: list[int | str] = []
+        for key, value in exc.args_dict.items():
+            if exc.error == "Panic" and key == "meaning":
+                continue
+            if isinstance(value, str) and value.startswith("0x") and len(value) == 42:
+                values.append(names.name_of(value))
+            else:
+                values.append(int(value) if isinstance(value, int) else str(value))
+        return TerraRevert(exc.error, *values)
+
+    # -- governance and oracle ------------------------------------------------------------
+
+    def set_oracle_price(self, price_wad: int) -> None:
+        """The reporter's new price of the governance token (WAD): a transaction."""
+        stack = self._open()
+        price = _price(price_wad)
+        self._run(stack.oracle.set_price, price, sender="terra:reporter")
+
+    def set_params(self, params: MarketParams) -> None:
+        """Governance changes the parameters: one transaction to the module, one to the
+        pool."""
+        stack = self._open()
+        _check_new_params(self.state().params, params)
+        self._run(stack.market.set_params, params.base_pool, params.recovery_period,
+                  params.min_spread_bps, sender="terra:governance")
+        self._run(stack.pool.set_params, params.pool_amp, params.pool_fee_bps,
+                  sender="terra:governance")
+
+    # -- the market module --------------------------------------------------------------
+
+    def quote_to_gov(self, stable_in: int) -> int:
+        """What :meth:`swap_to_gov` would pay now (a call)."""
+        stack = self._open()
+        return int(self._read(stack.market.quote_to_gov, _amount("stable_in", stable_in))[0])
+
+    def quote_to_stable(self, gov_in: int) -> int:
+        """What :meth:`swap_to_stable` would pay now (a call)."""
+        stack = self._open()
+        return int(self._read(stack.market.quote_to_stable, _amount("gov_in", gov_in))[0])
+
+    def swap_to_gov(self, holder: str, stable_in: int, min_out: int = 0) -> int:
+        """A ``swapToGov`` transaction from ``holder``."""
+        stack = self._open()
+        who = _holder(holder)
+        amount, least = _amount("stable_in", stable_in), _amount("min_out", min_out)
+        r = self._run(stack.market.swap_to_gov, amount, least, sender=who)
+        return int(r.event("SwappedToGov").args["govOut"])
+
+    def swap_to_stable(self, holder: str, gov_in: int, min_out: int = 0) -> int:
+        """A ``swapToStable`` transaction from ``holder``."""
+        stack = self._open()
+        who = _holder(holder)
+        amount, least = _amount("gov_in", gov_in), _amount("min_out", min_out)
+        r = self._run(stack.market.swap_to_stable, amount, least, sender=who)
+        return int(r.event("SwappedToStable").args["stableOut"])
+
+    # -- the secondary pool -------------------------------------------------------------
+
+    def quote_pool(self, sell: str, amount_in: int) -> int:
+        """What :meth:`pool_swap` would pay now (a call)."""
+        stack = self._open()
+        side = _token(sell, "sell", POOL_SIDES)
+        return int(self._read(stack.pool.get_dy, POOL_SIDES.index(side),
+                              _amount("amount_in", amount_in)))
+
+    def pool_swap(self, holder: str, sell: str, amount_in: int, min_out: int = 0) -> int:
+        """An ``exchange`` transaction from ``holder`` (after its one-time approval)."""
+        stack = self._open()
+        who = _holder(holder)
+        side = _token(sell, "sell", POOL_SIDES)
+        amount, least = _amount("amount_in", amount_in), _amount("min_out", min_out)
+        if (who, side) not in self._approved:
+            stack.token(side).approve(stack.pool.address, 2**256 - 1, sender=who)
+            self._approved.add((who, side))
+        r = self._run(stack.pool.exchange, POOL_SIDES.index(side), amount, least, sender=who)
+        return int(r.event("Swapped").args["amountOut"])
+
+    # -- tokens ---------------------------------------------------------------------------
+
+    def transfer(self, token: str, src: str, dst: str, amount: int) -> None:
+        """An ERC-20 ``transfer`` from ``src``."""
+        stack = self._open()
+        tok, a, b = _token(token), _holder(src, "src"), _holder(dst, "dst")
+        value = _amount("amount", amount)
+        self._run(stack.token(tok).transfer, b, value, sender=a)
