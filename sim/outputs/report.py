@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from sim.outputs.terra import terra_figures, terra_section
 from sim.publish import OutputFolder
 from sim.results import atomic_write
 
@@ -62,6 +63,10 @@ _FIG_CAPTIONS = {
     "paired_differences": "Per payment credited on both rails: on-chain minus correspondent "
                           "latency (left, symmetric log axis) and cost (right, percentage "
                           "points of the amount).",
+    "terra_run": "Terra run: the stablecoin's pool price with the published daily lows of "
+                 "May 2022 (bars: the bands counted as a fit), both supplies (LUNA's on a log "
+                 "axis), the pool's imbalance, the module's delta, the reserve, and the share "
+                 "of holders who have exited; grey: chain halts.",
 }
 
 
@@ -308,8 +313,9 @@ def render_report(results: Any, figures: Mapping[str, bytes] | None = None) -> s
 
     sc = results.scenario
     summary = results.summary()
-    pngs = dict(figures) if figures is not None else render_figures(
-        results.payments, sender_timezones(results))
+    pngs = dict(figures) if figures is not None else {
+        **render_figures(results.payments, sender_timezones(results)),
+        **terra_figures(results)}
     header, rows = kpi_rows(summary)
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
@@ -342,6 +348,7 @@ def render_report(results: Any, figures: Mapping[str, bytes] | None = None) -> s
     ch, crow = _corridor_table(summary)
     parts += ["<h2>KPIs per corridor</h2>", _table(ch, crow, cls="corridors", num_from=2,
                                                      tid="corridors")]
+    parts.append(terra_section(results))
     parts.append("<h2>Figures</h2>")
     for name, data in pngs.items():
         b64 = base64.b64encode(data).decode("ascii")
@@ -397,6 +404,7 @@ def write_into(results: Any, folder: Path, *,
     if tick:
         tick("tables and summary written")
     pngs = render_figures(results.payments, sender_timezones(results))
+    pngs.update(terra_figures(results))
     write_figures(pngs, folder / "figures")
     if tick:
         tick("figures drawn")

@@ -34,7 +34,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-__all__ = ["render_terra_figures", "run_figure"]
+__all__ = ["render_terra_figures", "run_figure", "terra_figures", "terra_section"]
 
 _STYLE: Any = {"font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "legend.fontsize": 7,
                "axes.spines.top": False, "axes.spines.right": False}
@@ -147,3 +147,72 @@ def render_terra_figures(series: pd.DataFrame, settings: Any = None
                          ) -> Mapping[str, bytes]:
     """The Terra figures as PNG bytes, by name (``terra_run``)."""
     return {"terra_run": _png(run_figure(series, settings))}
+
+
+def _runs(results: Any) -> list[dict[str, Any]]:
+    reps = getattr(results, "replications", None) or [results]
+    return [r.meta["terra"] for r in reps
+            if isinstance(getattr(r, "meta", {}).get("terra"), dict)]
+
+
+def terra_figures(results: Any) -> dict[str, bytes]:
+    """The figures of a run's ``[terra]`` part (its first replication), or none."""
+    runs = _runs(results)
+    if not runs:
+        return {}
+    comp = getattr(results, "components", None)
+    settings = getattr(comp, "terra", None)
+    return dict(render_terra_figures(runs[0]["series"], settings))
+
+
+def terra_section(results: Any) -> str:
+    """The report's Terra section (HTML): the run's headline figures and the three rails'
+    payments side by side; empty without a ``[terra]`` part."""
+    import html
+
+    from sim.terra.bridge import RAIL, bridge_pairs
+
+    runs = _runs(results)
+    if not runs:
+        return ""
+    s = runs[0]["summary"]
+    e = html.escape
+    rows = [("ledger", s["ledger"]), ("lowest pool price", f"{s['price_min']:.4f}"),
+            ("final pool price", f"{s['price_final']:.4f}"),
+            (f"peg back above {s['peg_level']} within {s['recovery_days']:g} days",
+             "yes" if s["peg_back"] else "no"),
+            ("days below the peg level", f"{s['days_below']:.2f}"),
+            ("LUNA supply at the end", f"{s['gov_supply_final']:,.0f}"),
+            ("reserve spent (USD)", f"{s['reserve_spent_usd']:,.0f}"),
+            ("market value lost within 3 days (USD)", f"{s['value_lost_3d_usd']:,.0f}"),
+            ("holders exited (share)", f"{s['exited_share']:.3f}"),
+            ("ledger transactions", f"{s['transactions']:,} ({s['reverted']:,} reverted)")]
+    out = ['<h2 id="terra">Terra run</h2>',
+           '<p class="note">The algorithmic stablecoin\'s run beside the payments (first '
+           "replication); figure <code>terra_run</code> below, the tables in "
+           "<code>terra_series.*</code> and <code>terra_transactions.*</code>.</p>",
+           '<table class="terra"><tbody>']
+    out += [f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in rows]
+    out.append("</tbody></table>")
+    pay = results.payments
+    if RAIL in set(pay["rail"]):
+        pairs = bridge_pairs(pay)
+        stat = []
+        for tag, name in (("bank", "correspondent banks"), ("fiat", "on-chain, fiat-backed"),
+                          ("terra", "on-chain, bridged through the algorithmic stablecoin")):
+            col = pairs[f"status_{tag}"]
+            stat.append((name, int((col == "credited").sum()), int((col == "failed").sum()),
+                         int((col == "returned").sum())))
+        short = pairs["terra_shortfall_pct"].dropna()
+        out += ["<h3>The same payments three ways</h3>",
+                '<table class="terra-pairs"><thead><tr><th>rail</th><th>credited</th>'
+                "<th>failed</th><th>returned</th></tr></thead><tbody>"]
+        out += [f"<tr><td>{e(n)}</td><td>{c}</td><td>{f}</td><td>{r}</td></tr>"
+                for n, c, f, r in stat]
+        out.append("</tbody></table>")
+        if len(short):
+            out.append(f'<p class="note">Bridged payments credited on both on-chain rails '
+                       f"deliver {short.mean():.2f}% less on average than the fiat-backed "
+                       f"rail (median {short.median():.2f}%, worst {short.max():.2f}%; "
+                       f"{int((short > 0).sum())} of {len(short)} lose value in flight).</p>")
+    return "\n".join(out)

@@ -38,10 +38,12 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
+from sim.terra import market
 from sim.terra.ledger import TerraRevert
+from sim.terra.pool import quote_pool_out
 
 if TYPE_CHECKING:
-    from sim.terra.ledger import TerraLedger
+    from sim.terra.ledger import TerraLedger, TerraState
     from sim.terra.settings import HolderClass, TerraSettings
 
 __all__ = [
@@ -147,10 +149,19 @@ class GovMarket:
 
     def __init__(self, ledger: TerraLedger) -> None:
         self.ledger = ledger
+        self._reserves: tuple[int, int] | None = None
+
+    def refresh(self) -> None:
+        """Read the reserves from the ledger again (after anything else moved them)."""
+        self._reserves = None
 
     def reserves(self) -> tuple[int, int]:
-        """(gov, fiat) held by the market."""
-        return self.ledger.balance("gov", GOV_MARKET), self.ledger.balance("fiat", GOV_MARKET)
+        """(gov, fiat) held by the market (read once from the ledger, then kept up to
+        date by this market's own trades)."""
+        if self._reserves is None:
+            self._reserves = (self.ledger.balance("gov", GOV_MARKET),
+                              self.ledger.balance("fiat", GOV_MARKET))
+        return self._reserves
 
     def price_wad(self) -> int:
         """USD per whole governance token, WAD (at least 1)."""
@@ -173,6 +184,7 @@ class GovMarket:
         if out <= 0 or not tx.transfer("gov", agent, GOV_MARKET, gov_in):
             return 0
         tx.transfer("fiat", GOV_MARKET, agent, out)
+        self.refresh()
         return out
 
     def buy(self, tx: Tx, agent: str, fiat_in: int) -> int:
@@ -181,6 +193,7 @@ class GovMarket:
         if out <= 0 or not tx.transfer("fiat", agent, GOV_MARKET, fiat_in):
             return 0
         tx.transfer("gov", GOV_MARKET, agent, out)
+        self.refresh()
         return out
 
 
@@ -313,19 +326,32 @@ class Arbitrageurs:
         """Each arbitrageur's fiat."""
         return {("fiat", a): self.capital for a in self.names if self.capital}
 
-    def _down(self, ledger: TerraLedger, gm: GovMarket, s: int) -> tuple[int, int, int]:
+    # quotes from one read of the ledger's state, by the contracts' own integer arithmetic
+    # (the mirror's functions, proven equal to the contracts by the differential tests):
+    # the same decisions on either ledger, without a call to the chain per rung
+    @staticmethod
+    def _down(st: TerraState, gm: GovMarket, s: int) -> tuple[int, int, int]:
+        p = st.params
         try:
-            q = ledger.quote_pool("fiat", s)
-            g = ledger.quote_to_gov(q) if q > 0 else 0
+            q = quote_pool_out(st.pool_fiat, st.pool_stable, s, amp=p.pool_amp,
+                               fee_bps=p.pool_fee_bps)
+            g = market.quote_to_gov(q, delta=st.delta, base_pool=p.base_pool,
+                                    min_spread_bps=p.min_spread_bps,
+                                    price_wad=st.gov_price_wad).out
         except TerraRevert:
             return 0, 0, -s
         return q, g, gm.sell_quote(g) - s
 
-    def _up(self, ledger: TerraLedger, gm: GovMarket, s: int) -> tuple[int, int, int]:
+    @staticmethod
+    def _up(st: TerraState, gm: GovMarket, s: int) -> tuple[int, int, int]:
+        p = st.params
         g = gm.buy_quote(s)
         try:
-            q = ledger.quote_to_stable(g) if g > 0 else 0
-            f = ledger.quote_pool("stable", q) if q > 0 else 0
+            q = market.quote_to_stable(g, delta=st.delta, base_pool=p.base_pool,
+                                       min_spread_bps=p.min_spread_bps,
+                                       price_wad=st.gov_price_wad).out
+            f = quote_pool_out(st.pool_stable, st.pool_fiat, q, amp=p.pool_amp,
+                               fee_bps=p.pool_fee_bps)
         except TerraRevert:
             return 0, 0, -s
         return g, q, f - s
@@ -342,8 +368,10 @@ class Arbitrageurs:
                 continue
             sizes = [cap >> k for k in range(self.rungs - 1, -1, -1) if cap >> k > 0]
             best: tuple[int, int, int, int] | None = None
+            st = led.state()
+            gm.refresh()
             for s in sizes:           # smallest first: profit is concave in the size
-                x, y, profit = quote(led, gm, s)
+                x, y, profit = quote(st, gm, s)
                 if profit * 10_000 < s * self.min_profit_bps or x <= 0 or y <= 0:
                     break
                 if best is None or profit > best[3]:

@@ -251,7 +251,7 @@ class _Model:
         balances[("gov", GOV_MARKET)] = gm_gov
         if gov_total - gm_gov:
             balances[("gov", GOV_HOLDERS)] = gov_total - gm_gov
-        self.gov_price0 = gov_price_wad
+        self.gov_price0 = self.oracle_price = gov_price_wad
         self.start, self.end, self.step = s.start_ts, s.end_ts, s.run.step_seconds
         ledger.genesis(balances, pool_side, pool_side, gov_price_wad, market_params(s),
                        self.start)
@@ -297,6 +297,7 @@ class _Model:
         led, tx = self.ledger, self.tx
         dt_h = self.step / 3600.0
         led.begin_block(t)
+        self.gm.refresh()
         st = led.state()
         tx.now, tx.height = t, st.height
         while self.changes and int(self.changes[0].at.timestamp()) <= t:
@@ -307,7 +308,7 @@ class _Model:
             led.set_params(p)
             tx.rows.append((t, st.height, "set_params", "governance", "", p.base_pool, "",
                             p.recovery_period, "ok", ""))
-        led.set_oracle_price(self.gm.price_wad())
+        self._oracle()
         price = self.price
         while self.shocks and int(self.shocks[0].at.timestamp()) <= t:
             x = self.shocks.pop(0)
@@ -317,13 +318,20 @@ class _Model:
         self.holders.decide(price, dt_h)
         sales = self.holders.exit_step(tx, price)
         self.defender.act(tx, self._price(), dt_h)
-        led.set_oracle_price(self.gm.price_wad())
+        self._oracle()
         trades = self.arbs.act(tx, self.gm, self._price())
         self._gov_holders(tx, dt_h)
-        led.set_oracle_price(self.gm.price_wad())
+        self._oracle()
         led.end_block()
         self.price = self._price()
         return sales, trades
+
+    def _oracle(self) -> None:
+        """Feed the oracle the governance token's market price, when it has moved."""
+        price = self.gm.price_wad()
+        if price != self.oracle_price:
+            self.ledger.set_oracle_price(price)
+            self.oracle_price = price
 
     def _gov_holders(self, tx: Tx, dt_h: float) -> None:
         g = self.s.gov_market
