@@ -132,6 +132,7 @@ contract StableSwapPool is AccessControl {
      * @return The invariant.
      */
     function invariant() external view returns (uint256) {
+        if (reserve0 < 1) return 0; // not seeded yet
         return _getD(reserve0, reserve1);
     }
 
@@ -214,9 +215,10 @@ contract StableSwapPool is AccessControl {
         emit ParamsUpdated(amp_, feeBps_);
     }
 
+    /// Both balances are positive: the pool is seeded with both sides and a swap always
+    /// leaves at least 1 of what it pays out.
     function _getD(uint256 x0, uint256 x1) private view returns (uint256) {
         uint256 s = x0 + x1;
-        if (s == 0) return 0;
         uint256 ann = amp * 2;
         uint256 d = s;
         for (uint256 k = 0; k < ITERATIONS; ++k) {

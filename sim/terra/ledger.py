@@ -733,3 +733,110 @@ class ContractLedger:
         tok, a, b = _token(token), _holder(src, "src"), _holder(dst, "dst")
         value = _amount("amount", amount)
         self._run(stack.token(tok).transfer, b, value, sender=a)
+
+
+# -- random operation sequences (for differential tests and benchmarks) ------------------
+
+#: the genesis :func:`random_operations` starts from: holders, balances, pool, price, params
+DEMO_GENESIS: dict[str, Any] = {
+    "balances": {("stable", "ann"): 5_000_000 * 10**6, ("gov", "ann"): 20_000 * 10**6,
+                 ("stable", "ben"): 300_000 * 10**6, ("gov", "ben"): 200_000 * 10**6,
+                 ("fiat", "ben"): 2_000_000 * 10**6, ("fiat", "cat"): 500_000 * 10**6},
+    "pool_stable": 300_000_000 * 10**6,
+    "pool_fiat": 300_000_000 * 10**6,
+    "gov_price_wad": 80 * 10**18,
+    "params": MarketParams(base_pool=50_000_000 * 10**6, recovery_period=36,
+                           min_spread_bps=50, block_time_s=6, pool_fee_bps=4, pool_amp=100),
+    "timestamp": 1_651_881_600,
+}
+Operation = tuple[Any, ...]
+
+
+def random_operations(seed: int, n: int) -> list[Operation]:
+    """``n`` operations after :data:`DEMO_GENESIS` (and the first ``begin_block``), drawn
+    from ``numpy.random.default_rng(seed)``: swaps both ways and pool swaps of a share of
+    the holder's balance (now and then more than it, or with a minimum one above the
+    quote, so that they revert), transfers, oracle moves (a few refused), Proposal 1164
+    and other parameter changes, and block advances of 1 to 5000 heights. Amounts are
+    chosen against a mirror run alongside; replay them with :func:`apply_operation`.
+
+    >>> ops = random_operations(7, 50)
+    >>> len(ops), ops == random_operations(7, 50)
+    (50, True)
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    mirror = MirrorLedger()
+    g = DEMO_GENESIS
+    mirror.genesis(g["balances"], g["pool_stable"], g["pool_fiat"], g["gov_price_wad"],
+                   g["params"], g["timestamp"])
+    ts = g["timestamp"] + g["params"].block_time_s
+    mirror.begin_block(ts)
+    holders = ("ann", "ben", "cat", "dan")
+    kinds = ("swap_to_gov", "swap_to_stable", "pool_swap", "transfer", "set_oracle_price",
+             "set_params", "next_block")
+    weights = np.array([5, 5, 5, 2, 2, 0.5, 2])
+    ops: list[Operation] = []
+    while len(ops) < n:
+        kind = kinds[int(rng.choice(len(kinds), p=weights / weights.sum()))]
+        holder = holders[int(rng.integers(len(holders)))]
+        share = float(rng.choice([0.001, 0.05, 0.3, 1.0, 1.2]))
+        op: Operation
+        if kind in ("swap_to_gov", "swap_to_stable", "pool_swap", "transfer"):
+            token = {"swap_to_gov": "stable", "swap_to_stable": "gov"}.get(
+                kind, str(rng.choice(["stable", "fiat"] if kind == "pool_swap"
+                                     else list(TOKENS))))
+            amount = max(1, int(mirror.balance(token, holder) * share))
+            if kind == "transfer":
+                op = (kind, token, holder, holders[int(rng.integers(len(holders)))], amount)
+            else:
+                try:
+                    quote = (mirror.quote_to_gov(amount) if kind == "swap_to_gov" else
+                             mirror.quote_to_stable(amount) if kind == "swap_to_stable" else
+                             mirror.quote_pool(token, amount))
+                    least = quote + int(rng.choice([0, 0, 0, 1])) if rng.random() < 0.3 else 0
+                except TerraRevert:
+                    least = 0
+                op = ((kind, holder, token, amount, least) if kind == "pool_swap"
+                      else (kind, holder, amount, least))
+        elif kind == "set_oracle_price":
+            price = int(mirror.state().gov_price_wad * float(rng.uniform(0.3, 1.5)))
+            op = (kind, price if rng.random() > 0.05 else 0)
+        elif kind == "set_params":
+            p = mirror.state().params
+            op = (kind, MarketParams(
+                base_pool=int(rng.choice([50_000_000, 100_000_000, 5_000_000])) * 10**6,
+                recovery_period=int(rng.choice([36, 18, 3])),
+                min_spread_bps=int(rng.choice([50, 0, 200])), block_time_s=p.block_time_s,
+                pool_fee_bps=int(rng.choice([4, 30])), pool_amp=int(rng.choice([100, 2_000]))))
+        else:
+            heights = int(rng.integers(1, 5001)) if rng.random() < 0.3 else int(
+                rng.integers(1, 40))
+            ts = g["timestamp"] + (mirror.state().height + heights) * g["params"].block_time_s \
+                + int(rng.integers(0, g["params"].block_time_s))
+            op = (kind, ts)
+        apply_operation(mirror, op)
+        ops.append(op)
+    return ops
+
+
+def apply_operation(ledger: TerraLedger, op: Operation) -> Any:
+    """Run one operation of :func:`random_operations` on ``ledger``: its result, or the
+    :class:`TerraRevert`'s reason (a ``("revert", name, args)`` tuple)."""
+    kind, *args = op
+    try:
+        if kind == "next_block":
+            ledger.end_block()
+            return ledger.begin_block(args[0])
+        return getattr(ledger, kind)(*args)
+    except TerraRevert as exc:
+        return ("revert", *exc.reason)
+
+
+def demo_genesis(ledger: TerraLedger) -> None:
+    """:data:`DEMO_GENESIS` on ``ledger``, and its first block opened."""
+    g = DEMO_GENESIS
+    ledger.genesis(g["balances"], g["pool_stable"], g["pool_fiat"], g["gov_price_wad"],
+                   g["params"], g["timestamp"])
+    ledger.begin_block(g["timestamp"] + g["params"].block_time_s)

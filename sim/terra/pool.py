@@ -48,9 +48,9 @@ def get_d(x0: int, x1: int, amp: int) -> int:
     Raises:
         TerraRevert: ``PoolDidNotConverge`` after 255 iterations.
     """
+    if x0 == 0:
+        return 0      # the contract's invariant() of a pool not seeded yet
     s = x0 + x1
-    if s == 0:
-        return 0
     ann = amp * _N
     d = s
     for _ in range(NEWTON_ITERATIONS):

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
     ("bench_onchain.py", ["--contracts", "3", "--table", "200", "--at-rate", "", "--repeat", "1"],
      "pyevm against eth-tester"),
     ("bench_chain.py", ["--n", "10"], "tx/s"),
+    ("bench_terra_ledger.py", ["--ops", "20"], "x the contracts ledger"),
     ("bench_terra_run.py", ["--agents", "20", "--days", "0.03", "--step", "600"],
      "mirror / contracts"),
 ])
