@@ -129,6 +129,8 @@ def run_scenario(scenario: Scenario, *, payments: int | None = None, seed: int |
                            segments=scenario.workload.segments)
     parts = []
     for rail in scenario.rails:
+        if rail == "onchain-terra":
+            continue                    # the on-chain rail's payments, bridged below
         if rail == "correspondent":
             parts.append(correspondent.run(comp.network, wl, s,
                                            policy=scenario.correspondent.policy,
@@ -140,6 +142,8 @@ def run_scenario(scenario: Scenario, *, payments: int | None = None, seed: int |
         if progress is not None:
             progress(rail)
     terra = _terra_run(scenario, comp, s, parts)
+    if "onchain-terra" in scenario.rails and progress is not None:
+        progress("onchain-terra")
     res = Results.concat(parts)
     if terra is not None:
         res.meta["terra"] = terra
@@ -152,16 +156,16 @@ def run_scenario(scenario: Scenario, *, payments: int | None = None, seed: int |
 
 def _terra_run(scenario: Scenario, comp: Components, seed: int,
                parts: list[Results]) -> dict[str, Any] | None:
-    """The scenario's ``[terra]`` run (seeded like the rails), and with ``bridge`` the
-    on-chain payments bridged through its stablecoin appended to ``parts``: the run's
-    series, transactions and summary, as plain data."""
+    """The scenario's ``[terra]`` run (seeded like the rails), and with the rail
+    ``onchain-terra`` the on-chain payments bridged through its stablecoin appended to
+    ``parts``: the run's series, transactions and summary, as plain data."""
     if scenario.terra is None or comp.terra is None:
         return None
     from sim.terra.bridge import PricePath, bridge_results
     from sim.terra.model import run_terra
 
     run = run_terra(comp.terra, seed=seed, ledger=scenario.terra.ledger)
-    if scenario.terra.bridge:
+    if "onchain-terra" in scenario.rails:
         onchain = [p for p in parts if set(p.payments["rail"]) == {"onchain"}]
         if onchain:
             halts = [(h.start.timestamp(), h.start.timestamp() + h.hours * 3600)

@@ -69,7 +69,9 @@ __all__ = [
 ]
 
 SCENARIO_DIR = Path(__file__).parents[1] / "data" / "scenarios"
-RailName = Literal["correspondent", "onchain"]
+RailName = Literal["correspondent", "onchain", "onchain-terra"]
+#: the default rails (``onchain-terra``, the on-chain rail bridged through a ``[terra]``
+#: run's stablecoin, is asked for by name)
 _RAILS: tuple[RailName, ...] = ("correspondent", "onchain")
 RAILS: tuple[str, ...] = _RAILS
 Segment = Literal["retail", "sme", "wholesale"]
@@ -255,8 +257,10 @@ class CongestionEpisode(_M):
 class TerraSection(_M):
     """A Terra run beside the payments (``[terra]``): the settings file
     (``"default"``: ``sim/data/terra.toml``), the ledger, and the parameters a sweep
-    varies (``None`` keeps the file's); ``bridge``: the on-chain payments settle through
-    the algorithmic stablecoin, compared with the fiat-backed rail and the banks."""
+    varies (``None`` keeps the file's). With the rail ``onchain-terra`` in ``rails``, the
+    on-chain payments are also settled through the algorithmic stablecoin (a sale more
+    than ``max_slippage_bps`` below its purchase reverts), compared with the fiat-backed
+    rail and the banks."""
 
     settings: FileRef = "default"
     ledger: Literal["mirror", "contracts"] = "mirror"
@@ -269,7 +273,6 @@ class TerraSection(_M):
     scale: float | None = Field(default=None, gt=0, le=1, strict=False)
     step_seconds: int | None = Field(default=None, ge=1, le=86_400)
     recovery_days: float | None = Field(default=None, gt=0, le=60, strict=False)
-    bridge: bool = True
     max_slippage_bps: int = Field(default=1000, ge=0, le=10_000)
 
 
@@ -316,6 +319,9 @@ class Scenario(_M):
     def _rails(self) -> Scenario:
         if len(set(self.rails)) != len(self.rails):
             raise ValueError("rails: each rail once; allowed: correspondent, onchain")
+        if "onchain-terra" in self.rails and (self.terra is None or "onchain" not in self.rails):
+            raise ValueError("rails: onchain-terra (payments bridged through the algorithmic "
+                             "stablecoin) needs the onchain rail and a [terra] section")
         return self
 
     # -- derived ----------------------------------------------------------------

@@ -22,8 +22,8 @@ The same settings and seed give identical tables on the mirror and on the contra
 >>> s = TerraSettings.default().with_changes({"run.days": 0.25, "run.agents": 50,
 ...                                           "run.step_seconds": 600})
 >>> r = run_terra(s, seed=1)
->>> len(r.series), r.series["price"].iloc[0] > 0.99
-(36, True)
+>>> len(r.series), bool(r.series["price"].iloc[0] > 0.99)
+(37, True)
 """
 
 from __future__ import annotations
@@ -178,16 +178,20 @@ class TerraRun:
 
 def peg_recovery(times: Sequence[float] | np.ndarray, prices: Sequence[float] | np.ndarray,
                  level: float, days: float) -> dict[str, Any]:
-    """Did the price, once below ``level``, close a step at or above it again within
-    ``days`` of first falling below it?
+    """Was the price back at or above ``level`` ``days`` after it first fell below it?
 
-    Returns ``peg_broken`` (it fell below at all), ``peg_back`` (True when it never
-    broke, or came back in time), ``peg_broken_at`` (UTC seconds or None),
-    ``days_below`` (time below ``level`` in days).
+    The price counted is the last step's at or before ``first break + days`` (a brief
+    touch of the level in between does not count as back). Returns ``peg_broken`` (it
+    fell below at all), ``peg_back`` (True when it never broke, or was back by then;
+    False also when the run ends before then), ``peg_broken_at`` (UTC seconds or
+    None), ``first_back_at`` (the first step back at the level after the break, or
+    None), ``days_below`` (time below ``level``, days).
 
-    >>> peg_recovery([0, 86400, 2 * 86400], [1.0, 0.9, 0.99], 0.98, 3)["peg_back"]
-    True
-    >>> peg_recovery([0, 86400, 5 * 86400], [1.0, 0.9, 0.99], 0.98, 3)["peg_back"]
+    >>> peg_recovery([0, 86400, 2 * 86400, 3 * 86400], [1.0, 0.9, 0.99, 0.99], 0.98, 1.5)
+    ... # doctest: +ELLIPSIS
+    {'peg_broken': True, 'peg_back': True, 'peg_broken_at': 86400.0, ...}
+    >>> peg_recovery([0, 86400, 2 * 86400, 5 * 86400], [1.0, 0.9, 0.99, 0.5], 0.98, 4)[
+    ...     "peg_back"]
     False
     """
     t = np.asarray(times, dtype=float)
@@ -197,12 +201,19 @@ def peg_recovery(times: Sequence[float] | np.ndarray, prices: Sequence[float] | 
     days_below = float((dt * below).sum() / 86_400)
     if not below.any():
         return {"peg_broken": False, "peg_back": True, "peg_broken_at": None,
-                "days_below": days_below}
+                "first_back_at": None, "days_below": days_below}
     i0 = int(np.flatnonzero(below)[0])
     t0 = float(t[i0])
-    later = (~below) & (t > t0) & (t <= t0 + days * 86_400)
-    return {"peg_broken": True, "peg_back": bool(later.any()), "peg_broken_at": t0,
-            "days_below": days_below}
+    after = np.flatnonzero((~below) & (t > t0))
+    first_back = float(t[after[0]]) if len(after) else None
+    due = t0 + days * 86_400
+    if len(t) == 0 or t[-1] < due:
+        back = False                      # the run ends before the window does
+    else:
+        j = int(np.searchsorted(t, due, side="right")) - 1
+        back = bool(p[j] >= level)
+    return {"peg_broken": True, "peg_back": back, "peg_broken_at": t0,
+            "first_back_at": first_back, "days_below": days_below}
 
 
 class _Model:

@@ -18,7 +18,8 @@ from sim.experiments.scenario import (
     shipped_scenarios,
 )
 
-SHIPPED = ("baseline", "fast-ledger", "wholesale-pvp", "weekend", "congestion", "paper-claim")
+SHIPPED = ("baseline", "fast-ledger", "wholesale-pvp", "weekend", "congestion", "paper-claim",
+           "terra-run")
 
 BAD_SHAPE = """
 name = "bad one"

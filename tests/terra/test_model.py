@@ -109,9 +109,16 @@ def test_contagion_spreads_exits_to_neighbours() -> None:
     assert wild.series["exited_share"].iloc[-1] > calm.series["exited_share"].iloc[-1]
 
 
-def test_peg_recovery_counts_days_from_the_first_break() -> None:
+def test_peg_recovery_reads_the_price_n_days_after_the_first_break() -> None:
     day = 86_400
     assert peg_recovery([0, day], [1.0, 0.99], 0.98, 1)["peg_broken"] is False
     r = peg_recovery([0, day, 2 * day, 3 * day], [1.0, 0.5, 0.5, 0.99], 0.98, 1.5)
     assert r["peg_broken"] and not r["peg_back"] and r["days_below"] == 2.0
+    assert r["first_back_at"] == 3 * day
     assert peg_recovery([0, day, 2 * day], [1.0, 0.5, 0.99], 0.98, 1.0)["peg_back"]
+    # a touch of the level that does not last is not a recovery
+    touch = peg_recovery([0, day, 1.5 * day, 2 * day, 3 * day], [1.0, 0.5, 0.99, 0.4, 0.4],
+                         0.98, 1.5)
+    assert touch["first_back_at"] == 1.5 * day and not touch["peg_back"]
+    # the run ends before the window does: not counted as back
+    assert not peg_recovery([0, day, 2 * day], [1.0, 0.5, 0.99], 0.98, 3)["peg_back"]

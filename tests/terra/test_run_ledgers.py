@@ -21,7 +21,7 @@ def test_a_tiny_run_on_the_contracts_matches_the_mirror_exactly() -> None:
     # a shock, a halt and Proposal 1164 within the first hour and a half: holders' sales
     # (and reverted ones), Anchor withdrawals, redemptions, the reserve's purchases
     s = TerraSettings.default().with_changes({
-        "run.agents": 20, "run.days": 0.07, "run.step_seconds": 600,
+        "run.agents": 10, "run.days": 0.07, "run.step_seconds": 600,
         "shocks": [{"at": _at("2022-05-07T00:10Z"), "sell_usd": 400e6}],
         "halts": [{"start": _at("2022-05-07T00:40Z"), "hours": 0.2}],
         "governance": [{"at": _at("2022-05-07T01:10Z"), "base_pool_sdr": 100e6,

@@ -70,7 +70,9 @@ def test_a_settings_file_that_is_not_toml_is_refused(tmp_path: Any) -> None:
 
 def test_the_scenario_section_is_validated_like_the_rest() -> None:
     sc = load_scenario("terra-run")
-    assert sc.terra is not None and sc.terra.bridge
+    assert sc.terra is not None and sc.rails == ["correspondent", "onchain", "onchain-terra"]
+    with pytest.raises(ScenarioError, match=r"onchain-terra .* needs the onchain rail"):
+        sc.with_params({"rails": ["correspondent", "onchain-terra"]})
     with pytest.raises(ScenarioError, match=r"terra\.recovery_period: .*> 0"):
         sc.with_params({"terra.recovery_period": 0})
     with pytest.raises(ScenarioError, match=r"terra\.reserve_btc"):
