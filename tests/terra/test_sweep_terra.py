@@ -10,6 +10,7 @@ import pandas as pd
 from sim.cli.main import main
 from sim.experiments.scenario import load_scenario
 
+
 def test_a_sweep_over_the_reserve_says_where_the_peg_came_back(tmp_path: Path) -> None:
     # terra-run cut down: two payments on the banks only (the bridge has its own tests),
     # the run over 7-8 May at 300 agents in 15-minute steps
