@@ -9,7 +9,8 @@ import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
  * and `uluna`) that only its market module mints and burns: the supply changes by the module's
  * swaps (and its genesis allocation), nothing else.
  * @dev The module's address is fixed at deployment (the deployer computes it from its nonce);
- * every balance change flows through OpenZeppelin's `_update`.
+ * every balance change flows through OpenZeppelin's `_update`. The events are named apart
+ * from the fiat-backed `Stablecoin`'s `Minted`/`Burned`, whose signatures differ in meaning.
  */
 abstract contract ModuleToken is ERC20 {
     /// @notice The market module, the only account that can mint and burn.
@@ -26,12 +27,12 @@ abstract contract ModuleToken is ERC20 {
     /// @notice Tokens were minted by the market module.
     /// @param to The receiver.
     /// @param amount The amount minted.
-    event Minted(address indexed to, uint256 amount);
+    event MintedByMarket(address indexed to, uint256 amount);
 
     /// @notice Tokens were burned by the market module.
     /// @param from The holder whose tokens were burned.
     /// @param amount The amount burned.
-    event Burned(address indexed from, uint256 amount);
+    event BurnedByMarket(address indexed from, uint256 amount);
 
     /**
      * @param name_ The token's name.
@@ -63,7 +64,7 @@ abstract contract ModuleToken is ERC20 {
      */
     function mint(address to, uint256 amount) external onlyMarket {
         _mint(to, amount);
-        emit Minted(to, amount);
+        emit MintedByMarket(to, amount);
     }
 
     /**
@@ -74,6 +75,6 @@ abstract contract ModuleToken is ERC20 {
      */
     function burn(address from, uint256 amount) external onlyMarket {
         _burn(from, amount);
-        emit Burned(from, amount);
+        emit BurnedByMarket(from, amount);
     }
 }

@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 /**
  * @title StableSwapPool
@@ -145,15 +146,15 @@ contract StableSwapPool is AccessControl {
     function getDy(uint256 i, uint256 dx) public view returns (uint256) {
         if (i > 1) revert InvalidCoinIndex(i);
         (uint256 xIn, uint256 xOut) = i == 0 ? (reserve0, reserve1) : (reserve1, reserve0);
-        if (xIn == 0) revert PoolNotInitialized();
+        if (xIn < 1) revert PoolNotInitialized();
         if (dx == 0) revert InvalidAmount(dx);
         uint256 d = _getD(xIn, xOut);
         uint256 y = _getY(xIn + dx, d);
         if (y + 1 >= xOut) revert ZeroSwapOutput(dx);
         uint256 dy = xOut - y - 1;
-        dy -= (dy * feeBps) / BPS;
-        if (dy == 0) revert ZeroSwapOutput(dx);
-        return dy;
+        uint256 fee = (dy * feeBps) / BPS;
+        if (dy <= fee) revert ZeroSwapOutput(dx);
+        return dy - fee;
     }
 
     // ------------------------------------------------------------------ swaps
@@ -189,7 +190,7 @@ contract StableSwapPool is AccessControl {
     function initialize() external onlyRole(DEFAULT_ADMIN_ROLE) {
         uint256 b0 = coin0.balanceOf(address(this));
         uint256 b1 = coin1.balanceOf(address(this));
-        if (reserve0 != 0 || b0 == 0 || b1 == 0) revert InvalidInitialization(b0, b1);
+        if (reserve0 > 0 || b0 < 1 || b1 < 1) revert InvalidInitialization(b0, b1);
         reserve0 = b0;
         reserve1 = b1;
         emit Initialized(b0, b1);
@@ -222,7 +223,8 @@ contract StableSwapPool is AccessControl {
         uint256 ann = amp * 2;
         uint256 d = s;
         for (uint256 k = 0; k < ITERATIONS; ++k) {
-            uint256 dP = (((d * d) / (x0 * 2)) * d) / (x1 * 2);
+            // Curve's D_P = D·D/(2·x0)·D/(2·x1), floored at each step as Curve's code does
+            uint256 dP = Math.mulDiv(Math.mulDiv(d, d, x0 * 2), d, x1 * 2);
             uint256 prev = d;
             d = ((ann * s + dP * 2) * d) / ((ann - 1) * d + 3 * dP);
             if ((d > prev ? d - prev : prev - d) <= 1) return d;
@@ -232,7 +234,8 @@ contract StableSwapPool is AccessControl {
 
     function _getY(uint256 x, uint256 d) private view returns (uint256) {
         uint256 ann = amp * 2;
-        uint256 c = (((d * d) / (x * 2)) * d) / (ann * 2);
+        // Curve's c = D·D/(2·x)·D/(2·Ann), floored at each step
+        uint256 c = Math.mulDiv(Math.mulDiv(d, d, x * 2), d, ann * 2);
         uint256 b = x + d / ann;
         uint256 y = d;
         for (uint256 k = 0; k < ITERATIONS; ++k) {

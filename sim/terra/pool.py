@@ -54,7 +54,7 @@ def get_d(x0: int, x1: int, amp: int) -> int:
     ann = amp * _N
     d = s
     for _ in range(NEWTON_ITERATIONS):
-        d_p = d * d // (x0 * _N) * d // (x1 * _N)
+        d_p = d * d // (x0 * _N) * d // (x1 * _N)     # floored at each step, as Curve
         prev = d
         d = (ann * s + d_p * _N) * d // ((ann - 1) * d + (_N + 1) * d_p)
         if (d - prev if d > prev else prev - d) <= 1:
@@ -95,7 +95,7 @@ def quote_pool_out(reserve_in: int, reserve_out: int, amount_in: int, *, amp: in
     if y + 1 >= reserve_out:
         raise TerraRevert("ZeroSwapOutput", amount_in)
     dy = reserve_out - y - 1
-    dy -= dy * fee_bps // BPS
-    if dy == 0:
+    fee = dy * fee_bps // BPS
+    if dy <= fee:
         raise TerraRevert("ZeroSwapOutput", amount_in)
-    return dy
+    return dy - fee

@@ -5,7 +5,7 @@ round trips, transfers, oracle moves and block advances run on the real contract
 each example from the same chain snapshot. After every step:
 
 * **supplies change only by the module's mints and burns**: each token's supply moved by
-  exactly the ``Minted`` minus ``Burned`` of that step's receipts, and only a swap's
+  exactly the ``MintedByMarket`` minus ``BurnedByMarket`` of that step's receipts, and only a swap's
   receipt carries them (the fiat-backed token's supply never moves);
 * **no swap sequence creates value beyond the spread rules**: a round trip through the
   module at one price returns at most what went in, less the floor spread twice; a round
@@ -21,7 +21,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 
 from settlement import ContractRevert, Receipt
 from tests.contracts.terra_world import HOLDERS, T0, WAD, M, TerraWorld, build
@@ -54,8 +60,8 @@ class TerraMachine(RuleBasedStateMachine):
 
     def record(self, r: Receipt) -> None:
         for ev in r.events:
-            if ev.name in ("Minted", "Burned"):
-                sign = 1 if ev.name == "Minted" else -1
+            if ev.name in ("MintedByMarket", "BurnedByMarket"):
+                sign = 1 if ev.name == "MintedByMarket" else -1
                 i = 0 if ev.address == self.t.stable.address else 1
                 self.moved[i] += sign * ev.args["amount"]
 
@@ -156,7 +162,7 @@ class TerraMachine(RuleBasedStateMachine):
 
 TestTerraMachine = TerraMachine.TestCase
 TestTerraMachine.settings = settings(
-    max_examples=4, stateful_step_count=12, deadline=None, derandomize=True,
+    max_examples=8, stateful_step_count=6, deadline=None, derandomize=True,
     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 assert T0  # the world's genesis instant is the module's height 0
@@ -165,7 +171,6 @@ assert T0  # the world's genesis instant is the module's height 0
 @pytest.mark.slow
 def test_terra_machine_long() -> None:
     """Many more and longer sequences, shrinking included."""
-    run = settings(max_examples=50, stateful_step_count=40, deadline=None,
-                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
-                   )(TerraMachine.TestCase)
-    run("runTest").runTest()
+    long_run = settings(max_examples=20, stateful_step_count=30, deadline=None,
+                        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    run_state_machine_as_test(TerraMachine, settings=long_run)

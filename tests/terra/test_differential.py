@@ -24,7 +24,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 
 from sim.terra.ledger import (
     ContractLedger,
@@ -183,16 +189,17 @@ _HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_
 
 TestMirrorVersusContracts = MirrorVersusContracts.TestCase
 TestMirrorVersusContracts.settings = settings(
-    max_examples=3, stateful_step_count=20, deadline=None, suppress_health_check=_HEALTH,
+    # many short examples: Hypothesis enables a random subset of the rules per example
+    max_examples=10, stateful_step_count=8, deadline=None, suppress_health_check=_HEALTH,
     derandomize=True)
 
 
 @pytest.mark.slow
 def test_mirror_versus_contracts_long() -> None:
     """Many more and longer sequences."""
-    run = settings(max_examples=60, stateful_step_count=40, deadline=None,
-                   suppress_health_check=_HEALTH)(MirrorVersusContracts.TestCase)
-    run("runTest").runTest()
+    long_run = settings(max_examples=20, stateful_step_count=30, deadline=None,
+                        suppress_health_check=_HEALTH)
+    run_state_machine_as_test(MirrorVersusContracts, settings=long_run)
 
 
 def run_sequence(seed: int, n: int) -> dict[str, int]:
@@ -224,5 +231,5 @@ def test_a_seeded_sequence_agrees_step_by_step() -> None:
 
 @pytest.mark.slow
 def test_long_seeded_sequences_agree_step_by_step() -> None:
-    for seed in range(3):
-        run_sequence(seed, 1_000)
+    for seed in (11, 12):
+        run_sequence(seed, 500)

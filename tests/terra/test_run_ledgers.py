@@ -38,7 +38,7 @@ def test_a_tiny_run_on_the_contracts_matches_the_mirror_exactly() -> None:
 @pytest.mark.slow
 def test_terra_run_on_the_contracts_with_500_agents_matches_the_mirror_in_10_minutes() -> None:
     sc = load_scenario("terra-run").with_params({
-        "payments": 20, "horizon.days": 2, "terra.agents": 500, "terra.step_seconds": 600})
+        "payments": 10, "horizon.days": 1.5, "terra.agents": 500, "terra.step_seconds": 600})
     runs = {}
     for ledger in ("mirror", "contracts"):
         # CPU time of this process: the machine's other load does not count against it
