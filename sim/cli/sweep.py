@@ -62,6 +62,13 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
                               rail, _ci(e["latency_p50_s"], 1 / 3600), _ci(e["cost_pct_mean"]),
                               _ci(e["failure_rate"]))
         console.print(table)
+        for pt in doc["points"]:
+            if "terra" in pt:   # a [terra] scenario: did the peg come back?
+                t = pt["terra"]
+                console.print(f"point {pt['grid_point']}: peg back above {t['peg_level']} "
+                              f"within {t['within_days']:g} days in "
+                              f"{sum(t['peg_back'])} of {len(t['peg_back'])} runs; lowest "
+                              f"price {min(t['price_min']):.3f}", highlight=False)
         if doc.get("interval_warning"):
             console.print(f"warning: {doc['interval_warning']}", style="bold yellow")
     for name in res.files:

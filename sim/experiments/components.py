@@ -39,6 +39,7 @@ class Components:
     start: Any              # datetime or None (workload file's)
     days: float | None
     events: Any = None      # EventSchedule (every event, congestion episodes included)
+    terra: Any = None       # TerraSettings of the scenario's [terra] run, or None
 
 
 def build_components(scenario: Scenario) -> Components:
@@ -52,7 +53,7 @@ def build_components(scenario: Scenario) -> Components:
     """
     key = freeze({k: v for k, v in scenario.to_dict().items()
                   if k in ("network", "workload", "onchain", "congestion", "events",
-                           "horizon", "correspondent", "path", "rails")})
+                           "horizon", "correspondent", "terra", "path", "rails")})
     return _build(key, scenario)
 
 
@@ -75,6 +76,7 @@ def _build(key: str, sc: Scenario) -> Components:
     cong = _congestion(sc, window, problems)
     events, cong_events = _events(sc, net, chain, window, problems)
     cong = cong + cong_events
+    terra = _terra(sc, problems)
     if sc.correspondent.via is not None and net is not None \
             and sc.correspondent.via not in net.banks:
         problems.append(f"correspondent.via: no bank {sc.correspondent.via!r} in the network; "
@@ -82,7 +84,7 @@ def _build(key: str, sc: Scenario) -> Components:
     if problems:
         raise ScenarioError(sc.path, problems)
     comp = Components(net, wspec, ospec, chain, cong, sc.horizon.start, sc.horizon.days,
-                      events)
+                      events, terra)
     if len(_CACHE) > 32:
         _CACHE.clear()
     _CACHE[key] = comp
@@ -516,3 +518,39 @@ def _events(sc: Scenario, net: Any, chain: Any, window: tuple[datetime, datetime
     if len(problems) > n0:
         return EventSchedule(()), ()
     return EventSchedule(out), tuple(episodes)
+
+
+#: ``[terra]`` fields and the Terra settings they set (``None`` keeps the file's)
+TERRA_FIELDS = {
+    "base_pool_sdr": "market.base_pool_sdr", "recovery_period": "market.recovery_period",
+    "min_spread_bps": "market.min_spread_bps", "reserve_btc": "reserve.btc",
+    "contagion_rate": "contagion.rate_per_hour", "agents": "run.agents",
+    "scale": "run.scale", "step_seconds": "run.step_seconds",
+    "recovery_days": "run.recovery_days",
+}
+
+
+def _terra(sc: Scenario, problems: list[str]) -> Any:
+    """The Terra settings of the scenario's ``[terra]`` run (the file's, with the
+    section's parameters), or ``None`` when it has none."""
+    if sc.terra is None:
+        return None
+    from sim.terra.settings import DEFAULT_TERRA_PATH, TerraSettings, TerraSettingsError
+
+    path = sc.resolve(sc.terra.settings, DEFAULT_TERRA_PATH)
+    try:
+        base = TerraSettings.load(path)
+    except TerraSettingsError as exc:
+        problems += [f"terra.settings: {path}: {p}" for p in exc.problems]
+        return None
+    changes = {dest: getattr(sc.terra, f) for f, dest in TERRA_FIELDS.items()
+               if getattr(sc.terra, f) is not None}
+    try:
+        return base.with_changes(changes, str(path))
+    except TerraSettingsError as exc:
+        back = {dest: f for f, dest in TERRA_FIELDS.items()}
+        for p in exc.problems:
+            field, _, msg = p.partition(": ")
+            problems.append(f"terra.{back.get(field, field)}: {msg}" if field in back
+                            else f"terra: {p}")
+        return None

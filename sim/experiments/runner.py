@@ -138,9 +138,11 @@ def run_scenario(scenario: Scenario, *, payments: int | None = None, seed: int |
     rates = dict(scenario.liquidity.rates)
 
     def rails(events: Any, congestion: Any, progress: Callable[[str], None] | None,
-              balances: bool = True) -> Results:
+              balances: bool = True) -> list[Results]:
         parts = []
         for rail in scenario.rails:
+            if rail == "onchain-terra":
+                continue                    # the on-chain rail's payments, bridged below
             if rail == "correspondent":
                 parts.append(correspondent.run(comp.network, wl, s,
                                                policy=scenario.correspondent.policy,
@@ -154,9 +156,15 @@ def run_scenario(scenario: Scenario, *, payments: int | None = None, seed: int |
                                          balances=balances))
             if progress is not None:
                 progress(rail)
-        return Results.concat(parts)
+        return parts
 
-    res = rails(events, comp.congestion, progress)
+    parts = rails(events, comp.congestion, progress)
+    terra = _terra_run(scenario, comp, s, parts)
+    if "onchain-terra" in scenario.rails and progress is not None:
+        progress("onchain-terra")
+    res = Results.concat(parts)
+    if terra is not None:
+        res.meta["terra"] = terra
     res.meta.update({"scenario": scenario.name, "replication": replication, "seed": s,
                      "scenario_seed": scenario.seed, "payments": len(wl),
                      "rails": list(scenario.rails), "ledger": mode,
@@ -166,7 +174,7 @@ def run_scenario(scenario: Scenario, *, payments: int | None = None, seed: int |
         from sim.events import EventSchedule
         from sim.experiments.stress import event_costs
 
-        twin = rails(EventSchedule.none(), (), None, balances=False)
+        twin = Results.concat(rails(EventSchedule.none(), (), None, balances=False))
         res.meta["events"] = event_costs(res, twin, events, comp.network.fx)
         if keep_twin:
             res.meta["twin"] = twin
@@ -185,6 +193,29 @@ def _prefixed(balances: Any, r: int) -> Any:
     ids[paid] = f"R{r:03d}-" + ids[paid].astype(str)
     b["payment_id"] = ids.astype("str")
     return b
+
+
+def _terra_run(scenario: Scenario, comp: Components, seed: int,
+               parts: list[Results]) -> dict[str, Any] | None:
+    """The scenario's ``[terra]`` run (seeded like the rails), and with the rail
+    ``onchain-terra`` the on-chain payments bridged through its stablecoin appended to
+    ``parts``: the run's series, transactions and summary, as plain data."""
+    if scenario.terra is None or comp.terra is None:
+        return None
+    from sim.terra.bridge import PricePath, bridge_results
+    from sim.terra.model import run_terra
+
+    run = run_terra(comp.terra, seed=seed, ledger=scenario.terra.ledger)
+    if "onchain-terra" in scenario.rails:
+        onchain = [p for p in parts if set(p.payments["rail"]) == {"onchain"}]
+        if onchain:
+            halts = [(h.start.timestamp(), h.start.timestamp() + h.hours * 3600)
+                     for h in comp.terra.halts]
+            path = PricePath(run.series["time"].tolist(), run.series["price"].tolist(), halts)
+            parts.append(bridge_results(onchain[0], path,
+                                        max_slippage_bps=scenario.terra.max_slippage_bps))
+    return {"series": run.series, "transactions": run.transactions,
+            "summary": run.summary(), "ledger": run.ledger}
 
 
 class ScenarioResults(Results):
@@ -243,7 +274,35 @@ class ScenarioResults(Results):
             tmp.write_text(text, encoding="utf-8")
 
         atomic_write(scen, write)
-        return [*paths, scen]
+        return [*paths, scen, *self._write_terra(out)]
+
+    def _write_terra(self, out: Path) -> list[Path]:
+        """With a ``[terra]`` run: ``terra_series.*``, ``terra_transactions.*`` (every
+        replication, a ``replication`` column; amounts as exact decimal text) and
+        ``terra_summary.json``."""
+        runs = [(r, res.meta["terra"]) for r, res in enumerate(self.replications)
+                if isinstance(res.meta.get("terra"), dict)]
+        if not runs:
+            return []
+        import functools
+
+        import pandas as pd
+
+        written = []
+        for name in ("series", "transactions"):
+            df = pd.concat([t[name].assign(replication=r) for r, t in runs], ignore_index=True)
+            for col in ("amount_in", "amount_out"):
+                if col in df:
+                    df[col] = df[col].astype(str)
+            for ext in ("parquet", "csv"):
+                path = out / f"terra_{name}.{ext}"
+                fn = (functools.partial(_terra_parquet, df) if ext == "parquet"
+                      else functools.partial(_terra_csv, df))
+                written.append(atomic_write(path, fn))
+        doc = json.dumps([{"replication": r, **t["summary"]} for r, t in runs], indent=2)
+        path = out / "terra_summary.json"
+        written.append(atomic_write(path, functools.partial(_terra_text, doc + "\n")))
+        return written
 
     def save(self, out_dir: str | Path) -> list[Path]:
         """Publish the run's data as the folder ``out_dir``: the tables (Parquet and
@@ -336,3 +395,15 @@ def run(scenario: Scenario | str | Path, *, payments: int | None = None,
     return ScenarioResults(sc, parts, seeds, sc.seed)
 
 
+
+
+def _terra_parquet(df: Any, tmp: Path) -> None:
+    df.to_parquet(tmp, index=False)
+
+
+def _terra_csv(df: Any, tmp: Path) -> None:
+    df.to_csv(tmp, index=False)
+
+
+def _terra_text(text: str, tmp: Path) -> None:
+    tmp.write_text(text, encoding="utf-8")

@@ -67,13 +67,16 @@ __all__ = [
     "OnChainSettings",
     "Scenario",
     "ScenarioError",
+    "TerraSection",
     "WorkloadSettings",
     "load_scenario",
     "shipped_scenarios",
 ]
 
 SCENARIO_DIR = Path(__file__).parents[1] / "data" / "scenarios"
-RailName = Literal["correspondent", "onchain"]
+RailName = Literal["correspondent", "onchain", "onchain-terra"]
+#: the default rails (``onchain-terra``, the on-chain rail bridged through a ``[terra]``
+#: run's stablecoin, is asked for by name)
 _RAILS: tuple[RailName, ...] = ("correspondent", "onchain")
 RAILS: tuple[str, ...] = _RAILS
 Segment = Literal["retail", "sme", "wholesale"]
@@ -309,6 +312,28 @@ class EventSpec(_M):
     source: str | None = None
 
 
+class TerraSection(_M):
+    """A Terra run beside the payments (``[terra]``): the settings file
+    (``"default"``: ``sim/data/terra.toml``), the ledger, and the parameters a sweep
+    varies (``None`` keeps the file's). With the rail ``onchain-terra`` in ``rails``, the
+    on-chain payments are also settled through the algorithmic stablecoin (a sale more
+    than ``max_slippage_bps`` below its purchase reverts), compared with the fiat-backed
+    rail and the banks."""
+
+    settings: FileRef = "default"
+    ledger: Literal["mirror", "contracts"] = "mirror"
+    base_pool_sdr: float | None = Field(default=None, gt=0, strict=False)
+    recovery_period: int | None = Field(default=None, gt=0)
+    min_spread_bps: int | None = Field(default=None, ge=0, le=10_000)
+    reserve_btc: float | None = Field(default=None, ge=0, strict=False)
+    contagion_rate: float | None = Field(default=None, ge=0, le=100, strict=False)
+    agents: int | None = Field(default=None, ge=10, le=1_000_000)
+    scale: float | None = Field(default=None, gt=0, le=1, strict=False)
+    step_seconds: int | None = Field(default=None, ge=1, le=86_400)
+    recovery_days: float | None = Field(default=None, gt=0, le=60, strict=False)
+    max_slippage_bps: int = Field(default=1000, ge=0, le=10_000)
+
+
 class Scenario(_M):
     """A validated scenario; load one with :func:`load_scenario` or build it in code.
 
@@ -337,6 +362,7 @@ class Scenario(_M):
     congestion: list[CongestionEpisode] = Field(default_factory=list)
     events: list[EventSpec] = Field(default_factory=list)
     liquidity: LiquiditySettings = LiquiditySettings()
+    terra: TerraSection | None = None
     sources: dict[str, str] = Field(default_factory=dict)
     path: str = "<code>"
 
@@ -353,6 +379,9 @@ class Scenario(_M):
     def _rails(self) -> Scenario:
         if len(set(self.rails)) != len(self.rails):
             raise ValueError("rails: each rail once; allowed: correspondent, onchain")
+        if "onchain-terra" in self.rails and (self.terra is None or "onchain" not in self.rails):
+            raise ValueError("rails: onchain-terra (payments bridged through the algorithmic "
+                             "stablecoin) needs the onchain rail and a [terra] section")
         return self
 
     # -- derived ----------------------------------------------------------------

@@ -313,6 +313,7 @@ class TaskOutput:
     #: with events: the run's costs against its twin (``{"events": [...], "rails":
     #: {rail: {measure: value, "drained_after_s": [per event]}}}``)
     events: dict[str, Any] | None = None
+    terra: dict[str, Any] | None = None    # the [terra] run's summary, if any
 
 
 def _part_name(g: int, r: int, table: str) -> str:
@@ -374,6 +375,8 @@ def run_task(task: SweepTask) -> TaskOutput:
             rail: {**{m: v for m, v in c.items() if m != "events"},
                    "drained_after_s": [e["drained_after_s"] for e in c["events"]]}
             for rail, c in costs.rails.items()}}
+    if isinstance(res.meta.get("terra"), dict):
+        out.terra = dict(res.meta["terra"]["summary"])
     tables = [("payments", res.payments), ("steps", res.steps)]
     if res.balances is not None:
         tables.append(("balances", res.balances))
@@ -436,6 +439,8 @@ def summarize(scenario: Scenario, grid: Mapping[str, Sequence[Any]],
                                  "seeds": [o.seed for o in outs], "rails": by_rail}
         if any(o.events is not None for o in outs):
             point["events"] = _events_point(outs)
+        if any(o.terra is not None for o in outs):
+            point["terra"] = _terra_point(scenario, [o.terra for o in outs])
         doc["points"].append(point)
     return doc
 
@@ -463,6 +468,22 @@ def _events_point(outs: Sequence[TaskOutput]) -> dict[str, Any]:
     return {"events": evs[0]["events"], "rails": rails}
 
 
+def _terra_point(scenario: Scenario, runs: Sequence[dict[str, Any] | None]
+                 ) -> dict[str, Any]:
+    """Per grid point of a ``[terra]`` scenario: was the peg back above the level within
+    N days (per replication, and the share of replications), and the run's lows."""
+    rs = [r for r in runs if r is not None]
+    back = [bool(r["peg_back"]) for r in rs]
+    return {"peg_level": rs[0].get("peg_level") if rs else None,
+            "within_days": rs[0].get("recovery_days") if rs else None,
+            "peg_back": back, "peg_back_share": float(np.mean(back)) if back else None,
+            "peg_held": all(back) if back else None,
+            "price_min": [float(r["price_min"]) for r in rs],
+            "price_final": [float(r["price_final"]) for r in rs],
+            "days_below": [float(r["days_below"]) for r in rs],
+            "reserve_spent_usd": [float(r["reserve_spent_usd"]) for r in rs]}
+
+
 def summary_frame(doc: Mapping[str, Any]) -> pd.DataFrame:
     """``sweep_summary.csv``: one row per (grid point, rail); per KPI its mean, low, high."""
     params = list(doc["grid"])
@@ -477,6 +498,11 @@ def summary_frame(doc: Mapping[str, Any]) -> pd.DataFrame:
             for name in KPI_NAMES:
                 for part in ("mean", "low", "high"):
                     row[f"{name}_{part}"] = e[name][part]
+            if "terra" in pt:
+                t = pt["terra"]
+                row.update({"terra_peg_back_share": t["peg_back_share"],
+                            "terra_within_days": t["within_days"],
+                            "terra_price_min_mean": float(np.mean(t["price_min"]))})
             rows.append(row)
     return pd.DataFrame(rows)
 

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from sim.outputs.terra import terra_figures, terra_section
 from sim.publish import OutputFolder
 from sim.results import atomic_write
 
@@ -66,6 +67,10 @@ _FIG_CAPTIONS = {
                        "run with the events (solid) and its twin, the same payments without "
                        "them (dashed); shaded: each event's window, numbered as in the events "
                        "table (first replication).",
+    "terra_run": "Terra run: the stablecoin's pool price with the published daily lows of "
+                 "May 2022 (bars: the bands counted as a fit), both supplies (LUNA's on a log "
+                 "axis), the pool's imbalance, the module's delta, the reserve, and the share "
+                 "of holders who have exited; grey: chain halts.",
 }
 #: (label, measure, format) of the events' cost table (sim.experiments.stress)
 EVENT_ROWS: tuple[tuple[str, str, str], ...] = (
@@ -332,7 +337,7 @@ def render_report(results: Any, figures: Mapping[str, bytes] | None = None) -> s
     summary = results.summary()
     pngs = dict(figures) if figures is not None else {
         **render_figures(results.payments, sender_timezones(results)),
-        **event_figures(results)}
+        **event_figures(results), **terra_figures(results)}
     liq_pngs = {k: v for k, v in pngs.items() if k in LIQUIDITY_FIGURES} or (
         liquidity_figures(results) if figures is None else {})
     pngs = {k: v for k, v in pngs.items() if k not in LIQUIDITY_FIGURES}
@@ -370,6 +375,7 @@ def render_report(results: Any, figures: Mapping[str, bytes] | None = None) -> s
     parts += ["<h2>KPIs per corridor</h2>", _table(ch, crow, cls="corridors", num_from=2,
                                                      tid="corridors")]
     parts += liquidity_section(results, summary, liq_pngs)
+    parts.append(terra_section(results))
     parts.append("<h2>Figures</h2>")
     for name, data in pngs.items():
         b64 = base64.b64encode(data).decode("ascii")
@@ -471,6 +477,7 @@ def write_into(results: Any, folder: Path, *,
     pngs = {**render_figures(results.payments, sender_timezones(results)),
             **event_figures(results)}
     pngs.update(liquidity_figures(results))
+    pngs.update(terra_figures(results))
     write_figures(pngs, folder / "figures")
     if tick:
         tick("figures drawn")

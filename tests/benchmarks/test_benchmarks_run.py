@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
      "x the provider route's payments/s"),
     ("bench_events.py", ["--payments", "40", "--repeat", "1", "--scenario", "chain-halt"],
      "of the payments/s without events (target >= 0.90"),
+    ("bench_terra_run.py", ["--agents", "20", "--days", "0.03", "--step", "600"],
+     "mirror / contracts"),
 ])
 def test_benchmark_runs(script: str, args: list[str], prints: str) -> None:
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], cwd=ROOT,

@@ -19,7 +19,8 @@ from sim.experiments.scenario import (
 )
 
 SHIPPED = ("baseline", "fast-ledger", "wholesale-pvp", "weekend", "congestion", "paper-claim",
-           "cocoa-defi", "svb-weekend", "chain-halt", "bank-outage", "sanctions-freeze")
+           "cocoa-defi", "svb-weekend", "chain-halt", "bank-outage", "sanctions-freeze",
+           "terra-run")
 
 BAD_SHAPE = """
 name = "bad one"
