@@ -526,7 +526,7 @@ TERRA_FIELDS = {
     "min_spread_bps": "market.min_spread_bps", "reserve_btc": "reserve.btc",
     "contagion_rate": "contagion.rate_per_hour", "agents": "run.agents",
     "scale": "run.scale", "step_seconds": "run.step_seconds",
-    "recovery_days": "run.recovery_days",
+    "recovery_days": "run.recovery_days", "days": "run.days",
 }
 
 

@@ -331,6 +331,8 @@ class TerraSection(_M):
     scale: float | None = Field(default=None, gt=0, le=1, strict=False)
     step_seconds: int | None = Field(default=None, ge=1, le=86_400)
     recovery_days: float | None = Field(default=None, gt=0, le=60, strict=False)
+    #: how long the run lasts from its start (the settings file's ``run.days`` otherwise)
+    days: float | None = Field(default=None, gt=0, le=60, strict=False)
     max_slippage_bps: int = Field(default=1000, ge=0, le=10_000)
 
 

@@ -174,7 +174,11 @@ def bridge_results(onchain: Results, path: PricePath, *, max_slippage_bps: int =
             "detail": [x[5] for x in parts]}))
         rec["hops"] = int(row["hops"]) + 2
         out_p.append(rec)
-    payments = pd.DataFrame(out_p, columns=list(pay.columns)).astype(pay.dtypes.to_dict())
+    payments = pd.DataFrame(out_p, columns=list(pay.columns))
+    for c, dt in pay.dtypes.items():      # instants (all missing ones too) stay UTC-aware
+        if isinstance(dt, pd.DatetimeTZDtype):
+            payments[c] = pd.to_datetime(payments[c], utc=True)
+    payments = payments.astype(pay.dtypes.to_dict())
     payments["fee_total_sent"] = payments[list(FEE_COLUMNS)].sum(axis=1).astype("int64")
     steps_df = (pd.concat(out_s, ignore_index=True) if out_s
                 else steps.iloc[:0].assign(rail=RAIL))
