@@ -75,7 +75,8 @@ def test_report_renders_in_headless_chromium(baseline_small, chromium, tmp_path)
         assert float(shown) > 300, f"{name} is not displayed"
     tables = {ln.split()[1]: (int(ln.split()[2]), float(ln.split()[3]))
               for ln in lines if ln.startswith("table ")}
-    assert set(tables) == {"assumptions", "kpis", "paired", "corridors"}
+    assert set(tables) == {"assumptions", "kpis", "paired", "corridors", "liquidity-kpis",
+                           "bank-exposure"}
     assert tables["kpis"][0] >= 12 and tables["corridors"][0] > 10
     assert all(height > 50 for _, height in tables.values())
     assert "credited within 1 business day" in dom.stdout
