@@ -536,7 +536,7 @@ class CorrespondentRail:
                 start, why = x.cal.next_accepting(arrival)
                 if start > arrival:
                     step(("cutoff_wait", bid, arrival, start, 0, S, why))
-            if events and (bid in self._down or (touched and self._sanctions)):
+            if events and (bid in self._down or touched):
                 # stress events: the bank down, a sanction (see _meet_events)
                 met = self._meet_events(x, plan, start, stp, step, S)
                 if isinstance(met, tuple):

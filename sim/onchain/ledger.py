@@ -426,10 +426,10 @@ class GasTableLedger(Ledger):
         if self._removed and op.function in ("mint", "burn") and target in self._removed:
             return "CallerNotMinter", f"{op.kind}!CallerNotMinter"
         if self._blacklisted:
-            token = target if target.startswith("token:") else None
+            # a call on a token meets its blacklist; the escrow's and the swap's, any token's
+            keys = (target,) if target.startswith("token:") else tuple(
+                k for k in self.addresses.by_key if k.startswith("token:"))
             for i, party in enumerate(op.parties):
-                keys = (token,) if token else tuple(
-                    k for k in self.addresses.by_key if k.startswith("token:"))
                 if any((k, party) in self._blacklisted for k in keys):
                     if op.kind == "release":
                         return "ReleaseProven", "release~ReleaseProven"

@@ -74,6 +74,7 @@ import contextlib
 import hashlib
 import math
 import time
+from collections import defaultdict
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
@@ -422,7 +423,7 @@ class OnChainRail:
         self._lp_address = named_address(LP)
         self._markets: dict[str, str] = {}
         #: funds a sanction froze in a swap or a lock (balances' key -> minor units)
-        self._stuck: dict[tuple[str, str, str], int] = {}
+        self._stuck: defaultdict[tuple[str, str, str], int] = defaultdict(int)
         self._finality_s = profile.finality_delay_s()
         self._fee_texts: dict[tuple[int, str], str] = {}
         ev = self.events
@@ -885,18 +886,16 @@ class OnChainRail:
             step("screening", cS.issuer, t, end, 0, S,
                  f"issuer compliance review ({hours:.1f} business h)")
         yield env.timeout(end - env.now)
-        op = TxOp("mint", cS.minter, "Stablecoin", cS.key, "mint", (s_addr, y * cS.tok), pid,
-                  parties=(s_addr,))
-        yield submit(op)
         mint_text = f"mint {format_minor(y, S)} as {S}x to the ordering bank"
-        r = mined(op, mint_text)
-        while not r.ok and r.error == "CallerNotMinter":
-            # the issuer's minter was removed (its freeze): mint once it is configured again
-            yield from self._await_issuer(S, cS.issuer, "mint refused", step, S)
+        while True:
             op = TxOp("mint", cS.minter, "Stablecoin", cS.key, "mint", (s_addr, y * cS.tok),
                       pid, parties=(s_addr,))
             yield submit(op)
             r = mined(op, mint_text)
+            if r.ok or r.error != "CallerNotMinter":
+                break
+            # the issuer's minter was removed (its freeze): mint once it is configured again
+            yield from self._await_issuer(S, cS.issuer, "mint refused", step, S)
         if not r.ok:
             if r.error == "AccountBlacklisted":
                 freeze_out(f"mint to the ordering bank refused, its account blacklisted "
@@ -1006,7 +1005,7 @@ class OnChainRail:
                 # the first leg was funded and at risk until it came back (or for good)
                 self.bal.risk(pid, y, funded_at, env.now)
                 if not r2.ok and r2.error == "AccountBlacklisted":
-                    self._stuck[("swap", sb, S)] = self._stuck.get(("swap", sb, S), 0) + y
+                    self._stuck[("swap", sb, S)] += y
                     freeze_out(f"PvP swap not completed ({r.error}) and its refund refused, "
                                f"the ordering bank's account blacklisted "
                                f"({self._listed(s_acc)})", y, S, "fx")
@@ -1104,7 +1103,7 @@ class OnChainRail:
                 # lock is owed, not paid, until the account is cleared and the payout claimed
                 listed = self._sanction_on(b_acc, ben.id)
                 if listed is None or math.isinf(listed.end):
-                    self._stuck[("escrow", sb, D)] = self._stuck.get(("escrow", sb, D), 0) + x
+                    self._stuck[("escrow", sb, D)] += x
                     freeze_out(f"escrow release proven but its payout refused, the "
                                f"beneficiary bank's account blacklisted "
                                f"({listed.label if listed else 'sanction'})", x, D, "escrow")
@@ -1141,7 +1140,7 @@ class OnChainRail:
             yield submit(op)
             r = mined(op, "ordering bank refunds the lock after its deadline")
             if not r.ok and r.error == "AccountBlacklisted":
-                self._stuck[("escrow", sb, D)] = self._stuck.get(("escrow", sb, D), 0) + x
+                self._stuck[("escrow", sb, D)] += x
                 freeze_out(f"{why}; the refund refused, the ordering bank's account "
                            f"blacklisted ({self._listed(s_acc)})", x, D, "escrow")
                 return
@@ -1289,16 +1288,14 @@ class OnChainRail:
             return ("blacklisted" if r.error == "AccountBlacklisted" else "reverted", 0, "")
         self.bal.change(self.holding("holdings", who.removeprefix("bank:"), ccy),
                         self.env.now, -(int(args[1]) // c.tok), pid)
-        op = TxOp("burn", c.minter, "Stablecoin", c.key, "burn", (int(args[1]),), pid)
-        yield submit(op)
-        r = mined(op, c.burn_text)
-        while not r.ok and r.error == "CallerNotMinter":
-            # the freeze began after the transfer: the issuer burns once it can again
-            yield from self._await_issuer(ccy, c.issuer, "burn refused", step, S)
+        while True:
             op = TxOp("burn", c.minter, "Stablecoin", c.key, "burn", (int(args[1]),), pid)
             yield submit(op)
             r = mined(op, c.burn_text)
-        return ("ok", 0, "")
+            if r.ok or r.error != "CallerNotMinter":
+                return ("ok", 0, "")
+            # the freeze began after the transfer: the issuer burns once it can again
+            yield from self._await_issuer(ccy, c.issuer, "burn refused", step, S)
 
     def _sell(self, c: _Ccy, amount_tok: int, who: str, pid: str,
               mined: Callable[[TxOp, str], TxResult], who_addr: str
